@@ -1,0 +1,3 @@
+"""hatetris: an exact, fast HATETRIS emulator and search engine."""
+
+__version__ = "0.1.0"
