@@ -1,0 +1,208 @@
+"""The ``hatetris`` command line.
+
+Every error a user can cause (bad replay, unknown AI or solver, missing or corrupt file)
+is reported as one line on stderr with exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .rules import BAR, HEIGHT, WIDTH
+
+AI_NAMES = ("hatetris", "hatetris-mild", "lovetris", "burgiel", "brzustowski")
+
+
+class UserError(click.ClickException):
+    """An error caused by the user's input: one line, exit status 2."""
+
+    exit_code = 2
+
+
+def _fail(message: str) -> None:
+    raise UserError(message)
+
+
+def draw_well(well: list[int] | tuple[int, ...]) -> str:
+    """The well as text: '#' for a cell, '.' for none, a line under the spawn zone.
+
+    >>> print(draw_well([0] * 19 + [0b1000000011]))  # doctest: +ELLIPSIS
+    |..........|
+    ...
+    |##.......#|
+    +----------+
+    """
+    lines = []
+    for r in range(HEIGHT):
+        cells = "".join("#" if well[r] >> x & 1 else "." for x in range(WIDTH))
+        lines.append(f"|{cells}|")
+        if r == BAR - 1:
+            lines.append("|" + "-" * WIDTH + "|")
+    lines.append("+" + "-" * WIDTH + "+")
+    return "\n".join(lines)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hatetris")
+def cli() -> None:
+    """HATETRIS: an exact emulator, replay verifier and search engine."""
+
+
+def _read_replays(replay: str | None, file: str | None) -> list[str]:
+    if (replay is None) == (file is None):
+        _fail("give exactly one of REPLAY or --file PATH")
+    if file is not None:
+        try:
+            text = Path(file).read_text(encoding="utf-8")
+        except OSError as e:
+            _fail(f"cannot read {file}: {e.strerror}")
+        except UnicodeDecodeError:
+            _fail(f"cannot read {file}: not UTF-8 text")
+        lines = [line for line in text.splitlines() if line.strip()]
+        if not lines:
+            _fail(f"{file}: no replays in file")
+        return lines
+    return [replay]
+
+
+def _decode(text: str, codec: str | None = None, where: str = "") -> str:
+    from .codecs import ReplayError, decode
+
+    try:
+        return decode(text, codec)
+    except ReplayError as e:
+        _fail(f"{where}{e}")
+
+
+@cli.command()
+@click.argument("replay", required=False)
+@click.option("--file", "file", type=str, help="Read replays from a file, one per line.")
+@click.option("--ai", default="hatetris", show_default=True,
+              help=f"Adversary: {', '.join(AI_NAMES)}.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per replay.")
+@click.option("--show", is_flag=True, help="Draw the final well.")
+@click.option("--steps", is_flag=True, help="With --show, draw the well after every lock.")
+def replay(replay: str | None, file: str | None, ai: str, as_json: bool, show: bool,
+           steps: bool) -> None:
+    """Play a replay (raw, hex, Base65536 or Base2048) from the empty well."""
+    from .adversary import UnknownAdversary
+    from .game import replay as play
+
+    texts = _read_replays(replay, file)
+    for i, text in enumerate(texts):
+        where = f"{file}:{i + 1}: " if file else ""
+        keys = _decode(text, where=where)
+        try:
+            if show and steps:
+                result, wells = play(keys, ai, steps=True)
+            else:
+                result, wells = play(keys, ai), None
+        except UnknownAdversary as e:
+            _fail(str(e))
+        if as_json:
+            click.echo(json.dumps(result.to_json()))
+        else:
+            state = "game over" if result.game_over else "still playing"
+            click.echo(f"{where}score {result.score}, {result.pieces_placed} pieces placed, "
+                       f"{state}, {result.moves} keys")
+        if show:
+            if wells is not None:
+                for k, well in enumerate(wells):
+                    click.echo(f"after piece {k + 1} ({result.pieces[k]}):")
+                    click.echo(draw_well([int(v) for v in well]))
+            else:
+                click.echo(draw_well(result.final_well))
+
+
+@cli.command()
+@click.argument("keys")
+@click.option("--codec", default="Base2048", show_default=True,
+              type=click.Choice(["raw", "hex", "Base65536", "Base2048"]))
+def encode(keys: str, codec: str) -> None:
+    """Encode raw keys (L R D U) as a replay string."""
+    from .codecs import ReplayError
+    from .codecs import encode as enc
+
+    try:
+        click.echo(enc(keys.strip(), codec))
+    except ReplayError as e:
+        _fail(str(e))
+
+
+@cli.command()
+@click.argument("replay")
+@click.option("--codec", default=None, type=click.Choice(["raw", "hex", "Base65536", "Base2048"]),
+              help="Force a codec instead of detecting it.")
+def decode(replay: str, codec: str | None) -> None:
+    """Decode a replay string to raw keys (L R D U)."""
+    click.echo(_decode(replay, codec))
+
+
+@cli.group()
+def bench() -> None:
+    """Benchmarks: engine speed, search strategies."""
+
+
+@bench.command("engine")
+@click.option("--wells", "wells", type=str, default=None,
+              help="Wells file (default: the shipped copy of wells_beam.txt).")
+@click.option("--runs", default=7, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--per-well", type=str, default=None,
+              help="Write each well's children count and checksum to this file (debugging).")
+def bench_engine_cmd(wells: str | None, runs: int, as_json: bool, per_well: str | None) -> None:
+    """Time well expansion (adversary's piece + distinct children), single-threaded."""
+    from .bench import BenchInputError, bench_engine
+
+    try:
+        r = bench_engine(wells, runs=runs)
+    except BenchInputError as e:
+        _fail(str(e))
+    if per_well:
+        lines = [f"{i}\t{n}\t{c}" for i, (n, c) in
+                 enumerate(zip(r["per_well_children"], r["per_well_checksums"]))]
+        _write_text(per_well, "well\tchildren\tchecksum\n" + "\n".join(lines) + "\n")
+    if as_json:
+        click.echo(json.dumps({k: r[k] for k in
+                               ("us_per_expansion", "wells", "distinct_children", "checksum",
+                                "compile_s", "runs")}))
+    else:
+        click.echo(f"wells              {r['wells']}")
+        click.echo(f"distinct children  {r['distinct_children']}")
+        click.echo(f"checksum           {r['checksum']}")
+        click.echo(f"us per expansion   {r['us_per_expansion']:.3f}  "
+                   f"(median of {r['runs']} passes after warm-up)")
+        click.echo(f"JIT compile        {r['compile_s']:.2f} s (separate)")
+
+
+def _write_text(path: str, text: str) -> None:
+    from .atomic import write_text_atomic
+
+    try:
+        write_text_atomic(path, text)
+    except OSError as e:
+        _fail(f"cannot write {path}: {e.strerror}")
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False, prog_name="hatetris")
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.exceptions.Abort:
+        click.echo("hatetris: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as e:
+        # Usage errors included: one line, no usage block.
+        click.echo(f"hatetris: error: {e.format_message()}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("hatetris: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)

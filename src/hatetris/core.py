@@ -1,0 +1,75 @@
+"""Small Numba kernels shared by every layer: bit tricks and well hashing."""
+
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
+
+from .config import NJIT
+
+FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+FNV_PRIME = np.uint64(0x100000001B3)
+_M1 = np.uint64(0xFF51AFD7ED558CCD)
+_M2 = np.uint64(0xC4CEB9FE1A85EC53)
+_S33 = np.uint64(33)
+
+
+@intrinsic
+def trailing_zeros(typingctx, x):
+    """Index of the lowest set bit of a non-zero int64 (LLVM ``cttz``, one instruction)."""
+    if not isinstance(x, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        value = context.cast(builder, args[0], x, types.int64)
+        return builder.cttz(value, ir.Constant(ir.IntType(1), 1))
+
+    return types.int64(x), codegen
+
+
+@njit(**NJIT)
+def fmix64(h: np.uint64) -> np.uint64:
+    """MurmurHash3's 64-bit finalizer."""
+    h ^= h >> _S33
+    h *= _M1
+    h ^= h >> _S33
+    h *= _M2
+    h ^= h >> _S33
+    return h
+
+
+@njit(**NJIT)
+def state_hash(rows, score) -> np.uint64:
+    """Hash of a well's 20 rows and its score: the benchmark's child hash.
+
+    FNV-1a over the 20 row integers and then the score, finished with ``fmix64``
+    (``shared/bench/README.md``). Also the transposition table's key.
+    """
+    h = FNV_OFFSET
+    for r in range(20):
+        h ^= np.uint64(rows[r])
+        h *= FNV_PRIME
+    h ^= np.uint64(score)
+    h *= FNV_PRIME
+    return fmix64(h)
+
+
+@njit(**NJIT)
+def rows_hash(rows) -> np.uint64:
+    """Hash of a well's 20 rows alone: the key of the adversary's seen-well history."""
+    h = FNV_OFFSET
+    for r in range(20):
+        h ^= np.uint64(rows[r])
+        h *= FNV_PRIME
+    return fmix64(h)
+
+
+@njit(**NJIT)
+def same_rows(a, b) -> bool:
+    for r in range(20):
+        if a[r] != b[r]:
+            return False
+    return True
+

@@ -1,0 +1,258 @@
+"""Playing keys: a whole replay from the empty well, and the keys that reach a lock.
+
+>>> result = replay("")
+>>> result.pieces, result.score, result.game_over
+('S', 0, False)
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from .adversary import (
+    BRZUSTOWSKI,
+    BURGIEL,
+    HATETRIS,
+    HATETRIS_MILD,
+    LOVETRIS,
+    N_PIECES,
+    PIECE_I,
+    PIECE_S,
+    PIECE_Z,
+    adversary_id,
+    hatetris_piece,
+    history_record,
+    mild_piece,
+    new_history,
+)
+from .config import NJIT
+from .engine import fits, pad_well, place
+from .rules import (
+    BAR,
+    HEIGHT,
+    KEY_D,
+    KEY_L,
+    KEY_R,
+    KEY_U,
+    KEYS,
+    PAD_ROWS,
+    PIECE_NAMES,
+    SPAWN_O,
+    SPAWN_X,
+    SPAWN_Y,
+)
+
+_KEY_CODES = {k: i for i, k in enumerate(KEYS)}
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    """What a replay did: the fields of ``hatetris replay --json``."""
+
+    score: int
+    pieces_placed: int
+    game_over: bool
+    pieces: str
+    final_well: list[int]
+    moves: int
+
+    def to_json(self) -> dict:
+        return {
+            "score": self.score,
+            "pieces_placed": self.pieces_placed,
+            "game_over": self.game_over,
+            "pieces": self.pieces,
+            "final_well": self.final_well,
+            "moves": self.moves,
+        }
+
+
+@njit(**NJIT)
+def _brzustowski_seen(seen, n_seen, rows) -> bool:
+    for i in range(n_seen):
+        same = True
+        for r in range(HEIGHT):
+            if seen[i, r] != rows[r]:
+                same = False
+                break
+        if same:
+            return True
+    return False
+
+
+@njit(**NJIT)
+def play_keys(keys, ai, out_pieces, out_well, out_stats, hist_wells, hist_counts, hist_table,
+              hist_size, seen, well_log):
+    """Play ``keys`` (codes 0..3 = L R D U) from the empty well.
+
+    Writes the spawned pieces to ``out_pieces``, the locked cells to ``out_well`` and
+    (score, pieces placed, game over, pieces spawned, keys played) to ``out_stats``.
+    If ``well_log`` has rows, the well after every lock is written there (for ``--steps``).
+    """
+    pad = np.zeros(PAD_ROWS, np.uint16)
+    locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
+    buf = np.zeros((1, HEIGHT), np.int64)
+    score = 0
+    placed = 0
+    spawned = 0
+    game_over = False
+    # Brzustowski's state (step, display, seen)
+    b_step = 1
+    b_display = PIECE_S
+    n_seen = 0
+    top = pad_well(np.zeros(HEIGHT, np.int64), pad)
+    moves = 0
+    p = -1
+    x = SPAWN_X
+    y = SPAWN_Y
+    o = SPAWN_O
+    spawn = True
+    for i in range(keys.shape[0] + 1):
+        if spawn:
+            if ai == HATETRIS:
+                history_record(hist_wells, hist_counts, hist_table, hist_size, pad)
+                p = hatetris_piece(pad, top, locks, buf, hist_wells, hist_counts, hist_table,
+                                   hist_size)
+            elif ai == HATETRIS_MILD:
+                p, _, _ = mild_piece(pad, top, locks, buf)
+            elif ai == LOVETRIS:
+                p = PIECE_I
+            elif ai == BURGIEL:
+                p = PIECE_S if spawned % 2 == 0 else PIECE_Z
+            else:
+                p = b_display
+                present = _brzustowski_seen(seen, n_seen, pad)
+                if b_step == 1 or b_step == 3:
+                    for r in range(HEIGHT):
+                        seen[n_seen, r] = pad[r]
+                    n_seen += 1
+                if b_step == 1:
+                    if present:
+                        b_step, b_display = 2, PIECE_Z
+                    else:
+                        b_step, b_display = 1, PIECE_S
+                elif b_step == 2:
+                    b_step, b_display, n_seen = 3, PIECE_Z, 0
+                elif b_step == 3:
+                    if present:
+                        b_step, b_display = 4, PIECE_S
+                    else:
+                        b_step, b_display = 3, PIECE_Z
+                else:
+                    b_step, b_display, n_seen = 1, PIECE_S, 0
+            out_pieces[spawned] = p
+            spawned += 1
+            x, y, o = SPAWN_X, SPAWN_Y, SPAWN_O
+            spawn = False
+        if i == keys.shape[0]:
+            break
+        k = keys[i]
+        moves += 1
+        if k == KEY_L:
+            if fits(pad, p, x - 1, y, o):
+                x -= 1
+        elif k == KEY_R:
+            if fits(pad, p, x + 1, y, o):
+                x += 1
+        elif k == KEY_U:
+            if fits(pad, p, x, y, (o + 1) % 4):
+                o = (o + 1) % 4
+        else:
+            if fits(pad, p, x, y + 1, o):
+                y += 1
+            else:
+                score += place(pad, p, o, x, y, buf, 0)
+                for r in range(HEIGHT):
+                    pad[r] = buf[0, r]
+                if well_log.shape[0] > placed:
+                    for r in range(HEIGHT):
+                        well_log[placed, r] = buf[0, r]
+                placed += 1
+                if pad[BAR - 1] != 0:
+                    game_over = True
+                    break
+                top = HEIGHT
+                for r in range(HEIGHT):
+                    if pad[r] != 0:
+                        top = r
+                        break
+                spawn = True
+    for r in range(HEIGHT):
+        out_well[r] = pad[r]
+    out_stats[0] = score
+    out_stats[1] = placed
+    out_stats[2] = 1 if game_over else 0
+    out_stats[3] = spawned
+    out_stats[4] = moves
+
+
+def key_codes(keys: str) -> np.ndarray:
+    """Keys as codes 0..3; raises ValueError on any other character."""
+    try:
+        return np.fromiter((_KEY_CODES[k] for k in keys), np.uint8, len(keys))
+    except KeyError as e:
+        raise ValueError(f"invalid key {e.args[0]!r}: keys are L, R, D, U") from None
+
+
+def replay(keys: str, ai: str = "hatetris", *, steps: bool = False):
+    """Play ``keys`` from the empty well under adversary ``ai``.
+
+    Returns a :class:`ReplayResult`; with ``steps=True``, also the well after every lock
+    as an array of shape (pieces placed, 20).
+    """
+    ai_id = adversary_id(ai)
+    codes = key_codes(keys)
+    n = len(codes) + 2
+    hist = new_history(n if ai_id == HATETRIS else 1)
+    seen = np.zeros((n if ai_id == BRZUSTOWSKI else 1, HEIGHT), np.uint16)
+    pieces = np.zeros(n, np.int8)
+    well = np.zeros(HEIGHT, np.int64)
+    stats = np.zeros(5, np.int64)
+    well_log = np.zeros((n if steps else 0, HEIGHT), np.int64)
+    play_keys(codes, ai_id, pieces, well, stats, *hist, seen, well_log)
+    result = ReplayResult(
+        score=int(stats[0]),
+        pieces_placed=int(stats[1]),
+        game_over=bool(stats[2]),
+        pieces="".join(PIECE_NAMES[i] for i in pieces[: stats[3]]),
+        final_well=[int(v) for v in well],
+        moves=int(stats[4]),
+    )
+    if steps:
+        return result, well_log[: stats[1]]
+    return result
+
+
+def keys_to_lock(well, piece: int, x: int, y: int, o: int) -> str:
+    """The shortest key sequence from the spawn that locks ``piece`` at (x, y, o).
+
+    Breadth-first over positions; the last key is the ``D`` that fails. Raises
+    ValueError if that lock position cannot be reached.
+
+    >>> keys_to_lock([0] * 20, PIECE_NAMES.index("O"), 3, 16, 0)
+    'DDDDDDDDDDDDDDDDD'
+    """
+    pad = np.zeros(PAD_ROWS, np.uint16)
+    pad_well(np.asarray(well, dtype=np.int64), pad)
+    start = (SPAWN_X, SPAWN_Y, SPAWN_O)
+    parent: dict[tuple[int, int, int], tuple[tuple[int, int, int], str] | None] = {start: None}
+    queue = deque([start])
+    while queue:
+        state = queue.popleft()
+        sx, sy, so = state
+        if state == (x, y, o) and not fits(pad, piece, sx, sy + 1, so):
+            keys = ["D"]
+            while parent[state] is not None:
+                state, key = parent[state]
+                keys.append(key)
+            return "".join(reversed(keys))
+        for key, nxt in (("L", (sx - 1, sy, so)), ("R", (sx + 1, sy, so)),
+                         ("D", (sx, sy + 1, so)), ("U", (sx, sy, (so + 1) % 4))):
+            if nxt not in parent and fits(pad, piece, *nxt):
+                parent[nxt] = (state, key)
+                queue.append(nxt)
+    raise ValueError(f"piece {PIECE_NAMES[piece]} cannot lock at x={x} y={y} o={o}")
