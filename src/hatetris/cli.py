@@ -180,6 +180,76 @@ def bench_engine_cmd(wells: str | None, runs: int, as_json: bool, per_well: str 
         click.echo(f"JIT compile        {r['compile_s']:.2f} s (separate)")
 
 
+@cli.command()
+def solvers() -> None:
+    """List the solver presets (solvers/*.toml)."""
+    from .presets import PresetError, list_presets, load_preset
+
+    presets = list_presets()
+    if not presets:
+        _fail("no solver presets found (looked in $HATETRIS_SOLVERS, ./solvers)")
+    for name in presets:
+        try:
+            p = load_preset(name)
+            kind = f"{p.search['kind']}/{p.eval['kind']}"
+            if p.quiescence.get("enabled"):
+                kind += "+quiescence"
+            width = p.search.get("width", p.search.get("simulations", ""))
+            click.echo(f"{name:16} {kind:28} {str(width):>8}  {p.description}")
+        except PresetError as e:
+            click.echo(f"{name:16} INVALID: {e}")
+
+
+@cli.command()
+@click.option("--solver", default="quick", show_default=True, help="Preset name or .toml path.")
+@click.option("--width", type=click.IntRange(1), default=None, help="Beam width (overrides).")
+@click.option("--max-depth", type=click.IntRange(1), default=None, help="Stop after D pieces.")
+@click.option("--simulations", type=click.IntRange(1), default=None,
+              help="MCTS simulations per move (overrides).")
+@click.option("--workers", type=click.IntRange(1), default=None,
+              help="Threads (default: all cores). The result does not depend on it.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--checkpoint", "checkpoint", type=str, default=None,
+              help="Directory for checkpoints (written every N steps and on Ctrl-C).")
+@click.option("--checkpoint-every", type=click.IntRange(1), default=None)
+@click.option("--resume", is_flag=True, help="Continue the run saved in --checkpoint.")
+@click.option("--out", type=str, default=None, help="Write the solution JSON here.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def solve(solver: str, width: int | None, max_depth: int | None, simulations: int | None,
+          workers: int | None, seed: int, checkpoint: str | None,
+          checkpoint_every: int | None, resume: bool, out: str | None, quiet: bool) -> None:
+    """Search for a long game with a solver preset; print and save the verified result."""
+    from .presets import PresetError, load_preset
+    from .search.checkpoint import CheckpointError
+    from .solution import SolutionError
+    from .solve import run_preset, write_solution
+
+    if resume and not checkpoint:
+        _fail("--resume needs --checkpoint DIR")
+    try:
+        preset = load_preset(solver)
+        kwargs = dict(width=width, max_depth=max_depth, workers=workers, seed=seed,
+                      checkpoint=checkpoint, resume=resume, checkpoint_every=checkpoint_every,
+                      progress=not quiet)
+        if simulations is not None:
+            kwargs["simulations"] = simulations
+        solution = run_preset(preset, **kwargs)
+    except (PresetError, CheckpointError) as e:
+        _fail(str(e))
+    except SolutionError as e:  # a bug, never the user's fault: say so loudly
+        raise click.ClickException(f"internal error, the found game does not verify: {e}")
+    state = " (interrupted)" if solution.get("interrupted") else ""
+    click.echo(f"score {solution['score']} lines, {solution['pieces']} pieces{state}, "
+               f"verified by replay; {solution['elapsed']:.1f} s")
+    click.echo(solution["replay"])
+    if out:
+        try:
+            write_solution(out, solution)
+        except OSError as e:
+            _fail(f"cannot write {out}: {e.strerror}")
+        click.echo(f"wrote {out}")
+
+
 def _write_text(path: str, text: str) -> None:
     from .atomic import write_text_atomic
 

@@ -33,6 +33,7 @@ from .config import NJIT
 from .engine import fits, pad_well, place
 from .rules import (
     BAR,
+    CANONICAL,
     HEIGHT,
     KEY_D,
     KEY_L,
@@ -230,21 +231,28 @@ def replay(keys: str, ai: str = "hatetris", *, steps: bool = False):
 def keys_to_lock(well, piece: int, x: int, y: int, o: int) -> str:
     """The shortest key sequence from the spawn that locks ``piece`` at (x, y, o).
 
-    Breadth-first over positions; the last key is the ``D`` that fails. Raises
-    ValueError if that lock position cannot be reached.
+    Breadth-first over positions; the last key is the ``D`` that fails. A position in
+    another orientation that draws the same cells (S, Z, I, O) locks the same cells, and
+    serves as well: the search enumerates such positions only once. Raises ValueError
+    if no such lock position can be reached.
 
     >>> keys_to_lock([0] * 20, PIECE_NAMES.index("O"), 3, 16, 0)
     'DDDDDDDDDDDDDDDDD'
     """
     pad = np.zeros(PAD_ROWS, np.uint16)
     pad_well(np.asarray(well, dtype=np.int64), pad)
+    def canonical(sx, sy, so):
+        co, dx, dy = CANONICAL[piece, so]
+        return sx + dx, sy + dy, co
+
+    target = canonical(x, y, o)
     start = (SPAWN_X, SPAWN_Y, SPAWN_O)
     parent: dict[tuple[int, int, int], tuple[tuple[int, int, int], str] | None] = {start: None}
     queue = deque([start])
     while queue:
         state = queue.popleft()
         sx, sy, so = state
-        if state == (x, y, o) and not fits(pad, piece, sx, sy + 1, so):
+        if canonical(*state) == target and not fits(pad, piece, sx, sy + 1, so):
             keys = ["D"]
             while parent[state] is not None:
                 state, key = parent[state]

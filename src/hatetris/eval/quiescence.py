@@ -1,0 +1,117 @@
+"""Quiescence ("bird in the hand") lookahead around any evaluation.
+
+A well that the adversary's next piece lets you clear a line from is better than it
+looks. Such a well is valued by the best value over the wells reachable from it by a
+chain of line-clearing placements of the piece the adversary would send (the mild
+choice: this is an estimate, not the game), up to ``depth`` placements deep.
+
+Batched, so that it wraps any evaluation with ``evaluate(rows, scores, out)``: each level
+collects the clearing children of the previous level's wells, evaluates them in one
+call and folds the values back into their root wells with ``max``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ..adversary import N_PIECES, mild_piece
+from ..config import NJIT, NJIT_PARALLEL
+from ..engine import children_from_locks, pad_well
+from ..rules import BAR, HEIGHT, PAD_ROWS
+
+MAX_CHILDREN = 256
+CHUNK = 512
+
+
+@njit(**NJIT_PARALLEL)
+def clearing_children(rows, scores, offsets, count_only, out_count, out_rows, out_scores,
+                      out_parent):
+    """For each well, the children of its adversary piece that clear at least one line.
+
+    With ``count_only``, only ``out_count`` is filled; otherwise the children are written
+    at ``offsets[i]`` with their parent index.
+    """
+    n = rows.shape[0]
+    n_chunks = (n + CHUNK - 1) // CHUNK
+    for c in prange(n_chunks):
+        pad = np.zeros(PAD_ROWS, np.uint16)
+        locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
+        buf = np.zeros((1, HEIGHT), np.int64)
+        kid_rows = np.zeros((MAX_CHILDREN, HEIGHT), np.uint16)
+        kid_scores = np.zeros(MAX_CHILDREN, np.int64)
+        kid_moves = np.zeros(MAX_CHILDREN, np.int64)
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            top = pad_well(rows[i], pad)
+            if top < BAR:
+                out_count[i] = 0
+                continue
+            p, y_first, y_last = mild_piece(pad, top, locks, buf)
+            k = children_from_locks(pad, p, locks, y_first, y_last, scores[i], False,
+                                    kid_rows, kid_scores, kid_moves, 0)
+            m = 0
+            for j in range(k):
+                if kid_scores[j] > scores[i]:
+                    if not count_only:
+                        at = offsets[i] + m
+                        for r in range(HEIGHT):
+                            out_rows[at, r] = kid_rows[j, r]
+                        out_scores[at] = kid_scores[j]
+                        out_parent[at] = i
+                    m += 1
+            out_count[i] = m
+
+
+@njit(**NJIT)
+def fold_max(out, owner, parent, values):
+    """``out[root] = max(out[root], value)`` for each new well, through its parent's root."""
+    for j in range(values.shape[0]):
+        root = owner[parent[j]]
+        if values[j] > out[root]:
+            out[root] = values[j]
+
+
+@njit(**NJIT)
+def compose(owner, parent, new_owner):
+    for j in range(parent.shape[0]):
+        new_owner[j] = owner[parent[j]]
+
+
+class QuiescenceEvaluation:
+    """``inner``'s value, improved by chains of line clears up to ``depth`` placements."""
+
+    def __init__(self, inner, depth: int = 2):
+        if depth < 1:
+            raise ValueError("quiescence depth must be at least 1")
+        self.inner = inner
+        self.depth = int(depth)
+
+    def evaluate(self, rows: np.ndarray, scores: np.ndarray, out: np.ndarray) -> None:
+        self.inner.evaluate(rows, scores, out)
+        owner = np.arange(len(rows), dtype=np.int64)
+        level_rows, level_scores = rows, np.asarray(scores, dtype=np.int64)
+        for _ in range(self.depth):
+            n = len(level_rows)
+            if n == 0:
+                break
+            count = np.zeros(n, np.int64)
+            empty_rows = np.zeros((0, HEIGHT), np.uint16)
+            empty = np.zeros(0, np.int64)
+            clearing_children(level_rows, level_scores, empty, True, count, empty_rows, empty,
+                              empty)
+            total = int(count.sum())
+            if total == 0:
+                break
+            offsets = np.zeros(n, np.int64)
+            np.cumsum(count[:-1], out=offsets[1:])
+            new_rows = np.zeros((total, HEIGHT), np.uint16)
+            new_scores = np.zeros(total, np.int64)
+            parent = np.zeros(total, np.int64)
+            clearing_children(level_rows, level_scores, offsets, False, count, new_rows,
+                              new_scores, parent)
+            values = np.zeros(total, np.float64)
+            self.inner.evaluate(new_rows, new_scores, values)
+            fold_max(out, owner, parent, values)
+            new_owner = np.zeros(total, np.int64)
+            compose(owner, parent, new_owner)
+            owner, level_rows, level_scores = new_owner, new_rows, new_scores

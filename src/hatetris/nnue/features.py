@@ -1,0 +1,103 @@
+"""Sparse binary features of a well, as lists of active feature indices.
+
+Feature sets (any combination, in this order in the index space; feature 0 is the bias,
+always active):
+
+* ``rows``: each live row's 10-bit pattern, per row (rows 4..19): 16 x 1024 features;
+* ``windows``: every 3-column x 4-row window's 12-bit pattern, position-independent
+  (shared weights, the 2022 design): 4096 features, 104 active (8 x 13 windows);
+* ``windows_positional``: the same windows, one weight set per window position (the 2023
+  design): 104 x 4096 features.
+
+A window's pattern packs cell (row t + i, column c + j) into bit ``3 * i + j``.
+
+>>> layout(("rows", "windows")).n_features
+20481
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+from ..config import NJIT
+from ..rules import BAR, HEIGHT, WIDTH
+
+FEATURE_SETS = ("rows", "windows", "windows_positional")
+LIVE_ROWS = HEIGHT - BAR  # 16
+WINDOW_COLS = WIDTH - 2  # 8 window positions across
+WINDOW_ROWS = LIVE_ROWS - 3  # 13 window positions down
+N_WINDOWS = WINDOW_COLS * WINDOW_ROWS
+ROW_FEATURES = LIVE_ROWS * 1024
+WINDOW_FEATURES = 4096
+WINDOW_POS_FEATURES = N_WINDOWS * 4096
+
+
+class FeatureError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each feature set starts in the index space (-1: not used)."""
+
+    sets: tuple[str, ...]
+    rows_base: int
+    windows_base: int
+    windows_pos_base: int
+    n_features: int
+    max_active: int
+
+    @property
+    def bases(self) -> np.ndarray:
+        return np.array([self.rows_base, self.windows_base, self.windows_pos_base], np.int64)
+
+
+def layout(sets: tuple[str, ...] | list[str]) -> Layout:
+    sets = tuple(sets)
+    unknown = [s for s in sets if s not in FEATURE_SETS]
+    if unknown or not sets or len(set(sets)) != len(sets):
+        raise FeatureError(f"feature sets must be distinct names from {', '.join(FEATURE_SETS)}; "
+                           f"got {', '.join(sets) or 'none'}")
+    n = 1  # the bias
+    active = 1
+    bases = {}
+    for name, size, act in (("rows", ROW_FEATURES, LIVE_ROWS),
+                            ("windows", WINDOW_FEATURES, N_WINDOWS),
+                            ("windows_positional", WINDOW_POS_FEATURES, N_WINDOWS)):
+        if name in sets:
+            bases[name] = n
+            n += size
+            active += act
+        else:
+            bases[name] = -1
+    return Layout(sets, bases["rows"], bases["windows"], bases["windows_positional"], n, active)
+
+
+@njit(**NJIT)
+def active_features(rows, k, bases, out) -> int:
+    """Write the active feature indices of well ``rows[k]`` to ``out``; return how many."""
+    out[0] = 0
+    n = 1
+    if bases[0] >= 0:
+        for r in range(BAR, HEIGHT):
+            out[n] = bases[0] + (r - BAR) * 1024 + rows[k, r]
+            n += 1
+    if bases[1] >= 0 or bases[2] >= 0:
+        for t in range(BAR, HEIGHT - 3):
+            r0 = np.int64(rows[k, t])
+            r1 = np.int64(rows[k, t + 1])
+            r2 = np.int64(rows[k, t + 2])
+            r3 = np.int64(rows[k, t + 3])
+            for c in range(WINDOW_COLS):
+                pattern = (((r0 >> c) & 7) | (((r1 >> c) & 7) << 3)
+                           | (((r2 >> c) & 7) << 6) | (((r3 >> c) & 7) << 9))
+                if bases[1] >= 0:
+                    out[n] = bases[1] + pattern
+                    n += 1
+                if bases[2] >= 0:
+                    out[n] = bases[2] + ((t - BAR) * WINDOW_COLS + c) * 4096 + pattern
+                    n += 1
+    return n

@@ -1,0 +1,119 @@
+"""The network: sparse input layer -> one tanh hidden layer -> one tanh output.
+
+Weights live in an ``.npz`` (arrays ``w1`` [features, hidden], ``w2`` [hidden], ``b2``
+[1]) with a JSON sidecar (feature sets, sizes, generation, training figures). Row 0 of
+``w1`` is the bias feature, so the hidden layer has no separate bias.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numba import njit
+
+from ..atomic import write_atomic, write_json_atomic
+from ..config import NJIT
+from .features import FeatureError, active_features, layout
+
+FORMAT = "hatetris-nnue/1"
+
+
+class NetworkError(ValueError):
+    """A weights file that is missing, corrupt, or does not match its description."""
+
+
+@dataclass
+class Network:
+    sets: tuple[str, ...]
+    w1: np.ndarray  # float32 [n_features, hidden]
+    w2: np.ndarray  # float32 [hidden]
+    b2: np.ndarray  # float32 [1]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def hidden(self) -> int:
+        return self.w1.shape[1]
+
+    @property
+    def layout(self):
+        return layout(self.sets)
+
+    @classmethod
+    def random(cls, sets, hidden: int = 32, seed: int = 0, scale: float = 0.1) -> "Network":
+        lay = layout(sets)
+        rng = np.random.default_rng(seed)
+        w1 = (rng.standard_normal((lay.n_features, hidden)) * scale / np.sqrt(lay.max_active))
+        w2 = rng.standard_normal(hidden) * scale
+        return cls(tuple(sets), w1.astype(np.float32), w2.astype(np.float32),
+                   np.zeros(1, np.float32), {})
+
+    def copy(self) -> "Network":
+        return Network(self.sets, self.w1.copy(), self.w2.copy(), self.b2.copy(),
+                       json.loads(json.dumps(self.meta)))
+
+
+def save_network(path: str | Path, net: Network, **meta: Any) -> None:
+    """Write ``path`` (.npz) and its sidecar ``path.json``, both atomically."""
+    path = Path(path)
+    net.meta.update(meta)
+    info = {"format": FORMAT, "features": list(net.sets), "n_features": int(net.w1.shape[0]),
+            "hidden": net.hidden, **net.meta}
+    write_atomic(path, lambda f: np.savez(f, w1=net.w1, w2=net.w2, b2=net.b2), mode="wb")
+    write_json_atomic(path.with_suffix(".json"), info)
+
+
+def load_network(path: str | Path) -> Network:
+    """Read and check a network; any inconsistency is a :class:`NetworkError`."""
+    path = Path(path)
+    side = path.with_suffix(".json")
+    try:
+        info = json.loads(side.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise NetworkError(f"network description {side} not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise NetworkError(f"corrupt network description {side}: {e}") from None
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        raise NetworkError(f"{side} is not a {FORMAT} description")
+    try:
+        lay = layout(info["features"])
+        hidden = int(info["hidden"])
+    except (KeyError, TypeError, ValueError, FeatureError) as e:
+        raise NetworkError(f"corrupt network description {side}: {e}") from None
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            w1, w2, b2 = z["w1"], z["w2"], z["b2"]
+    except FileNotFoundError:
+        raise NetworkError(f"network weights {path} not found") from None
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as e:
+        raise NetworkError(f"corrupt network weights {path}: {e}") from None
+    if (w1.shape != (lay.n_features, hidden) or w2.shape != (hidden,) or b2.shape != (1,)
+            or w1.dtype != np.float32 or w2.dtype != np.float32 or b2.dtype != np.float32):
+        raise NetworkError(f"network weights {path} do not match {side}: w1 {w1.shape}, "
+                           f"expected ({lay.n_features}, {hidden}) float32")
+    if not (np.isfinite(w1).all() and np.isfinite(w2).all() and np.isfinite(b2).all()):
+        raise NetworkError(f"network weights {path} hold non-finite values")
+    meta = {k: v for k, v in info.items() if k not in ("format", "features", "n_features",
+                                                       "hidden")}
+    return Network(tuple(info["features"]), w1, w2, b2, meta)
+
+
+@njit(**NJIT)
+def forward_one(rows, k, bases, w1, w2, b2, idx, acc) -> float:
+    """The network's value for well ``rows[k]``: sum of active columns, tanh, tanh."""
+    n = active_features(rows, k, bases, idx)
+    hidden = w1.shape[1]
+    for h in range(hidden):
+        acc[h] = 0.0
+    for i in range(n):
+        f = idx[i]
+        for h in range(hidden):
+            acc[h] += w1[f, h]
+    out = b2[0]
+    for h in range(hidden):
+        out += np.tanh(acc[h]) * w2[h]
+    return np.tanh(out)

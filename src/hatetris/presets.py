@@ -1,0 +1,171 @@
+"""Solver presets: ``solvers/NAME.toml``, one per approach, validated strictly.
+
+A preset has a ``description``, a ``[search]`` table (``kind`` and its parameters), an
+``[eval]`` table (``kind`` and its weights or network file) and a ``[quiescence]`` table.
+Unknown keys are an error: a typo in a weight name must not silently mean "weight 0".
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class PresetError(ValueError):
+    """A preset that cannot be found or does not validate."""
+
+
+SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "search": {
+        "kind": str,
+        "width": int,
+        "max_depth": int,
+        "workers": int,
+        "checkpoint_every": int,
+        "simulations": int,
+        "exploration": (int, float),
+        "max_nodes": int,
+        "rollout_depth": int,
+        "backup": str,
+    },
+    "eval": {"kind": str, "weights": dict, "network": str},
+    "quiescence": {"enabled": bool, "depth": int},
+}
+SEARCH_KINDS = ("beam", "mcts")
+EVAL_KINDS = ("heuristic", "nnue")
+
+
+def solver_dirs() -> list[Path]:
+    """Where presets are looked up, in order: $HATETRIS_SOLVERS, ./solvers, the repo's."""
+    dirs = []
+    if os.environ.get("HATETRIS_SOLVERS"):
+        dirs.append(Path(os.environ["HATETRIS_SOLVERS"]))
+    dirs += [Path.cwd() / "solvers", REPO_ROOT / "solvers"]
+    out = []
+    for d in dirs:
+        if d.is_dir() and d.resolve() not in [o.resolve() for o in out]:
+            out.append(d)
+    return out
+
+
+def list_presets() -> dict[str, Path]:
+    """Every preset name and its file (earlier directories win)."""
+    found: dict[str, Path] = {}
+    for d in solver_dirs():
+        for f in sorted(d.glob("*.toml")):
+            found.setdefault(f.stem, f)
+    return found
+
+
+@dataclass
+class Preset:
+    name: str
+    path: Path
+    description: str
+    search: dict[str, Any]
+    eval: dict[str, Any]
+    quiescence: dict[str, Any] = field(default_factory=dict)
+
+    def resolve(self, relative: str) -> Path:
+        """A file named in the preset: relative to the repository (or the preset's folder)."""
+        p = Path(relative)
+        if p.is_absolute():
+            return p
+        for base in (self.path.parent.parent, REPO_ROOT, Path.cwd()):
+            if (base / p).exists():
+                return base / p
+        return self.path.parent.parent / p
+
+    def to_json(self) -> dict[str, Any]:
+        return {"search": self.search, "eval": self.eval, "quiescence": self.quiescence}
+
+
+def _check_table(name: str, table: Any, where: str) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise PresetError(f"{where}: [{name}] must be a table")
+    allowed = SCHEMA[name]
+    for key, value in table.items():
+        if key not in allowed:
+            raise PresetError(f"{where}: unknown key {key!r} in [{name}] "
+                              f"(allowed: {', '.join(allowed)})")
+        want = allowed[key]
+        if isinstance(value, bool) and want is not bool:
+            raise PresetError(f"{where}: [{name}] {key} must not be a boolean")
+        if not isinstance(value, want):
+            raise PresetError(f"{where}: [{name}] {key} has the wrong type "
+                              f"({type(value).__name__})")
+    return dict(table)
+
+
+def load_preset(name: str) -> Preset:
+    """Load a preset by name (``solvers/NAME.toml``) or by path to a ``.toml`` file."""
+    path = Path(name)
+    if not (name.endswith(".toml") and path.is_file()):
+        presets = list_presets()
+        if name not in presets:
+            known = ", ".join(presets) or "none found"
+            raise PresetError(f"unknown solver {name!r} (available: {known})")
+        path = presets[name]
+    where = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise PresetError(f"{where}: cannot read: {e}") from None
+    except tomllib.TOMLDecodeError as e:
+        raise PresetError(f"{where}: invalid TOML: {e}") from None
+    unknown = set(data) - {"description", "search", "eval", "quiescence"}
+    if unknown:
+        raise PresetError(f"{where}: unknown top-level key(s): {', '.join(sorted(unknown))}")
+    search = _check_table("search", data.get("search", {}), where)
+    ev = _check_table("eval", data.get("eval", {}), where)
+    quiescence = _check_table("quiescence", data.get("quiescence", {}), where)
+    if search.get("kind") not in SEARCH_KINDS:
+        raise PresetError(f"{where}: [search] kind must be one of {', '.join(SEARCH_KINDS)}")
+    if ev.get("kind") not in EVAL_KINDS:
+        raise PresetError(f"{where}: [eval] kind must be one of {', '.join(EVAL_KINDS)}")
+    for key in ("width", "max_depth", "workers", "checkpoint_every", "simulations",
+                "max_nodes", "depth"):
+        for table in (search, quiescence):
+            if key in table and table[key] < 1:
+                raise PresetError(f"{where}: {key} must be at least 1")
+    weights = ev.get("weights", {})
+    for k, v in weights.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise PresetError(f"{where}: [eval.weights] {k} must be a number")
+    if ev["kind"] == "nnue" and "network" not in ev:
+        raise PresetError(f"{where}: [eval] kind 'nnue' needs a network file")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise PresetError(f"{where}: description must be a string")
+    return Preset(path.stem, path, description, search, ev, quiescence)
+
+
+def make_evaluation(preset: Preset):
+    """The evaluation a preset describes (heuristic or NNUE, optionally with quiescence)."""
+    from .eval.quiescence import QuiescenceEvaluation
+
+    ev = preset.eval
+    if ev["kind"] == "heuristic":
+        from .eval.heuristic import HeuristicEvaluation
+
+        try:
+            evaluation = HeuristicEvaluation(ev.get("weights", {}))
+        except ValueError as e:
+            raise PresetError(f"{preset.path}: {e}") from None
+    else:
+        from .nnue.network import NetworkError, load_network
+        from .nnue.evaluation import NNUEEvaluation
+
+        try:
+            evaluation = NNUEEvaluation(load_network(preset.resolve(ev["network"])))
+        except NetworkError as e:
+            raise PresetError(f"{preset.path}: {e}") from None
+    q = preset.quiescence
+    if q.get("enabled", False):
+        evaluation = QuiescenceEvaluation(evaluation, q.get("depth", 2))
+    return evaluation

@@ -1,0 +1,253 @@
+"""Beam search over wells, the method behind every HATETRIS record since 2021.
+
+One step takes the beam (the best ``width`` wells at one depth) to the next depth:
+
+1. ``plan_children`` (parallel): each well's adversary piece, honouring the
+   loop-prevention history of its own path, and how many live children it has;
+2. ``write_children`` (parallel): every child written at its well's offset, so the
+   output does not depend on the number of threads;
+3. the evaluation values every child (any object with ``evaluate(rows, scores, out)``);
+4. ``dedupe_children``: children that are the same state (rows and score) are merged,
+   the first keeps its parent pointer; the best ``width`` are kept (ties by index).
+
+The history rule: the adversary's choice ignoring history (the "mild" choice) is the
+true choice unless one of *its* children is a well already on the path. Every kept well's
+rows hash goes into a global filter; only a filter hit pays for the exact walk up the
+path, and only a real repeat pays for evaluating all seven pieces against the path.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+from ..adversary import N_PIECES, mild_piece
+from ..config import NJIT, NJIT_PARALLEL
+from ..core import rows_hash
+from ..engine import children_from_locks, lock_masks, pad_well
+from ..rules import HEIGHT, PAD_ROWS
+from .tree import NodeStore, hatetris_piece_on_path, path_count
+from .tt import dedupe_children, filter_contains, filter_insert, table_slots
+
+MAX_CHILDREN = 256  # per well; far above what any piece can make
+CHUNK = 256  # wells per parallel task: scratch is allocated once per chunk
+
+
+@njit(**NJIT_PARALLEL)
+def plan_children(rows, score, depth, parent, start, end, seen, out_piece, out_count,
+                  out_loop):
+    """Adversary piece and number of live children for beam wells ``start..end-1``."""
+    n = end - start
+    n_chunks = (n + CHUNK - 1) // CHUNK
+    for c in prange(n_chunks):
+        pad = np.zeros(PAD_ROWS, np.uint16)
+        locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
+        buf = np.zeros((1, HEIGHT), np.int64)
+        kid_rows = np.zeros((MAX_CHILDREN, HEIGHT), np.uint16)
+        kid_scores = np.zeros(MAX_CHILDREN, np.int64)
+        kid_moves = np.zeros(MAX_CHILDREN, np.int64)
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            g = start + i
+            top = pad_well(rows[g], pad)
+            p, y_first, y_last = mild_piece(pad, top, locks, buf)
+            k = children_from_locks(pad, p, locks, y_first, y_last, score[g], False,
+                                    kid_rows, kid_scores, kid_moves, 0)
+            loop = False
+            for j in range(k):
+                if filter_contains(seen, rows_hash(kid_rows[j])):
+                    if path_count(rows, score, depth, parent, g, kid_rows, j, kid_scores[j],
+                                  depth[g] + 1) > 0:
+                        loop = True
+                        break
+            if loop:
+                p = hatetris_piece_on_path(rows, score, depth, parent, g, pad, top, locks, buf)
+                y_first, y_last = lock_masks(pad, top, p, locks)
+                k = children_from_locks(pad, p, locks, y_first, y_last, score[g], False,
+                                        kid_rows, kid_scores, kid_moves, 0)
+            out_piece[i] = p
+            out_count[i] = k
+            out_loop[i] = loop
+
+
+@njit(**NJIT_PARALLEL)
+def write_children(rows, score, start, end, piece, offsets, out_rows, out_scores, out_moves,
+                   out_parent):
+    """Write the children of beam wells ``start..end-1`` at their offsets."""
+    n = end - start
+    n_chunks = (n + CHUNK - 1) // CHUNK
+    for c in prange(n_chunks):
+        pad = np.zeros(PAD_ROWS, np.uint16)
+        locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            g = start + i
+            top = pad_well(rows[g], pad)
+            p = piece[i]
+            y_first, y_last = lock_masks(pad, top, p, locks)
+            k = children_from_locks(pad, p, locks, y_first, y_last, score[g], False,
+                                    out_rows, out_scores, out_moves, offsets[i])
+            for j in range(offsets[i], offsets[i] + k):
+                out_parent[j] = i
+
+
+def select_best(values: np.ndarray, width: int) -> np.ndarray:
+    """Indices of the ``width`` largest finite values, ties to the lower index, sorted.
+
+    >>> select_best(np.array([1.0, 3.0, -np.inf, 3.0, 2.0]), 2).tolist()
+    [1, 3]
+    >>> select_best(np.array([1.0, 2.0, 2.0, 2.0]), 2).tolist()
+    [1, 2]
+    """
+    idx = np.flatnonzero(values > -np.inf)
+    if len(idx) <= width:
+        return idx
+    v = values[idx]
+    kth = np.partition(v, len(v) - width)[len(v) - width]  # the width-th largest
+    above = idx[v > kth]
+    tied = idx[v == kth][: width - len(above)]
+    return np.sort(np.concatenate([above, tied]))
+
+
+@njit(**NJIT)
+def _insert_rows_hashes(rows, start, end, seen):
+    for i in range(start, end):
+        filter_insert(seen, rows_hash(rows[i]))
+
+
+@njit(**NJIT)
+def _append_nodes(sel, parent_base, kid_rows, kid_scores, kid_moves, kid_parent, piece,
+                  depth, at, rows, score, depth_arr, parent, move, piece_arr):
+    for t in range(sel.shape[0]):
+        j = sel[t]
+        i = at + t
+        for r in range(HEIGHT):
+            rows[i, r] = kid_rows[j, r]
+        score[i] = kid_scores[j]
+        depth_arr[i] = depth
+        parent[i] = parent_base + kid_parent[j]
+        move[i] = kid_moves[j]
+        piece_arr[i] = piece[kid_parent[j]]
+
+
+class SearchInterrupted(Exception):
+    pass
+
+
+@dataclass
+class StepStats:
+    depth: int
+    beam: int
+    children: int
+    distinct: int
+    loops: int
+    seconds: float
+
+
+class BeamSearch:
+    """A resumable beam search. ``step()`` advances one depth; ``run()`` to the end.
+
+    The state is the node store plus the start of each depth's beam in it; the beam at
+    the current depth is ``store[level_start[-1]:]``.
+    """
+
+    def __init__(self, evaluation, width: int, max_depth: int | None = None):
+        if width < 1:
+            raise ValueError("width must be at least 1")
+        self.evaluation = evaluation
+        self.width = int(width)
+        self.max_depth = max_depth
+        self.store = NodeStore()
+        self.store.add_root()
+        self.level_start = [0]
+        self.seen = np.zeros(table_slots(1 << 16), np.uint64)
+        _insert_rows_hashes(self.store.rows, 0, 1, self.seen)
+        self.best_node = 0
+        self.children_total = 0
+        self.loops_total = 0
+        self.elapsed = 0.0
+        self.finished = False
+        self._buffers: dict[str, np.ndarray] = {}
+
+    # -- state ---------------------------------------------------------------------------
+
+    @property
+    def depth(self) -> int:
+        return len(self.level_start) - 1
+
+    @property
+    def beam_size(self) -> int:
+        return self.store.size - self.level_start[-1]
+
+    @property
+    def best_score(self) -> int:
+        return int(self.store.score[self.best_node])
+
+    def _buffer(self, name: str, n: int, dtype, shape=()) -> np.ndarray:
+        a = self._buffers.get(name)
+        if a is None or len(a) < n:
+            a = np.zeros((max(n, 1024),) + shape, dtype)
+            self._buffers[name] = a
+        return a
+
+    def _grow_seen(self) -> None:
+        if 2 * self.store.size <= len(self.seen):
+            return
+        self.seen = np.zeros(table_slots(self.store.size * 2), np.uint64)
+        _insert_rows_hashes(self.store.rows, 0, self.store.size, self.seen)
+
+    # -- one step ------------------------------------------------------------------------
+
+    def step(self) -> StepStats | None:
+        """Advance the beam one piece; None when there is nothing left to do."""
+        if self.finished or (self.max_depth is not None and self.depth >= self.max_depth):
+            return None
+        t0 = time.perf_counter()
+        s = self.store
+        start, end = self.level_start[-1], s.size
+        n = end - start
+        piece = np.zeros(n, np.int8)
+        count = np.zeros(n, np.int64)
+        loop = np.zeros(n, np.bool_)
+        plan_children(s.rows, s.score, s.depth, s.parent, start, end, self.seen, piece, count,
+                      loop)
+        total = int(count.sum())
+        if total == 0:
+            self.finished = True
+            self.elapsed += time.perf_counter() - t0
+            return None
+        offsets = np.zeros(n, np.int64)
+        np.cumsum(count[:-1], out=offsets[1:])
+        kid_rows = self._buffer("rows", total, np.uint16, (HEIGHT,))
+        kid_scores = self._buffer("scores", total, np.int64)
+        kid_moves = self._buffer("moves", total, np.int64)
+        kid_parent = self._buffer("parent", total, np.int64)
+        write_children(s.rows, s.score, start, end, piece, offsets, kid_rows, kid_scores,
+                       kid_moves, kid_parent)
+        values = self._buffer("values", total, np.float64)[:total]
+        self.evaluation.evaluate(kid_rows[:total], kid_scores[:total], values)
+        keep = self._buffer("keep", total, np.bool_)
+        hashes = self._buffer("hashes", total, np.uint64)
+        table = self._buffer("table", table_slots(total), np.int64)
+        table_view = table[: table_slots(total)]
+        distinct = dedupe_children(kid_rows, kid_scores, total, hashes, table_view, keep)
+        values[~keep[:total]] = -np.inf
+        sel = select_best(values, self.width)
+        s.reserve(len(sel))
+        at = s.size
+        _append_nodes(sel, start, kid_rows, kid_scores, kid_moves, kid_parent, piece,
+                      self.depth + 1, at, s.rows, s.score, s.depth, s.parent, s.move, s.piece)
+        s.size += len(sel)
+        self.level_start.append(at)
+        self._grow_seen()
+        _insert_rows_hashes(s.rows, at, s.size, self.seen)
+        new_scores = s.score[at:s.size]
+        best_here = at + int(np.argmax(new_scores))
+        if s.score[best_here] >= s.score[self.best_node]:
+            self.best_node = best_here
+        self.children_total += total
+        self.loops_total += int(loop.sum())
+        dt = time.perf_counter() - t0
+        self.elapsed += dt
+        return StepStats(self.depth, len(sel), total, distinct, int(loop.sum()), dt)

@@ -1,0 +1,167 @@
+"""The node store: every well a search kept, as flat arrays with parent pointers.
+
+A node is one index into parallel arrays: its 20 rows, score, depth (pieces placed),
+parent index (-1 for the root, the empty well), the move that made it from its parent
+(``engine.decode_move``) and the piece that move placed. A search result is a node
+index; :func:`path_keys` turns its chain of parents into keys, once, at the end.
+
+The loop-prevention history of a node is exactly the wells on its path, so the exact
+history check walks the parent chain. Equal wells need equal cell counts
+(``4 * depth - 10 * score``), which skips almost every ancestor without touching rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..adversary import N_PIECES
+from ..config import NJIT
+from ..engine import (
+    decode_lock,
+    decode_move,
+    lock_masks,
+    place,
+    top_row,
+)
+from ..core import trailing_zeros
+from ..game import keys_to_lock
+from ..rules import HEIGHT
+
+
+class NodeStore:
+    """Growable flat arrays of nodes (no Python object per node)."""
+
+    FIELDS = {
+        "rows": (np.uint16, (HEIGHT,)),
+        "score": (np.int32, ()),
+        "depth": (np.int32, ()),
+        "parent": (np.int64, ()),
+        "move": (np.int16, ()),
+        "piece": (np.int8, ()),
+    }
+
+    def __init__(self, capacity: int = 1 << 16):
+        self.size = 0
+        self.arrays = {name: np.zeros((capacity,) + shape, dtype)
+                       for name, (dtype, shape) in self.FIELDS.items()}
+
+    @property
+    def capacity(self) -> int:
+        return len(self.arrays["score"])
+
+    def reserve(self, n: int) -> None:
+        """Make room for ``n`` more nodes (doubling, so appends are amortized O(1))."""
+        need = self.size + n
+        if need <= self.capacity:
+            return
+        cap = self.capacity
+        while cap < need:
+            cap *= 2
+        for name, a in self.arrays.items():
+            grown = np.zeros((cap,) + a.shape[1:], a.dtype)
+            grown[: self.size] = a[: self.size]
+            self.arrays[name] = grown
+
+    def add_root(self) -> int:
+        self.reserve(1)
+        i = self.size
+        a = self.arrays
+        a["rows"][i] = 0
+        a["score"][i] = 0
+        a["depth"][i] = 0
+        a["parent"][i] = -1
+        a["move"][i] = -1
+        a["piece"][i] = -1
+        self.size += 1
+        return i
+
+    def __getattr__(self, name):
+        try:
+            return self.__dict__["arrays"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def state(self) -> dict[str, np.ndarray]:
+        """The used part of every array (for checkpoints)."""
+        return {name: a[: self.size] for name, a in self.arrays.items()}
+
+    @classmethod
+    def from_state(cls, state: dict[str, np.ndarray]) -> "NodeStore":
+        n = len(state["score"])
+        store = cls(max(1 << 16, n))
+        for name, (dtype, shape) in cls.FIELDS.items():
+            a = np.asarray(state[name])
+            if a.dtype != dtype or a.shape != (n,) + shape:
+                raise ValueError(f"field {name!r} has dtype {a.dtype} and shape {a.shape}")
+            store.arrays[name][:n] = a
+        store.size = n
+        return store
+
+
+@njit(**NJIT)
+def path_count(rows, score, depth, parent, node, cand, k, cand_score, cand_depth) -> int:
+    """How many wells on the path root..``node`` equal ``cand[k]`` (the node's history)."""
+    cells = 4 * cand_depth - 10 * cand_score
+    count = 0
+    a = node
+    while a >= 0:
+        if 4 * depth[a] - 10 * score[a] == cells:
+            same = True
+            for r in range(HEIGHT):
+                if rows[a, r] != cand[k, r]:
+                    same = False
+                    break
+            if same:
+                count += 1
+        a = parent[a]
+    return count
+
+
+@njit(**NJIT)
+def hatetris_piece_on_path(rows, score, depth, parent, node, pad, top, locks, buf):
+    """The full HATETRIS choice for ``node`` with its path as the history (slow path)."""
+    best = -1
+    best_loops = 0
+    best_peak = 0
+    d = depth[node] + 1
+    for q in range(N_PIECES):
+        y_first, y_last = lock_masks(pad, top, q, locks)
+        loops = 0
+        peak = -1
+        for y in range(y_first, y_last + 1):
+            m = locks[q, y]
+            while m != 0:
+                bit = trailing_zeros(m)
+                m &= m - 1
+                o, x = decode_lock(bit)
+                cleared = place(pad, q, o, x, y, buf, 0)
+                c = path_count(rows, score, depth, parent, node, buf, 0,
+                               score[node] + cleared, d)
+                if c > loops:
+                    loops = c
+                t = top_row(buf, 0)
+                if t > peak:
+                    peak = t
+        if best < 0 or loops < best_loops or (loops == best_loops and peak < best_peak):
+            best, best_loops, best_peak = q, loops, peak
+    return best
+
+
+def path_nodes(parent: np.ndarray, node: int) -> list[int]:
+    """Node indices from the root to ``node``."""
+    out = []
+    while node >= 0:
+        out.append(int(node))
+        node = int(parent[node])
+    return out[::-1]
+
+
+def path_keys(store: NodeStore, node: int) -> str:
+    """The keys that play the game from the empty well to ``node``."""
+    nodes = path_nodes(store.parent, node)
+    keys = []
+    for a, b in zip(nodes, nodes[1:]):
+        o, x, y = decode_move(int(store.move[b]))
+        keys.append(keys_to_lock(store.rows[a], int(store.piece[b]), x, y, o))
+    return "".join(keys)

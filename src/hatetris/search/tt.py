@@ -1,0 +1,110 @@
+"""Transposition tables: open-addressing hash tables over flat numpy arrays.
+
+Two uses:
+
+* ``dedupe_children``: within one search step, children that are the same state (rows
+  and score) are merged; the first one (lowest index, so the result does not depend on
+  thread count) keeps its parent pointer, the others are dropped.
+* the *seen-well filter*: the rows hash of every well the search ever kept, so that the
+  loop-prevention rule costs one lookup per child in the common case. A hit is only a
+  hint; the exact check walks the node's own ancestry (``tree.path_count``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ..config import NJIT
+from ..core import state_hash
+
+EMPTY = np.uint64(0)
+
+
+def table_slots(n: int) -> int:
+    """A power of two at least twice ``n`` (load factor <= 1/2)."""
+    slots = 1024
+    while slots < 2 * n:
+        slots *= 2
+    return slots
+
+
+@njit(**NJIT)
+def _key(h):
+    # 0 marks an empty slot, so a hash of 0 is stored as 1: a harmless extra collision.
+    return h if h != EMPTY else np.uint64(1)
+
+
+@njit(**NJIT)
+def filter_insert(table, h) -> bool:
+    """Insert hash ``h``; return False if it was already there."""
+    h = _key(np.uint64(h))
+    mask = np.uint64(table.shape[0] - 1)
+    slot = h & mask
+    while True:
+        v = table[slot]
+        if v == EMPTY:
+            table[slot] = h
+            return True
+        if v == h:
+            return False
+        slot = (slot + np.uint64(1)) & mask
+
+
+@njit(**NJIT)
+def filter_contains(table, h) -> bool:
+    h = _key(np.uint64(h))
+    mask = np.uint64(table.shape[0] - 1)
+    slot = h & mask
+    while True:
+        v = table[slot]
+        if v == EMPTY:
+            return False
+        if v == h:
+            return True
+        slot = (slot + np.uint64(1)) & mask
+
+
+@njit(**NJIT)
+def filter_insert_all(table, hashes, start, end) -> int:
+    """Insert ``hashes[start:end]``; return how many were new."""
+    added = 0
+    for i in range(start, end):
+        if filter_insert(table, hashes[i]):
+            added += 1
+    return added
+
+
+@njit(**NJIT)
+def dedupe_children(rows, scores, n, hashes, table, keep) -> int:
+    """Mark in ``keep`` the first child of every distinct state among ``rows[:n]``.
+
+    ``table`` (int64, a power of two >= 2n slots, reset here) maps slots to child
+    indices. ``hashes[j]`` receives each child's :func:`state_hash`. Returns the number
+    of distinct states.
+    """
+    table[:] = -1
+    mask = table.shape[0] - 1
+    distinct = 0
+    for j in range(n):
+        h = state_hash(rows[j], scores[j])
+        hashes[j] = h
+        slot = np.int64(h & np.uint64(mask))
+        keep[j] = True
+        while True:
+            k = table[slot]
+            if k < 0:
+                table[slot] = j
+                distinct += 1
+                break
+            if hashes[k] == h and scores[k] == scores[j]:
+                same = True
+                for r in range(rows.shape[1]):
+                    if rows[k, r] != rows[j, r]:
+                        same = False
+                        break
+                if same:
+                    keep[j] = False
+                    break
+            slot = (slot + 1) & mask
+    return distinct

@@ -1,0 +1,149 @@
+"""Running a solver preset: progress, checkpoints, Ctrl-C, verification, the solution file."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable
+
+import numba
+
+from . import __version__
+from .presets import Preset, make_evaluation
+from .solution import make_solution, save_solution
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def memory_mb() -> float:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return peak_memory_mb()
+
+
+def default_workers() -> int:
+    return numba.config.NUMBA_NUM_THREADS
+
+
+@contextmanager
+def deferred_interrupt():
+    """Turn Ctrl-C into a flag checked between steps, so a step is never half-done."""
+    flag = {"set": False}
+
+    def handler(signum, frame):
+        if flag["set"]:  # a second Ctrl-C: stop at once
+            raise KeyboardInterrupt
+        flag["set"] = True
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not in the main thread
+        yield flag
+        return
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def beam_fingerprint(preset: Preset, width: int) -> dict:
+    """What must match for a checkpoint to be resumed (workers and depth limit need not)."""
+    return {"solver": preset.name, "kind": "beam", "width": width, "eval": preset.eval,
+            "quiescence": preset.quiescence, "engine_version": __version__}
+
+
+def run_beam(preset: Preset, *, width: int | None = None, max_depth: int | None = None,
+             workers: int | None = None, seed: int = 0, checkpoint: str | None = None,
+             resume: bool = False, checkpoint_every: int | None = None,
+             progress: bool = True, on_step: Callable | None = None) -> dict:
+    """Run a beam preset to the end (or Ctrl-C); return the verified solution record."""
+    from tqdm import tqdm
+
+    from .search.beam import BeamSearch
+    from .search.checkpoint import load_checkpoint, save_checkpoint
+    from .search.tree import path_keys
+
+    width = int(width or preset.search.get("width", 1000))
+    max_depth = max_depth or preset.search.get("max_depth")
+    workers = int(workers or preset.search.get("workers") or default_workers())
+    every = int(checkpoint_every or preset.search.get("checkpoint_every", 25))
+    numba.set_num_threads(min(workers, numba.config.NUMBA_NUM_THREADS))
+    evaluation = make_evaluation(preset)
+    fingerprint = beam_fingerprint(preset, width)
+    if resume:
+        if not checkpoint:
+            raise ValueError("--resume needs --checkpoint DIR")
+        search = load_checkpoint(checkpoint, fingerprint, evaluation, max_depth)
+    else:
+        search = BeamSearch(evaluation, width, max_depth)
+    t_start = time.perf_counter()
+    elapsed_before = search.elapsed
+    interrupted = False
+    bar = tqdm(total=max_depth, initial=search.depth, disable=not progress, unit="piece",
+               dynamic_ncols=True, desc=f"{preset.name} w={width}")
+    with deferred_interrupt() as stop:
+        steps = 0
+        while True:
+            if stop["set"]:
+                interrupted = True
+                break
+            stats = search.step()
+            if stats is None:
+                break
+            steps += 1
+            rate = stats.children / stats.seconds if stats.seconds > 0 else 0.0
+            bar.update(1)
+            bar.set_postfix_str(f"depth={search.depth} beam={stats.beam} "
+                                f"best={search.best_score} kids/s={rate:,.0f} "
+                                f"mem={memory_mb():,.0f}MB", refresh=False)
+            if on_step is not None:
+                on_step(search, stats)
+            if checkpoint and steps % every == 0:
+                save_checkpoint(checkpoint, search, fingerprint)
+    bar.close()
+    if checkpoint:
+        save_checkpoint(checkpoint, search, fingerprint)
+    node = search.best_node
+    keys = path_keys(search.store, node)
+    wall = time.perf_counter() - t_start
+    return make_solution(
+        keys, int(search.store.score[node]), int(search.store.depth[node]),
+        solver=preset.name,
+        parameters={**preset.to_json(), "width": width, "max_depth": max_depth},
+        seed=seed,
+        elapsed=round(search.elapsed, 3),
+        wall_this_run=round(wall, 3),
+        resumed_from=round(elapsed_before, 3) if resume else None,
+        workers=workers,
+        depth_reached=search.depth,
+        children=int(search.children_total),
+        loop_rule_hits=int(search.loops_total),
+        peak_memory_mb=round(peak_memory_mb(), 1),
+        interrupted=interrupted,
+    )
+
+
+def run_preset(preset: Preset, **kwargs: Any) -> dict:
+    kind = preset.search.get("kind")
+    if kind == "beam":
+        for k in ("simulations",):
+            kwargs.pop(k, None)
+        return run_beam(preset, **kwargs)
+    if kind == "mcts":
+        from .search.mcts import run_mcts
+
+        return run_mcts(preset, **kwargs)
+    raise ValueError(f"unknown search kind {kind!r}")
+
+
+def write_solution(path: str | Path, solution: dict) -> None:
+    save_solution(path, solution)
