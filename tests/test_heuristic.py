@@ -66,7 +66,12 @@ def naive_features(well, score: int, with_erasability: bool = False) -> dict[str
                            for c in range(W)),
         "row_transitions": row_transitions,
         "column_transitions": column_transitions,
+        "next_height": 0,
     }
+    if with_erasability and min(col_top) >= BAR:
+        # HATETRIS's choice, mild: the piece whose best placement leaves the highest stack.
+        f["next_height"] = H - min(max(naive.top_row(w) for w, _, _ in naive.children(well, score, p))
+                                   for p in ADVERSARY_ORDER)
     if with_erasability:
         f["erasability"] = sum(
             any(naive.lock(well, score, p, *state)[1] > score
@@ -98,7 +103,6 @@ def reachable_wells(n: int, seed: int, tidy: bool = False) -> tuple[np.ndarray, 
         if len(rows) == 0:
             well, score = np.zeros(H, np.uint16), 0
             continue
-        # Low placements half of the time: long games, clears, holes and near-full rows.
         k = rng.randrange(len(rows))
         if tidy:
             above = np.zeros_like(rows)
@@ -107,6 +111,7 @@ def reachable_wells(n: int, seed: int, tidy: bool = False) -> tuple[np.ndarray, 
             best = np.flatnonzero(holes == holes.min())
             k = int(best[rng.randrange(len(best))])
         elif rng.random() < 0.5:
+            # Low placements half of the time: long games, clears, holes, near-full rows.
             tops = (rows != 0).argmax(axis=1) + 20 * (rows == 0).all(axis=1)
             best = np.flatnonzero(tops == tops.max())
             k = int(best[rng.randrange(len(best))])
@@ -281,6 +286,20 @@ def test_empty_batch():
 def test_unknown_weight_is_rejected():
     with pytest.raises(ValueError, match=r"unknown heuristic feature 'hole'; valid names: lines"):
         HeuristicEvaluation({"holes": -1.0, "hole": 1.0})
+
+
+def test_non_finite_weight_is_rejected():
+    with pytest.raises(ValueError, match="must be finite: holes"):
+        HeuristicEvaluation({"holes": float("inf")})
+
+
+def test_every_rotation_keeps_a_cell():
+    # Why enclosed cells are out of every piece's reach (erasability skips their rows):
+    # moves shift cells by one and a rotation keeps a cell, so a piece stays in the
+    # empty region connected to the spawn.
+    for piece, boxes in naive.OFFSETS.items():
+        for o in range(4):
+            assert set(boxes[o]) & set(boxes[(o + 1) % 4]), (piece, o)
 
 
 def test_bad_arrays_are_rejected():

@@ -75,6 +75,17 @@ def mild_piece(pad, top, locks, buf):
     ``locks`` is int64[7, 24]; the chosen piece's row holds its full lock masks.
     ``buf`` is a 20-row scratch buffer.
     """
+    p, y_first, y_last, _ = mild_choice(pad, top, locks, buf)
+    return p, y_first, y_last
+
+
+@njit(**NJIT)
+def mild_choice(pad, top, locks, buf):
+    """:func:`mild_piece` and the ``peak`` of its best placement: (piece, first, last, peak).
+
+    ``peak`` is the first non-empty row the player can keep after this piece: how high
+    the stack will stand after the adversary's next move, played well.
+    """
     # Rows that one piece row (at most 4 cells) could complete: only locks touching
     # them can clear lines, every other lock leaves the stack at min(top, its top cell).
     near_full = 0
@@ -130,7 +141,7 @@ def mild_piece(pad, top, locks, buf):
             best = p
             best_first = y_first
             best_last = y_last
-    return best, best_first, best_last
+    return best, best_first, best_last, best_peak
 
 
 # --- the seen-well history: an open-addressing table of wells with counts ---------------

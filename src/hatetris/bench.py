@@ -94,3 +94,101 @@ def bench_engine(path: str | Path | None = None, runs: int = 7) -> dict:
         "per_well_checksums": [f"{int(c):016x}" for c in checks],
         "per_well_children": counts.tolist(),
     }
+
+
+# --- search benchmarks: each run in its own process, for honest peak memory ------------
+
+CHILDREN_PER_WELL = 14  # about how many children a beam well has (wells_beam.txt: 13.9)
+
+
+def run_solver_process(solver: str, *, width: int | None = None,
+                       simulations: int | None = None, workers: int | None = None,
+                       max_depth: int | None = None, timeout: float | None = None) -> dict:
+    """Run ``hatetris solve`` in a fresh process and return its solution record."""
+    import json
+    import subprocess
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "solution.json"
+        cmd = [sys.executable, "-m", "hatetris", "solve", "--solver", solver, "--quiet",
+               "--out", str(out)]
+        for flag, value in (("--width", width), ("--simulations", simulations),
+                            ("--workers", workers), ("--max-depth", max_depth)):
+            if value is not None:
+                cmd += [flag, str(value)]
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0:
+            msg = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise RuntimeError(f"{solver}: {msg}")
+        record = json.loads(out.read_text())
+    record["process_wall"] = wall
+    return record
+
+
+def bench_search(solvers: list[str], budgets: list[int], workers: list[int | None],
+                 max_depth: int | None = None, progress=None) -> list[dict]:
+    """Each solver at each budget (children evaluated per piece) and worker count.
+
+    A beam of width W evaluates about 14 W children per piece; MCTS with S simulations
+    per move expands about S wells, 14 S children. So budget B means width B // 14 or
+    B // 14 simulations: equal work per move, whatever the strategy.
+    """
+    from .presets import load_preset
+
+    rows = []
+    for solver in solvers:
+        preset = load_preset(solver)
+        kind = preset.search["kind"]
+        for budget in budgets:
+            size = max(1, budget // CHILDREN_PER_WELL)
+            for w in workers:
+                kwargs = {"width": size} if kind == "beam" else {"simulations": size}
+                r = run_solver_process(solver, workers=w, max_depth=max_depth, **kwargs)
+                elapsed = max(r["elapsed"], 1e-9)
+                row = {"solver": solver, "kind": kind, "budget": budget,
+                       "width" if kind == "beam" else "simulations": size,
+                       "workers": r.get("workers"), "lines": r["score"], "pieces": r["pieces"],
+                       "children": r["children"], "seconds": round(elapsed, 2),
+                       "children_per_s": round(r["children"] / elapsed),
+                       "peak_memory_mb": r["peak_memory_mb"], "replay": r["replay"]}
+                rows.append(row)
+                if progress:
+                    progress(row)
+    return rows
+
+
+def format_table(rows: list[dict]) -> str:
+    head = ("solver", "budget", "size", "workers", "lines", "pieces", "children", "seconds",
+            "children/s", "peak MB")
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        size = r.get("width", r.get("simulations"))
+        lines.append(f"| {r['solver']} | {r['budget']:,} | {size:,} | {r['workers']} | "
+                     f"{r['lines']} | {r['pieces']} | {r['children']:,} | {r['seconds']} | "
+                     f"{r['children_per_s']:,} | {r['peak_memory_mb']:,.0f} |")
+    return "\n".join(lines)
+
+
+def plot_lines(rows: list[dict], path: str) -> None:
+    """Lines reached against budget, one line per solver (needs matplotlib)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for solver in dict.fromkeys(r["solver"] for r in rows):
+        pts = sorted((r["budget"], r["lines"]) for r in rows if r["solver"] == solver)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=solver)
+    ax.set_xscale("log")
+    ax.set_xlabel("budget: children evaluated per piece")
+    ax.set_ylabel("lines cleared")
+    ax.set_title("HATETRIS: lines reached at equal budgets")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)

@@ -180,6 +180,57 @@ def bench_engine_cmd(wells: str | None, runs: int, as_json: bool, per_well: str 
         click.echo(f"JIT compile        {r['compile_s']:.2f} s (separate)")
 
 
+@bench.command("search")
+@click.option("--solvers", "solver_names", default="quick", show_default=True,
+              help="Comma-separated preset names.")
+@click.option("--budget", "budgets", default="14000", show_default=True,
+              help="Comma-separated budgets: children evaluated per piece "
+                   "(beam width or MCTS simulations = budget / 14).")
+@click.option("--workers", "workers", default="", help="Comma-separated worker counts "
+              "(e.g. 1,2 for the parallel speed-up); default: all cores.")
+@click.option("--max-depth", type=click.IntRange(1), default=None)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
+@click.option("--plot", type=str, default=None, help="Write a PNG of lines against budget.")
+def bench_search_cmd(solver_names: str, budgets: str, workers: str, max_depth: int | None,
+                     as_json: bool, plot: str | None) -> None:
+    """Run solver presets at equal budgets; print a table (lines, time, children/s, memory)."""
+    from .bench import bench_search, format_table, plot_lines
+    from .presets import PresetError, load_preset
+
+    names = [s.strip() for s in solver_names.split(",") if s.strip()]
+    try:
+        for name in names:
+            load_preset(name)
+        budget_list = [int(b) for b in budgets.split(",") if b.strip()]
+        worker_list = [int(w) for w in workers.split(",") if w.strip()] or [None]
+    except PresetError as e:
+        _fail(str(e))
+    except ValueError:
+        _fail("--budget and --workers take comma-separated integers")
+    if plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            _fail("--plot needs matplotlib: pip install -e '.[plot]'")
+
+    def show(row):
+        if as_json:
+            click.echo(json.dumps(row))
+        else:
+            click.echo(f"  {row['solver']} budget {row['budget']:,}: {row['lines']} lines, "
+                       f"{row['seconds']} s", err=True)
+
+    try:
+        rows = bench_search(names, budget_list, worker_list, max_depth, progress=show)
+    except RuntimeError as e:
+        _fail(str(e))
+    if not as_json:
+        click.echo(format_table(rows))
+    if plot:
+        plot_lines(rows, plot)
+        click.echo(f"wrote {plot}", err=True)
+
+
 @cli.command()
 def solvers() -> None:
     """List the solver presets (solvers/*.toml)."""
@@ -248,6 +299,58 @@ def solve(solver: str, width: int | None, max_depth: int | None, simulations: in
         except OSError as e:
             _fail(f"cannot write {out}: {e.strerror}")
         click.echo(f"wrote {out}")
+
+
+@cli.command()
+@click.option("--generations", type=click.IntRange(0), default=4, show_default=True)
+@click.option("--features", default="rows,windows", show_default=True,
+              help="Feature sets: rows, windows, windows_positional (comma-separated).")
+@click.option("--hidden", type=click.IntRange(8, 256), default=32, show_default=True)
+@click.option("--probe-width", type=click.IntRange(1), default=2000, show_default=True,
+              help="Beam width each generation is judged (and sampled) at.")
+@click.option("--probe-max-depth", type=click.IntRange(1), default=2000, show_default=True)
+@click.option("--samples", type=click.IntRange(10), default=20000, show_default=True)
+@click.option("--label-depth", type=click.IntRange(1), default=10, show_default=True)
+@click.option("--label-width", type=click.IntRange(1), default=8, show_default=True)
+@click.option("--epochs", type=click.IntRange(1), default=30, show_default=True)
+@click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--no-quiescence", is_flag=True)
+@click.option("--teacher", default=None,
+              help="Preset whose evaluation generation 0 imitates (default: random weights).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--workers", type=click.IntRange(1), default=None)
+@click.option("--nets", "nets_dir", default="data/nets", show_default=True,
+              help="Where gen-K.npz (+ .json) go.")
+@click.option("--work", "work_dir", default="runs/train", show_default=True,
+              help="Resumable state: data, probe checkpoints, log.")
+def train(generations: int, features: str, hidden: int, probe_width: int,
+          probe_max_depth: int, samples: int, label_depth: int, label_width: int, epochs: int,
+          lr: float, no_quiescence: bool, teacher: str | None, seed: int,
+          workers: int | None, nets_dir: str, work_dir: str) -> None:
+    """Train NNUE generations from the engine's own searches (resumable: run it again)."""
+    import numba
+
+    from .nnue.features import FeatureError, layout
+    from .nnue.network import NetworkError
+    from .nnue.train import TrainConfig, Trainer
+    from .search.checkpoint import CheckpointError
+
+    sets = tuple(f.strip() for f in features.split(",") if f.strip())
+    try:
+        layout(sets)
+    except FeatureError as e:
+        _fail(str(e))
+    if workers:
+        numba.set_num_threads(min(workers, numba.config.NUMBA_NUM_THREADS))
+    config = TrainConfig(generations=generations, features=sets, hidden=hidden,
+                         probe_width=probe_width, probe_max_depth=probe_max_depth,
+                         samples=samples, label_depth=label_depth, label_width=label_width,
+                         epochs=epochs, lr=lr, quiescence=not no_quiescence, teacher=teacher,
+                         seed=seed)
+    try:
+        Trainer(config, Path(nets_dir), Path(work_dir), log=click.echo).run()
+    except (ValueError, NetworkError, CheckpointError) as e:
+        _fail(str(e))
 
 
 def _write_text(path: str, text: str) -> None:

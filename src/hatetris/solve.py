@@ -78,6 +78,7 @@ def run_beam(preset: Preset, *, width: int | None = None, max_depth: int | None 
     every = int(checkpoint_every or preset.search.get("checkpoint_every", 25))
     numba.set_num_threads(min(workers, numba.config.NUMBA_NUM_THREADS))
     evaluation = make_evaluation(preset)
+    BeamSearch.warm_up(evaluation)
     fingerprint = beam_fingerprint(preset, width)
     if resume:
         if not checkpoint:

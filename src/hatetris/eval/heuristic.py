@@ -16,9 +16,10 @@ The features, in the order of :data:`FEATURES` (``h[c]`` is the height of column
     Empty cells with a filled cell somewhere above them in their column.
 ``enclosed_holes``
     Empty cells in rows 4..19 that are not 4-connected, through empty cells, to an empty
-    cell of the spawn zone (rows 0..3). Nothing can ever reach them (a piece would need
-    a path of empty cells); they are a subset of ``holes``. One-cell-wide channels still
-    count as connected: this is cell connectivity, not piece reachability.
+    cell of the spawn zone (rows 0..3). No piece can ever reach them: a piece moves its
+    cells one step at a time and every rotation keeps one cell in place, so its cells
+    never leave the spawn's region. They are a subset of ``holes``. The converse does
+    not hold: a one-cell-wide channel connects cells that no piece can reach.
 ``enclosed_lines``
     Rows containing at least one enclosed hole: rows that can only be cleared after the
     rows above them are.
@@ -26,8 +27,9 @@ The features, in the order of :data:`FEATURES` (``h[c]`` is the height of column
     Rows containing at least one hole.
 ``erasability``
     How many of the 7 pieces have a reachable lock position (from the spawn, with the
-    engine's exact reachability) that clears at least one line, 0..7. The adversary
-    avoids sending those, so a larger value leaves it fewer options. It costs up to
+    engine's exact reachability) that clears at least one line, 0..7. A clear lowers
+    the stack, so the adversary shuns those pieces: a larger value leaves it fewer
+    pieces to choose from. It costs up to
     seven reachability passes, so it is computed only when its weight is non-zero
     (it reads 0 otherwise).
 ``bumpiness``
@@ -36,13 +38,18 @@ The features, in the order of :data:`FEATURES` (``h[c]`` is the height of column
     Filled cells (``4 * pieces - 10 * lines``).
 ``wells_depth``
     ``sum_c max(0, min(h[c - 1], h[c + 1]) - h[c])``, the walls counting as height 20:
-    the total depth of the one-column shafts that only a vertical I fills.
+    the total depth of one-column shafts (past depth 2, only a vertical I fills one).
 ``row_transitions``
     In every non-empty row, the number of horizontally neighbouring pairs (walls
     included, as filled) where one cell is filled and the other empty.
 ``column_transitions``
     In every column, the number of vertically neighbouring pairs (the floor included, as
     filled) where one cell is filled and the other empty; the empty well has 10.
+``next_height``
+    The stack height after the adversary's next piece, placed as well as possible:
+    ``20 - peak`` of the HATETRIS choice (ignoring history). This is the adversary's own
+    criterion turned around; like erasability it costs a reachability pass per piece and
+    is computed only when its weight is non-zero (it reads 0 otherwise).
 
 >>> [FEATURES.index(name) for name in ("lines", "height", "holes")]
 [0, 1, 2]
@@ -62,6 +69,7 @@ from numba import njit, prange, types
 from numba.extending import intrinsic
 
 from ..config import NJIT, NJIT_PARALLEL
+from ..adversary import mild_choice
 from ..core import trailing_zeros
 from ..engine import clears_lines, decode_lock, lock_masks
 from ..rules import BAR, FULL_ROW, HEIGHT, PAD_ROWS, PIECE_BOTTOM, PIECE_ROWS, PIECE_TOP
@@ -79,6 +87,7 @@ FEATURES: tuple[str, ...] = (
     "wells_depth",
     "row_transitions",
     "column_transitions",
+    "next_height",
 )
 N_FEATURES = len(FEATURES)
 
@@ -95,6 +104,7 @@ F_CELLS = FEATURES.index("cells")
 F_WELLS_DEPTH = FEATURES.index("wells_depth")
 F_ROW_TRANSITIONS = FEATURES.index("row_transitions")
 F_COLUMN_TRANSITIONS = FEATURES.index("column_transitions")
+F_NEXT_HEIGHT = FEATURES.index("next_height")
 
 N_PIECES = PIECE_ROWS.shape[0]
 CHUNK = 256  # wells per parallel work item: scratch is allocated once per chunk
@@ -140,8 +150,9 @@ def popcount(typingctx, x):
 def _fill_row(seed, empty):
     """Grow ``seed`` left and right through the runs of ``empty`` it touches.
 
-    ``seed`` is a subset of ``empty``. Rows are 10 bits wide, so a few doubling steps
-    per direction (Kogge-Stone) reach across any run without a data-dependent loop.
+    ``seed`` is a subset of ``empty``. A plain loop: seeds are dense (every non-hole is
+    one), so it usually stops after a step or two, which measured faster than a
+    branch-free doubling (Kogge-Stone) fill.
     """
     x = seed
     while True:
@@ -153,7 +164,7 @@ def _fill_row(seed, empty):
 
 @njit(**NJIT)
 def _enclosed(rows2d, k, first, last, reach):
-    """(enclosed cells, rows holding one) of well ``k``, whose holes are in rows ``first..last``.
+    """(enclosed cells, mask of the rows holding one) of well ``k``, with holes in ``first..last``.
 
     On entry ``reach[r]`` holds the holes of row ``r`` (``first <= r <= last``); on exit,
     its open cells. Every empty cell that is not a hole is open (it sees the spawn zone
@@ -197,24 +208,26 @@ def _enclosed(rows2d, k, first, last, reach):
                 changed = True
             closed |= empty & ~above
     cells = 0
-    lines = 0
+    lines = np.int64(0)  # bit r: row r holds an enclosed cell
     if closed != 0:
         for r in range(first, last + 1):
             enclosed = ~(np.int64(rows2d[k, r]) | np.int64(reach[r])) & FULL_ROW
             if enclosed != 0:
                 cells += popcount(enclosed)
-                lines += 1
+                lines |= np.int64(1) << r
     return cells, lines
 
 
 @njit(**NJIT)
-def erasability(pad, top, locks) -> int:
+def erasability(pad, top, locks, sealed) -> int:
     """How many pieces have a reachable lock that clears a line (``pad``: padded well).
 
     Only rows whose empty cells are one run of 1..4 cells can be completed (piece rows
-    are single runs and must fill the gap exactly), so pieces without a row of a
-    matching width skip the reachability pass, and locks not touching such a row are
-    never placed.
+    are single runs and must fill the gap exactly), and not rows in the mask ``sealed``
+    (rows with an enclosed cell: a piece moves its cells one step at a time and every
+    rotation keeps a cell in place, so it never leaves the empty region connected to the
+    spawn). Pieces without a row of a matching width skip the reachability pass, and
+    locks not touching such a row are never placed.
     """
     rows_w1 = np.int64(0)  # bit r: row r's gap is one run of 1 cell; likewise 2, 3, 4
     rows_w2 = np.int64(0)
@@ -222,8 +235,8 @@ def erasability(pad, top, locks) -> int:
     rows_w4 = np.int64(0)
     for r in range(BAR, HEIGHT):
         empty = ~np.int64(pad[r]) & FULL_ROW
-        if empty == 0 or (empty + (empty & -empty)) & empty != 0:
-            continue  # full (impossible between locks) or more than one gap
+        if (sealed >> r) & 1 or empty == 0 or (empty + (empty & -empty)) & empty != 0:
+            continue  # sealed, full (impossible between locks) or more than one gap
         w = popcount(empty)
         if w == 1:
             rows_w1 |= 1 << r
@@ -282,15 +295,19 @@ def erasability(pad, top, locks) -> int:
 
 
 @njit(**NJIT)
-def well_features(rows2d, k, score, pad, locks, out, with_erasability) -> None:
+def well_features(rows2d, k, score, pad, locks, out, with_erasability, with_next=False,
+                  buf=None) -> None:
     """Fill ``out[:N_FEATURES]`` with the features of well ``rows2d[k]`` (score ``score``).
 
     ``pad`` (uint16[24]) and ``locks`` (int64[7, 24]) are scratch: ``pad`` holds the
-    holes, then the flood fill's open cells, then the padded well for erasability. Erasability
-    is computed only ``with_erasability`` (it reads 0 otherwise).
-    Rows are read as ``rows2d[k, r]``: no array view is made per well.
+    holes, then the flood fill's open cells, then the padded well for erasability.
+    Erasability is computed only ``with_erasability`` (it reads 0 otherwise). Rows are
+    read as ``rows2d[k, r]``: no array view is made per well.
     """
-    top = HEIGHT
+    # Empty rows above the stack add to no feature: start at the top.
+    top = 0
+    while top < HEIGHT and rows2d[k, top] == 0:
+        top += 1
     cells = 0
     holes = 0
     covered = 0
@@ -301,19 +318,18 @@ def well_features(rows2d, k, score, pad, locks, out, with_erasability) -> None:
     first_hole = HEIGHT  # rows BAR..19 holding holes: first_hole..last_hole
     last_hole = HEIGHT
     seen = np.int64(0)  # columns with a filled cell in this row or above: the covered ones
-    prev = np.int64(rows2d[k, 0])
-    for r in range(HEIGHT):
+    # The row above the stack is empty; above row 0 there is nothing (no transition).
+    prev = np.int64(rows2d[k, top - 1]) if top > 0 else np.int64(rows2d[k, 0])
+    for r in range(top, HEIGHT):
         v = np.int64(rows2d[k, r])
         col_tr += popcount(v ^ prev)
         prev = v
         if v != 0:
-            if top == HEIGHT:
-                top = r
             cells += popcount(v)
             row_tr += popcount((v ^ (v >> 1)) & INNER_PAIRS)
             row_tr += (~v & LEFT_COLUMN) + ((~v & RIGHT_COLUMN) >> 9)
         hole = ~v & seen & FULL_ROW
-        pad[r] = hole  # the flood fill's input
+        pad[r] = hole  # the flood fill's input (it reads rows first_hole..last_hole only)
         if hole != 0:
             holes += popcount(hole)
             covered += 1
@@ -331,17 +347,17 @@ def well_features(rows2d, k, score, pad, locks, out, with_erasability) -> None:
     col_tr += popcount(prev ^ FULL_ROW)  # the floor
 
     enclosed_cells = 0
-    enclosed_lines = 0
+    enclosed_rows = np.int64(0)
     # An enclosed cell is a hole below the bar (any other empty cell sees the spawn zone
     # straight up), so most of the well needs no flood fill, and many wells none at all.
     if first_hole < HEIGHT:
-        enclosed_cells, enclosed_lines = _enclosed(rows2d, k, first_hole, last_hole, pad)
+        enclosed_cells, enclosed_rows = _enclosed(rows2d, k, first_hole, last_hole, pad)
 
     out[F_LINES] = score
     out[F_HEIGHT] = HEIGHT - top
     out[F_HOLES] = holes
     out[F_ENCLOSED_HOLES] = enclosed_cells
-    out[F_ENCLOSED_LINES] = enclosed_lines
+    out[F_ENCLOSED_LINES] = popcount(enclosed_rows)
     out[F_COVERED_LINES] = covered
     out[F_BUMPINESS] = bumpiness
     out[F_CELLS] = cells
@@ -349,12 +365,16 @@ def well_features(rows2d, k, score, pad, locks, out, with_erasability) -> None:
     out[F_ROW_TRANSITIONS] = row_tr
     out[F_COLUMN_TRANSITIONS] = col_tr
     out[F_ERASABILITY] = 0
-    if with_erasability:
+    out[F_NEXT_HEIGHT] = 0
+    if with_erasability or with_next:
         for r in range(HEIGHT):
             pad[r] = rows2d[k, r]
         for r in range(HEIGHT, PAD_ROWS):
             pad[r] = FULL_ROW
-        out[F_ERASABILITY] = erasability(pad, top, locks)
+    if with_erasability:
+        out[F_ERASABILITY] = erasability(pad, top, locks, enclosed_rows)
+    if with_next and buf is not None and top >= BAR:
+        out[F_NEXT_HEIGHT] = HEIGHT - mild_choice(pad, top, locks, buf)[3]
 
 
 @njit(**NJIT_PARALLEL)
@@ -366,14 +386,17 @@ def evaluate_heuristic(rows2d, scores, weights, out) -> None:
     """
     n = rows2d.shape[0]
     with_erasability = weights[F_ERASABILITY] != 0.0
+    with_next = weights[F_NEXT_HEIGHT] != 0.0
     n_chunks = (n + CHUNK - 1) // CHUNK
     for c in prange(n_chunks):
         # Scratch per chunk, not per well: an allocation costs about as much as a well.
         pad = np.zeros(PAD_ROWS, np.uint16)
         locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
+        buf = np.zeros((1, HEIGHT), np.int64)
         f = np.zeros(N_FEATURES, np.float64)
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            well_features(rows2d, i, scores[i], pad, locks, f, with_erasability)
+            well_features(rows2d, i, scores[i], pad, locks, f, with_erasability, with_next,
+                          buf)
             value = 0.0
             for j in range(N_FEATURES):
                 value += weights[j] * f[j]
@@ -382,15 +405,20 @@ def evaluate_heuristic(rows2d, scores, weights, out) -> None:
 
 @njit(**NJIT_PARALLEL)
 def heuristic_features(rows2d, scores, with_erasability, out2d) -> None:
-    """``out2d[i, :]`` = the feature vector of well ``i`` (float64[N, N_FEATURES])."""
+    """``out2d[i, :]`` = the feature vector of well ``i`` (float64[N, N_FEATURES]).
+
+    ``with_erasability`` turns on both lookahead features (erasability, next_height).
+    """
     n = rows2d.shape[0]
     n_chunks = (n + CHUNK - 1) // CHUNK
     for c in prange(n_chunks):
         pad = np.zeros(PAD_ROWS, np.uint16)
         locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
+        buf = np.zeros((1, HEIGHT), np.int64)
         f = np.zeros(N_FEATURES, np.float64)
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            well_features(rows2d, i, scores[i], pad, locks, f, with_erasability)
+            well_features(rows2d, i, scores[i], pad, locks, f, with_erasability,
+                          with_erasability, buf)
             for j in range(N_FEATURES):
                 out2d[i, j] = f[j]
 
@@ -420,11 +448,11 @@ class HeuristicEvaluation:
     ... # doctest: +NORMALIZE_WHITESPACE
     {'lines': 0, 'height': 2, 'holes': 1, 'enclosed_holes': 0, 'enclosed_lines': 0,
      'covered_lines': 1, 'erasability': 0, 'bumpiness': 2, 'cells': 3, 'wells_depth': 0,
-     'row_transitions': 4, 'column_transitions': 12}
-    >>> HeuristicEvaluation({"hole": 1.0})
+     'row_transitions': 4, 'column_transitions': 12, 'next_height': 0}
+    >>> HeuristicEvaluation({"hole": 1.0})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: unknown heuristic feature 'hole'; valid names: lines, height, holes, enclosed_holes, enclosed_lines, covered_lines, erasability, bumpiness, cells, wells_depth, row_transitions, column_transitions
+    ValueError: unknown heuristic feature 'hole'; valid names: lines, height, holes, ...
     """
 
     def __init__(self, weights: Mapping[str, float]) -> None:
@@ -438,6 +466,10 @@ class HeuristicEvaluation:
         self.weights: np.ndarray = np.array(
             [float(weights.get(name, 0.0)) for name in FEATURES], dtype=np.float64
         )
+        if not np.isfinite(self.weights).all():
+            # 0 * inf is NaN: one such weight would make every value NaN.
+            bad = [n for n, w in zip(FEATURES, self.weights) if not np.isfinite(w)]
+            raise ValueError(f"heuristic weights must be finite: {', '.join(bad)}")
 
     def __repr__(self) -> str:
         given = {n: w for n, w in zip(FEATURES, self.weights.tolist()) if w != 0.0}

@@ -170,6 +170,13 @@ class BeamSearch:
         self.finished = False
         self._buffers: dict[str, np.ndarray] = {}
 
+    @staticmethod
+    def warm_up(evaluation) -> None:
+        """Compile (or load from cache) every kernel a search uses, outside any timing."""
+        tiny = BeamSearch(evaluation, 2, 3)
+        while tiny.step() is not None:
+            pass
+
     # -- state ---------------------------------------------------------------------------
 
     @property

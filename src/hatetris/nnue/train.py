@@ -1,0 +1,279 @@
+"""Training generations: probe, sample, label, fit; adopt only what plays better.
+
+Generation K's network runs a beam search at the probe width (its *probe*: the lines it
+reaches are its score). Wells sampled from every depth of that probe are labelled by
+lookahead with the best network so far and added to the data pool. Generation K + 1 is
+trained from the best network's weights on the pool, then probed; it is *adopted* (becomes
+the best) only if it reaches at least as many lines as the best so far. Every decision is
+logged. This is what keeps self-training from drifting into a constant or getting worse.
+
+Everything is resumable: each phase of each generation writes its result atomically into
+the work directory, and the probe beam itself checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numba
+import numpy as np
+
+from .. import __version__
+from ..atomic import write_atomic, write_json_atomic
+from ..eval.quiescence import QuiescenceEvaluation
+from ..search.beam import BeamSearch
+from ..search.checkpoint import load_checkpoint, save_checkpoint
+from .evaluation import NNUEEvaluation
+from .fit import fit, predict_from_rows
+from .labels import lookahead_labels
+from .network import Network, load_network, save_network
+
+
+@dataclass
+class TrainConfig:
+    generations: int = 4
+    features: tuple[str, ...] = ("rows", "windows")
+    hidden: int = 32
+    probe_width: int = 2000
+    probe_max_depth: int = 2000
+    samples: int = 20000
+    label_depth: int = 10
+    label_width: int = 8
+    pool_limit: int = 200000
+    epochs: int = 30
+    lr: float = 1e-3
+    batch: int = 256
+    quiescence: bool = True
+    teacher: str | None = None  # a preset whose evaluation generation 0 learns to rank like
+    seed: int = 0
+
+    def to_json(self) -> dict:
+        d = dict(self.__dict__)
+        d["features"] = list(self.features)
+        return d
+
+
+@dataclass
+class Trainer:
+    config: TrainConfig
+    nets_dir: Path
+    work_dir: Path
+    log: Callable[[str], None] = print
+    state: dict = field(default_factory=dict)
+
+    # -- state -----------------------------------------------------------------------
+
+    @property
+    def state_path(self) -> Path:
+        return self.work_dir / "state.json"
+
+    def load_state(self) -> None:
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        if self.state_path.exists():
+            self.state = json.loads(self.state_path.read_text())
+            # More generations may be asked for later: that continues the same run.
+            mine = {k: v for k, v in self.config.to_json().items() if k != "generations"}
+            theirs = {k: v for k, v in self.state.get("config", {}).items()
+                      if k != "generations"}
+            if mine != theirs:
+                diff = [k for k in sorted(set(mine) | set(theirs)) if mine.get(k) != theirs.get(k)]
+                raise ValueError(f"{self.work_dir} holds a training run with other options "
+                                 f"({', '.join(diff)}); use another --work dir or the same "
+                                 f"options")
+            self.state["config"] = self.config.to_json()
+        else:
+            self.state = {"config": self.config.to_json(), "generations": {}, "best": None,
+                          "best_lines": -1, "pool": []}
+            self.save_state()
+
+    def save_state(self) -> None:
+        write_json_atomic(self.state_path, self.state)
+
+    def gen(self, k: int) -> dict:
+        return self.state["generations"].setdefault(str(k), {})
+
+    def net_path(self, k: int) -> Path:
+        return self.nets_dir / f"gen-{k}.npz"
+
+    def event(self, k: int, what: str, **fields) -> None:
+        entry = {"generation": k, "event": what, "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+                 **fields}
+        with open(self.work_dir / "train-log.jsonl", "a") as f:
+            f.write(json.dumps(entry) + "\n")
+        details = ", ".join(f"{a}={b}" for a, b in fields.items())
+        self.log(f"gen {k}: {what}" + (f" ({details})" if details else ""))
+
+    # -- phases ------------------------------------------------------------------------
+
+    def evaluation(self, net: Network):
+        ev = NNUEEvaluation(net)
+        return QuiescenceEvaluation(ev, 2) if self.config.quiescence else ev
+
+    def probe(self, k: int, net: Network) -> BeamSearch:
+        """Beam search with generation k's network at the probe width (checkpointed)."""
+        c = self.config
+        ck = self.work_dir / f"probe-{k}"
+        fp = {"kind": "probe", "generation": k, "width": c.probe_width,
+              "engine_version": __version__}
+        ev = self.evaluation(net)
+        if (ck / "meta.json").exists():
+            search = load_checkpoint(ck, fp, ev, c.probe_max_depth)
+        else:
+            search = BeamSearch(ev, c.probe_width, c.probe_max_depth)
+        steps = 0
+        while search.step() is not None:
+            steps += 1
+            if steps % 50 == 0:
+                save_checkpoint(ck, search, fp)
+        save_checkpoint(ck, search, fp)
+        return search
+
+    def sample(self, k: int, search: BeamSearch) -> tuple[np.ndarray, np.ndarray]:
+        """Wells from every depth of the probe, about equally many per depth."""
+        rng = np.random.default_rng(self.config.seed * 1000 + k)
+        starts = search.level_start + [search.store.size]
+        per_depth = max(1, self.config.samples // max(1, search.depth))
+        picks = []
+        for d in range(1, len(starts) - 1):
+            lo, hi = starts[d], starts[d + 1]
+            n = min(per_depth, hi - lo)
+            picks.append(rng.choice(np.arange(lo, hi), size=n, replace=False))
+        idx = np.sort(np.concatenate(picks)) if picks else np.zeros(0, np.int64)
+        return search.store.rows[idx].copy(), search.store.score[idx].astype(np.int64)
+
+    def label(self, net: Network, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        c = self.config
+        lay = net.layout
+        out = np.zeros(len(rows))
+        lookahead_labels(rows, scores, c.label_depth, c.label_width, lay.bases, lay.max_active,
+                         net.w1, net.w2, net.b2, out)
+        return out
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def run(self) -> None:
+        c = self.config
+        self.load_state()
+        self.nets_dir.mkdir(parents=True, exist_ok=True)
+        for k in range(0, c.generations + 1):
+            g = self.gen(k)
+            if g.get("done"):
+                continue
+            t0 = time.perf_counter()
+            # 1. the network of generation k
+            if k == 0 and not self.net_path(0).exists():
+                net = Network.random(c.features, c.hidden, seed=c.seed)
+                if c.teacher:
+                    self.learn_from_teacher(net)
+                else:
+                    save_network(self.net_path(0), net, generation=0, samples=0,
+                                 val_loss=None, parent=None, engine_version=__version__)
+                    self.event(0, "initialised with random weights", hidden=c.hidden,
+                               features="+".join(c.features))
+            elif k > 0 and not self.net_path(k).exists():
+                self.train_generation(k)
+            net = load_network(self.net_path(k))
+            # 2. its probe
+            if "probe_lines" not in g:
+                search = self.probe(k, net)
+                g["probe_lines"] = search.best_score
+                g["probe_depth"] = search.depth
+                g["probe_seconds"] = round(search.elapsed, 1)
+                best_lines = self.state["best_lines"]
+                adopted = g["probe_lines"] >= best_lines
+                g["adopted"] = adopted
+                if adopted:
+                    self.state["best"], self.state["best_lines"] = k, g["probe_lines"]
+                self.event(k, "adopted" if adopted else "rejected",
+                           probe_lines=g["probe_lines"], probe_width=c.probe_width,
+                           best_before=best_lines, best_now=self.state["best_lines"])
+                save_network(self.net_path(k), net, probe_lines=g["probe_lines"],
+                             probe_width=c.probe_width, adopted=adopted)
+                self.save_state()
+            else:
+                search = None
+            # 3. new data from the probe, labelled by the best network
+            data = self.work_dir / f"data-{k}.npz"
+            if k < c.generations and not data.exists():
+                if search is None:
+                    search = self.probe(k, net)  # resumes from its final checkpoint
+                rows, scores = self.sample(k, search)
+                best_net = load_network(self.net_path(self.state["best"]))
+                labels = self.label(best_net, rows, scores)
+                write_atomic(data, lambda f: np.savez(f, rows=rows, scores=scores,
+                                                      labels=labels), mode="wb")
+                self.state["pool"].append(data.name)
+                self.event(k, "labelled", samples=len(rows),
+                           dead=int((labels <= -0.999).sum()),
+                           label_mean=round(float(labels.mean()), 3),
+                           label_std=round(float(labels.std()), 3),
+                           labelled_by=f"gen-{self.state['best']}")
+            g["done"] = True
+            g["seconds"] = round(g.get("seconds", 0) + time.perf_counter() - t0, 1)
+            self.save_state()
+
+    def learn_from_teacher(self, net: Network) -> None:
+        """Generation 0 from a teacher: rank wells of each depth like the teacher does.
+
+        Wells sampled from the teacher's own probe beam are labelled tanh(z), z being the
+        teacher's value standardised among the sampled wells of the same depth: a beam
+        only compares wells of one depth, so that ranking is all the network must learn.
+        """
+        from ..presets import load_preset, make_evaluation
+
+        c = self.config
+        preset = load_preset(c.teacher)
+        teacher = make_evaluation(preset)
+        search = BeamSearch(teacher, c.probe_width, c.probe_max_depth)
+        while search.step() is not None:
+            pass
+        rows, scores = self.sample(0, search)
+        values = np.zeros(len(rows))
+        teacher.evaluate(rows, scores, values)
+        cells = (rows[:, :, None] >> np.arange(10) & 1).sum(axis=(1, 2))
+        depth = (cells + 10 * scores) // 4
+        labels = np.zeros(len(rows))
+        for d in np.unique(depth):
+            m = depth == d
+            sd = values[m].std()
+            labels[m] = np.tanh((values[m] - values[m].mean()) / sd) if sd > 0 else 0.0
+        result = fit(net, rows, labels, seed=c.seed, epochs=c.epochs, batch=c.batch, lr=c.lr)
+        save_network(self.net_path(0), net, generation=0, parent=None, teacher=c.teacher,
+                     teacher_lines=search.best_score, samples=int(len(rows)),
+                     val_loss=round(result.val_loss, 5),
+                     initial_val_loss=round(result.initial_val_loss, 5), epochs=result.epochs,
+                     engine_version=__version__)
+        self.event(0, "learned from teacher", teacher=c.teacher,
+                   teacher_lines=search.best_score, samples=len(rows),
+                   val_loss=round(result.val_loss, 5),
+                   initial_val_loss=round(result.initial_val_loss, 5))
+
+    def train_generation(self, k: int) -> None:
+        c = self.config
+        parent = self.state["best"]
+        net = load_network(self.net_path(parent)).copy()
+        rows, labels = [], []
+        for name in self.state["pool"]:
+            with np.load(self.work_dir / name) as z:
+                rows.append(z["rows"])
+                labels.append(z["labels"])
+        rows_a = np.concatenate(rows)[-c.pool_limit:]
+        labels_a = np.concatenate(labels)[-c.pool_limit:]
+        result = fit(net, rows_a, labels_a, seed=c.seed + k, epochs=c.epochs, batch=c.batch,
+                     lr=c.lr)
+        pred = np.zeros(len(rows_a))
+        predict_from_rows(rows_a, net.layout.bases, net.layout.max_active, net.w1, net.w2,
+                          net.b2, pred)
+        save_network(self.net_path(k), net, generation=k, parent=parent,
+                     samples=int(len(rows_a)), val_loss=round(result.val_loss, 5),
+                     initial_val_loss=round(result.initial_val_loss, 5),
+                     epochs=result.epochs, pred_std=round(float(pred.std()), 4),
+                     pred_mean=round(float(pred.mean()), 4), engine_version=__version__)
+        self.event(k, "trained", parent=f"gen-{parent}", samples=len(rows_a),
+                   val_loss=round(result.val_loss, 5),
+                   initial_val_loss=round(result.initial_val_loss, 5), epochs=result.epochs,
+                   pred_std=round(float(pred.std()), 4))

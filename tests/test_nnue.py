@@ -1,0 +1,159 @@
+"""NNUE: features against a slow reference, inference against a dense forward pass,
+training, weight files, and resumable generations."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+from hatetris.engine import children
+from hatetris.nnue.features import FeatureError, active_features, layout
+from hatetris.nnue.evaluation import NNUEEvaluation
+from hatetris.nnue.fit import fit
+from hatetris.nnue.network import Network, NetworkError, load_network, save_network
+from hatetris.nnue.train import TrainConfig, Trainer
+
+
+def random_wells(n: int, seed: int):
+    rng = random.Random(seed)
+    out, scores = [], []
+    well, score = np.zeros(20, np.uint16), 0
+    while len(out) < n:
+        rows, sc, _ = children(well, score, rng.randrange(7), keep_game_over=False)
+        if len(rows) == 0:
+            well, score = np.zeros(20, np.uint16), 0
+            continue
+        k = rng.randrange(len(rows))
+        well, score = rows[k], int(sc[k])
+        out.append(well)
+        scores.append(score)
+    return np.array(out, np.uint16), np.array(scores, np.int64)
+
+
+ROWS, SCORES = random_wells(1500, seed=5)
+ALL_SETS = ("rows", "windows", "windows_positional")
+
+
+def slow_features(well, sets) -> list[int]:
+    """Feature indices written out the long way: one cell at a time."""
+    lay = layout(sets)
+    cell = lambda r, c: (int(well[r]) >> c) & 1  # noqa: E731
+    out = [0]
+    if "rows" in sets:
+        out += [lay.rows_base + (r - 4) * 1024 + int(well[r]) for r in range(4, 20)]
+    for t in range(4, 17):
+        for c in range(8):
+            pattern = sum(cell(t + i, c + j) << (3 * i + j) for i in range(4) for j in range(3))
+            if "windows" in sets:
+                out.append(lay.windows_base + pattern)
+            if "windows_positional" in sets:
+                out.append(lay.windows_pos_base + ((t - 4) * 8 + c) * 4096 + pattern)
+    return sorted(out)
+
+
+@pytest.mark.parametrize("sets", [("rows",), ("windows",), ("rows", "windows"), ALL_SETS])
+def test_features_match_slow_reference(sets):
+    lay = layout(sets)
+    idx = np.zeros(lay.max_active, np.int64)
+    for i in range(0, len(ROWS), 5):
+        n = active_features(ROWS, i, lay.bases, idx)
+        assert n == lay.max_active
+        assert sorted(idx[:n].tolist()) == slow_features(ROWS[i], sets)
+        assert idx[:n].max() < lay.n_features
+
+
+def test_unknown_feature_set_is_refused():
+    with pytest.raises(FeatureError):
+        layout(("rows", "diagonals"))
+
+
+def dense_forward(net: Network, rows: np.ndarray) -> np.ndarray:
+    lay = net.layout
+    x = np.zeros((len(rows), lay.n_features), np.float64)
+    idx = np.zeros(lay.max_active, np.int64)
+    for i in range(len(rows)):
+        n = active_features(rows, i, lay.bases, idx)
+        np.add.at(x[i], idx[:n], 1.0)
+    hidden = np.tanh(x @ net.w1.astype(np.float64))
+    return np.tanh(hidden @ net.w2.astype(np.float64) + net.b2[0])
+
+
+@pytest.mark.parametrize("sets", [("rows", "windows"), ("windows_positional",)])
+def test_inference_equals_dense_forward_pass(sets):
+    net = Network.random(sets, hidden=24, seed=3, scale=2.0)
+    rows = ROWS[:300]
+    out = np.zeros(len(rows))
+    NNUEEvaluation(net).evaluate(rows, SCORES[:300], out)
+    np.testing.assert_allclose(out, dense_forward(net, rows), atol=1e-5)
+    assert out.std() > 0.05  # not a constant network
+
+
+def test_training_lowers_the_loss():
+    net = Network.random(("rows", "windows"), hidden=16, seed=1)
+    # A learnable target: fewer filled cells in the bottom rows is better.
+    cells = np.array([[bin(int(v)).count("1") for v in w] for w in ROWS]).sum(axis=1)
+    labels = np.tanh((20 - cells) / 10.0)
+    result = fit(net, ROWS, labels, seed=0, epochs=15, lr=3e-3)
+    assert result.val_loss < 0.5 * result.initial_val_loss
+    out = np.zeros(len(ROWS))
+    NNUEEvaluation(net).evaluate(ROWS, SCORES, out)
+    assert np.corrcoef(out, labels)[0, 1] > 0.8
+
+
+def test_save_load_round_trip_and_corruption(tmp_path):
+    net = Network.random(("rows", "windows"), hidden=32, seed=2)
+    path = tmp_path / "gen-0.npz"
+    save_network(path, net, generation=0, samples=0)
+    back = load_network(path)
+    assert back.sets == net.sets and back.meta["generation"] == 0
+    for a, b in ((back.w1, net.w1), (back.w2, net.w2), (back.b2, net.b2)):
+        assert np.array_equal(a, b)
+    # corrupt weights
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(path.read_bytes()[:200])
+    bad.with_suffix(".json").write_text(path.with_suffix(".json").read_text())
+    with pytest.raises(NetworkError, match="corrupt"):
+        load_network(bad)
+    # a description that does not match the weights
+    side = json.loads(path.with_suffix(".json").read_text())
+    side["hidden"] = 16
+    path.with_suffix(".json").write_text(json.dumps(side))
+    with pytest.raises(NetworkError, match="do not match"):
+        load_network(path)
+    # missing description, non-finite weights
+    with pytest.raises(NetworkError, match="not found"):
+        load_network(tmp_path / "none.npz")
+    net.w2[0] = np.nan
+    save_network(path, net)
+    with pytest.raises(NetworkError, match="non-finite"):
+        load_network(path)
+
+
+def test_generations_resume(tmp_path):
+    config = TrainConfig(generations=1, probe_width=30, probe_max_depth=25, samples=300,
+                         label_depth=3, label_width=2, epochs=2, hidden=8)
+    nets, work = tmp_path / "nets", tmp_path / "work"
+    Trainer(config, nets, work, log=lambda s: None).run()
+    assert (nets / "gen-0.npz").exists() and (nets / "gen-1.npz").exists()
+    gen1_w1 = load_network(nets / "gen-1.npz").w1.copy()
+    data0 = np.load(work / "data-0.npz")["labels"].copy()
+    log_lines = (work / "train-log.jsonl").read_text().splitlines()
+    assert any('"adopted"' in line or '"rejected"' in line for line in log_lines)
+    # Interrupted inside generation 1 after training, before its probe was recorded:
+    state = json.loads((work / "state.json").read_text())
+    del state["generations"]["1"]
+    (work / "state.json").write_text(json.dumps(state))
+    Trainer(config, nets, work, log=lambda s: None).run()
+    assert np.array_equal(load_network(nets / "gen-1.npz").w1, gen1_w1)  # not retrained
+    state = json.loads((work / "state.json").read_text())
+    assert state["generations"]["1"]["done"] and "probe_lines" in state["generations"]["1"]
+    assert np.array_equal(np.load(work / "data-0.npz")["labels"], data0)  # not redone
+    # More generations continue the same run; other options are refused.
+    config.generations = 2
+    Trainer(config, nets, work, log=lambda s: None).run()
+    assert (nets / "gen-2.npz").exists()
+    with pytest.raises(ValueError, match="other options"):
+        Trainer(TrainConfig(generations=2, hidden=16), nets, work, log=lambda s: None).run()
