@@ -353,6 +353,42 @@ def train(generations: int, features: str, hidden: int, probe_width: int,
         _fail(str(e))
 
 
+@cli.group()
+def nets() -> None:
+    """Trained networks: the generations table."""
+
+
+@nets.command("table")
+@click.option("--nets", "nets_dir", default="data/nets", show_default=True)
+@click.option("--networks", default="", help="Comma-separated names (gen-K); default: all.")
+@click.option("--widths", default="10000,100000", show_default=True)
+@click.option("--heuristic", default="heuristic-beam", show_default=True,
+              help="Preset to compare with ('' for none).")
+@click.option("--max-depth", type=click.IntRange(1), default=None,
+              help="Stop each game after D pieces (marked 'capped').")
+def nets_table(nets_dir: str, networks: str, widths: str, heuristic: str,
+               max_depth: int | None) -> None:
+    """Measure networks at fixed widths (cached in results.json) and write README.md."""
+    from .nnue.network import NetworkError
+    from .nnue.report import measure, write_table
+    from .presets import PresetError
+
+    d = Path(nets_dir)
+    names = [n.strip() for n in networks.split(",") if n.strip()] or sorted(
+        (p.stem for p in d.glob("gen-*.npz")), key=lambda n: int(n[4:]))
+    try:
+        width_list = [int(w) for w in widths.split(",") if w.strip()]
+    except ValueError:
+        _fail("--widths takes comma-separated integers")
+    try:
+        results = measure(d, names, width_list, heuristic or None, max_depth,
+                          log=lambda m: click.echo(m, err=True))
+    except (NetworkError, PresetError) as e:
+        _fail(str(e))
+    command = " ".join(["hatetris nets table"] + sys.argv[3:])
+    click.echo(write_table(d, results, command))
+
+
 def _write_text(path: str, text: str) -> None:
     from .atomic import write_text_atomic
 

@@ -49,12 +49,30 @@ class TrainConfig:
     batch: int = 256
     quiescence: bool = True
     teacher: str | None = None  # a preset whose evaluation generation 0 learns to rank like
+    normalise_labels: bool = True  # spread the survivors' labels per depth (anti-collapse)
     seed: int = 0
 
     def to_json(self) -> dict:
         d = dict(self.__dict__)
         d["features"] = list(self.features)
         return d
+
+
+def well_depth(rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Pieces placed, from the cell count: cells = 4 * pieces - 10 * lines."""
+    cells = (rows[:, :, None] >> np.arange(10) & 1).sum(axis=(1, 2))
+    return (cells + 10 * np.asarray(scores)) // 4
+
+
+def spread_by_depth(rows: np.ndarray, scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    out = labels.copy()
+    depth = well_depth(rows, scores)
+    alive = labels > -0.999
+    for d in np.unique(depth[alive]):
+        m = alive & (depth == d)
+        sd = labels[m].std()
+        out[m] = 0.9 * np.tanh((labels[m] - labels[m].mean()) / sd) if sd > 0 else 0.0
+    return out
 
 
 @dataclass
@@ -146,11 +164,20 @@ class Trainer:
         return search.store.rows[idx].copy(), search.store.score[idx].astype(np.int64)
 
     def label(self, net: Network, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """Lookahead labels; with ``normalise_labels``, survivors are spread per depth.
+
+        Labels that are the network's own values shrink toward a constant generation
+        after generation (-1 is the only fixed anchor). A beam only compares wells of one
+        depth, so only the order among a depth's survivors matters: it is kept, and
+        rescaled to 0.9 tanh(z) with z standardised among them. Deaths stay -1.
+        """
         c = self.config
         lay = net.layout
         out = np.zeros(len(rows))
         lookahead_labels(rows, scores, c.label_depth, c.label_width, lay.bases, lay.max_active,
                          net.w1, net.w2, net.b2, out)
+        if c.normalise_labels:
+            out = spread_by_depth(rows, scores, out)
         return out
 
     # -- the loop ----------------------------------------------------------------------
@@ -161,7 +188,10 @@ class Trainer:
         self.nets_dir.mkdir(parents=True, exist_ok=True)
         for k in range(0, c.generations + 1):
             g = self.gen(k)
-            if g.get("done"):
+            data = self.work_dir / f"data-{k}.npz"
+            # Phases are checked one by one: a run extended with more generations still
+            # owes the data of what was its last generation.
+            if g.get("done") and (k == c.generations or data.exists()):
                 continue
             t0 = time.perf_counter()
             # 1. the network of generation k
@@ -197,7 +227,6 @@ class Trainer:
             else:
                 search = None
             # 3. new data from the probe, labelled by the best network
-            data = self.work_dir / f"data-{k}.npz"
             if k < c.generations and not data.exists():
                 if search is None:
                     search = self.probe(k, net)  # resumes from its final checkpoint
@@ -234,8 +263,7 @@ class Trainer:
         rows, scores = self.sample(0, search)
         values = np.zeros(len(rows))
         teacher.evaluate(rows, scores, values)
-        cells = (rows[:, :, None] >> np.arange(10) & 1).sum(axis=(1, 2))
-        depth = (cells + 10 * scores) // 4
+        depth = well_depth(rows, scores)
         labels = np.zeros(len(rows))
         for d in np.unique(depth):
             m = depth == d

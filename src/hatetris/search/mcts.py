@@ -845,7 +845,8 @@ class MCTS:
         self._expand(sims, 1, True)
 
     def _update_range(self) -> None:
-        static = self.nodes["static"][: self.size]
+        n = self.nodes
+        static = n["static"][: self.size]
         self.lo, self.hi = float(static.min()), float(static.max())
 
     # -- search -------------------------------------------------------------------------------
