@@ -25,7 +25,7 @@ from numba import njit
 from .config import NJIT
 from .core import rows_hash, trailing_zeros
 from .engine import (
-    children_from_locks,
+    children_into,
     clears_lines,
     decode_lock,
     lock_masks,
@@ -255,8 +255,8 @@ def expand(well, score, pad, locks, buf, out_rows, out_scores, out_moves):
     if top < BAR:
         return -1, 0
     p, y_first, y_last = mild_piece(pad, top, locks, buf)
-    n = children_from_locks(pad, p, locks, y_first, y_last, score, False,
-                            out_rows, out_scores, out_moves, 0)
+    n = children_into(pad, p, locks, y_first, y_last, score, False,
+                      out_rows, out_scores, out_moves, 0, buf)
     return p, n
 
 

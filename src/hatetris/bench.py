@@ -13,9 +13,9 @@ from numba import njit
 from .adversary import N_PIECES, expand
 from .config import NJIT
 from .core import state_hash
+from .engine import MAX_CHILDREN
 from .rules import HEIGHT, PAD_ROWS
 
-MAX_CHILDREN = 256  # more than any piece can have: 4 orientations x 16 slots x few rows
 
 
 class BenchInputError(ValueError):

@@ -317,6 +317,8 @@ def solve(solver: str, width: int | None, max_depth: int | None, simulations: in
 @click.option("--no-quiescence", is_flag=True)
 @click.option("--teacher", default=None,
               help="Preset whose evaluation generation 0 imitates (default: random weights).")
+@click.option("--init", "init", default=None,
+              help="Start generation 0 from this network (.npz) instead.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--workers", type=click.IntRange(1), default=None)
 @click.option("--nets", "nets_dir", default="data/nets", show_default=True,
@@ -325,7 +327,7 @@ def solve(solver: str, width: int | None, max_depth: int | None, simulations: in
               help="Resumable state: data, probe checkpoints, log.")
 def train(generations: int, features: str, hidden: int, probe_width: int,
           probe_max_depth: int, samples: int, label_depth: int, label_width: int, epochs: int,
-          lr: float, no_quiescence: bool, teacher: str | None, seed: int,
+          lr: float, no_quiescence: bool, teacher: str | None, init: str | None, seed: int,
           workers: int | None, nets_dir: str, work_dir: str) -> None:
     """Train NNUE generations from the engine's own searches (resumable: run it again)."""
     import numba
@@ -346,7 +348,7 @@ def train(generations: int, features: str, hidden: int, probe_width: int,
                          probe_width=probe_width, probe_max_depth=probe_max_depth,
                          samples=samples, label_depth=label_depth, label_width=label_width,
                          epochs=epochs, lr=lr, quiescence=not no_quiescence, teacher=teacher,
-                         seed=seed)
+                         init=init, seed=seed)
     try:
         Trainer(config, Path(nets_dir), Path(work_dir), log=click.echo).run()
     except (ValueError, NetworkError, CheckpointError) as e:

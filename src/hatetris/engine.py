@@ -210,14 +210,24 @@ def decode_lock(bit):
     return bit >> 4, (bit & 15) - SLOT_OFFSET
 
 
+# An upper bound on the lock positions of one piece, hence on its children: 4 lanes of 12
+# legal slots in each of 20 rows.
+MAX_CHILDREN = 1024
+
+
 @njit(**NJIT)
-def children_from_locks(pad, p, locks, y_first, y_last, score, keep_game_over,
-                        out_rows, out_scores, out_moves, start) -> int:
+def children_into(pad, p, locks, y_first, y_last, score, keep_game_over, out_rows, out_scores,
+                  out_moves, start, scratch) -> int:
     """Write every distinct child well of piece ``p`` from its lock masks.
 
     Children go to ``out_rows[start:]`` (uint16[:, 20]) with their score and their move
     (``y * 64 + bit``, see :func:`decode_move`). Returns the number written. Children
     that end the game are written only when ``keep_game_over``.
+
+    Nothing is written past the last child kept: callers give each well its own slice of
+    a shared output, sized by a first pass, and fill slices from several threads. So a
+    placement that may be dropped (a game over, or a line clear that can duplicate another
+    one) is built in ``scratch`` (shape (1, 20)) and copied only if it is kept.
     """
     n = start
     first_clearing = -1  # clearing children are compared with each other: rare and few
@@ -227,8 +237,14 @@ def children_from_locks(pad, p, locks, y_first, y_last, score, keep_game_over,
             bit = trailing_zeros(m)
             m &= m - 1
             o, x = decode_lock(bit)
-            cleared = place(pad, p, o, x, y, out_rows, n)
-            if out_rows[n, 3] != 0 and not keep_game_over:
+            if y + PIECE_TOP[p, o] >= BAR and not clears_lines(pad, p, o, x, y):
+                place(pad, p, o, x, y, out_rows, n)  # the common case: always kept
+                out_scores[n] = score
+                out_moves[n] = y * 64 + bit
+                n += 1
+                continue
+            cleared = place(pad, p, o, x, y, scratch, 0)
+            if scratch[0, BAR - 1] != 0 and not keep_game_over:
                 continue
             if cleared > 0:
                 duplicate = False
@@ -237,7 +253,7 @@ def children_from_locks(pad, p, locks, y_first, y_last, score, keep_game_over,
                         if out_scores[k] == score + cleared:
                             same = True
                             for r in range(HEIGHT):
-                                if out_rows[k, r] != out_rows[n, r]:
+                                if out_rows[k, r] != scratch[0, r]:
                                     same = False
                                     break
                             if same:
@@ -247,6 +263,8 @@ def children_from_locks(pad, p, locks, y_first, y_last, score, keep_game_over,
                     continue
                 if first_clearing < 0:
                     first_clearing = n
+            for r in range(HEIGHT):
+                out_rows[n, r] = scratch[0, r]
             out_scores[n] = score + cleared
             out_moves[n] = y * 64 + bit
             n += 1
@@ -254,8 +272,17 @@ def children_from_locks(pad, p, locks, y_first, y_last, score, keep_game_over,
 
 
 @njit(**NJIT)
+def children_from_locks(pad, p, locks, y_first, y_last, score, keep_game_over,
+                        out_rows, out_scores, out_moves, start) -> int:
+    """:func:`children_into` with its own scratch row (slower: allocates per call)."""
+    scratch = np.zeros((1, HEIGHT), np.int64)
+    return children_into(pad, p, locks, y_first, y_last, score, keep_game_over, out_rows,
+                         out_scores, out_moves, start, scratch)
+
+
+@njit(**NJIT)
 def decode_move(move):
-    """(o, x, y) of a move code written by :func:`children_from_locks`."""
+    """(o, x, y) of a move code written by :func:`children_into`."""
     y = move // 64
     o, x = decode_lock(move % 64)
     return o, x, y
@@ -293,11 +320,11 @@ def children(well, score: int, piece: int, keep_game_over: bool = True):
     pad = np.zeros(PAD_ROWS, np.uint16)
     top = pad_well(np.asarray(well, dtype=np.uint16), pad)
     locks = np.zeros((len(INBOUNDS), PAD_ROWS), np.int64)
-    out_rows = np.zeros((256, HEIGHT), np.uint16)
-    out_scores = np.zeros(256, np.int64)
-    out_moves = np.zeros(256, np.int64)
+    out_rows = np.zeros((MAX_CHILDREN, HEIGHT), np.uint16)
+    out_scores = np.zeros(MAX_CHILDREN, np.int64)
+    out_moves = np.zeros(MAX_CHILDREN, np.int64)
     y_first, y_last = lock_masks(pad, top, piece, locks)
-    n = children_from_locks(pad, piece, locks, y_first, y_last, score, keep_game_over,
-                            out_rows, out_scores, out_moves, 0)
+    n = children_into(pad, piece, locks, y_first, y_last, score, keep_game_over,
+                      out_rows, out_scores, out_moves, 0, np.zeros((1, HEIGHT), np.int64))
     rows = out_rows[:n].copy()
     return rows, out_scores[:n].copy(), rows[:, BAR - 1] != 0

@@ -17,10 +17,9 @@ from numba import njit, prange
 
 from ..adversary import N_PIECES, mild_piece
 from ..config import NJIT, NJIT_PARALLEL
-from ..engine import children_from_locks, pad_well
+from ..engine import MAX_CHILDREN, children_into, pad_well
 from ..rules import BAR, HEIGHT, PAD_ROWS
 
-MAX_CHILDREN = 256
 CHUNK = 512
 
 
@@ -47,8 +46,8 @@ def clearing_children(rows, scores, offsets, count_only, out_count, out_rows, ou
                 out_count[i] = 0
                 continue
             p, y_first, y_last = mild_piece(pad, top, locks, buf)
-            k = children_from_locks(pad, p, locks, y_first, y_last, scores[i], False,
-                                    kid_rows, kid_scores, kid_moves, 0)
+            k = children_into(pad, p, locks, y_first, y_last, scores[i], False,
+                              kid_rows, kid_scores, kid_moves, 0, buf)
             m = 0
             for j in range(k):
                 if kid_scores[j] > scores[i]:

@@ -13,11 +13,10 @@ from numba import njit, prange
 
 from ..adversary import N_PIECES, mild_piece
 from ..config import NJIT_PARALLEL
-from ..engine import children_from_locks, pad_well
+from ..engine import MAX_CHILDREN, children_into, pad_well
 from ..rules import HEIGHT, PAD_ROWS
 from .network import forward_one
 
-MAX_CHILDREN = 256
 
 
 @njit(**NJIT_PARALLEL)
@@ -45,8 +44,8 @@ def lookahead_labels(rows, scores, depth, width, bases, max_active, w1, w2, b2, 
             for b in range(size):
                 top = pad_well(beam[b], pad)
                 p, y_first, y_last = mild_piece(pad, top, locks, buf)
-                total += children_from_locks(pad, p, locks, y_first, y_last, beam_scores[b],
-                                             False, kids, kid_scores, kid_moves, total)
+                total += children_into(pad, p, locks, y_first, y_last, beam_scores[b],
+                                       False, kids, kid_scores, kid_moves, total, buf)
             if total == 0:
                 label = -1.0
                 break

@@ -50,6 +50,7 @@ class TrainConfig:
     quiescence: bool = True
     teacher: str | None = None  # a preset whose evaluation generation 0 learns to rank like
     normalise_labels: bool = True  # spread the survivors' labels per depth (anti-collapse)
+    init: str | None = None  # start generation 0 from this network file instead
     seed: int = 0
 
     def to_json(self) -> dict:
@@ -97,8 +98,9 @@ class Trainer:
             mine = {k: v for k, v in self.config.to_json().items() if k != "generations"}
             theirs = {k: v for k, v in self.state.get("config", {}).items()
                       if k != "generations"}
-            if mine != theirs:
-                diff = [k for k in sorted(set(mine) | set(theirs)) if mine.get(k) != theirs.get(k)]
+            # An option added in a later version reads as its default (None) in older runs.
+            diff = [k for k in sorted(set(mine) | set(theirs)) if mine.get(k) != theirs.get(k)]
+            if diff:
                 raise ValueError(f"{self.work_dir} holds a training run with other options "
                                  f"({', '.join(diff)}); use another --work dir or the same "
                                  f"options")
@@ -197,7 +199,16 @@ class Trainer:
             # 1. the network of generation k
             if k == 0 and not self.net_path(0).exists():
                 net = Network.random(c.features, c.hidden, seed=c.seed)
-                if c.teacher:
+                if c.init:
+                    net = load_network(c.init)
+                    if net.sets != tuple(c.features) or net.hidden != c.hidden:
+                        raise ValueError(f"--init {c.init} has features "
+                                         f"{'+'.join(net.sets)} and {net.hidden} hidden units, "
+                                         f"not {'+'.join(c.features)} and {c.hidden}")
+                    save_network(self.net_path(0), net, generation=0, parent=str(c.init),
+                                 engine_version=__version__)
+                    self.event(0, "initialised from a network", init=str(c.init))
+                elif c.teacher:
                     self.learn_from_teacher(net)
                 else:
                     save_network(self.net_path(0), net, generation=0, samples=0,

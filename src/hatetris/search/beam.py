@@ -27,12 +27,11 @@ from numba import njit, prange
 from ..adversary import N_PIECES, mild_piece
 from ..config import NJIT, NJIT_PARALLEL
 from ..core import rows_hash
-from ..engine import children_from_locks, lock_masks, pad_well
+from ..engine import MAX_CHILDREN, children_into, lock_masks, pad_well
 from ..rules import HEIGHT, PAD_ROWS
 from .tree import NodeStore, hatetris_piece_on_path, path_count
 from .tt import dedupe_children, filter_contains, filter_insert, table_slots
 
-MAX_CHILDREN = 256  # per well; far above what any piece can make
 CHUNK = 256  # wells per parallel task: scratch is allocated once per chunk
 
 
@@ -53,8 +52,8 @@ def plan_children(rows, score, depth, parent, start, end, seen, out_piece, out_c
             g = start + i
             top = pad_well(rows[g], pad)
             p, y_first, y_last = mild_piece(pad, top, locks, buf)
-            k = children_from_locks(pad, p, locks, y_first, y_last, score[g], False,
-                                    kid_rows, kid_scores, kid_moves, 0)
+            k = children_into(pad, p, locks, y_first, y_last, score[g], False,
+                              kid_rows, kid_scores, kid_moves, 0, buf)
             loop = False
             for j in range(k):
                 if filter_contains(seen, rows_hash(kid_rows[j])):
@@ -65,8 +64,8 @@ def plan_children(rows, score, depth, parent, start, end, seen, out_piece, out_c
             if loop:
                 p = hatetris_piece_on_path(rows, score, depth, parent, g, pad, top, locks, buf)
                 y_first, y_last = lock_masks(pad, top, p, locks)
-                k = children_from_locks(pad, p, locks, y_first, y_last, score[g], False,
-                                        kid_rows, kid_scores, kid_moves, 0)
+                k = children_into(pad, p, locks, y_first, y_last, score[g], False,
+                                  kid_rows, kid_scores, kid_moves, 0, buf)
             out_piece[i] = p
             out_count[i] = k
             out_loop[i] = loop
@@ -81,13 +80,14 @@ def write_children(rows, score, start, end, piece, offsets, out_rows, out_scores
     for c in prange(n_chunks):
         pad = np.zeros(PAD_ROWS, np.uint16)
         locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
+        scratch = np.zeros((1, HEIGHT), np.int64)
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
             g = start + i
             top = pad_well(rows[g], pad)
             p = piece[i]
             y_first, y_last = lock_masks(pad, top, p, locks)
-            k = children_from_locks(pad, p, locks, y_first, y_last, score[g], False,
-                                    out_rows, out_scores, out_moves, offsets[i])
+            k = children_into(pad, p, locks, y_first, y_last, score[g], False,
+                              out_rows, out_scores, out_moves, offsets[i], scratch)
             for j in range(offsets[i], offsets[i] + k):
                 out_parent[j] = i
 
