@@ -73,7 +73,8 @@ def check_statistics(search: MCTS, values: bool = True) -> None:
     assert not used(search, "pending").any()
     assert np.isfinite(used(search, "static")).all()
     if values:
-        assert search.lo <= used(search, "static").min() and used(search, "static").max() <= search.hi
+        static = used(search, "static")
+        assert search.lo <= static.min() and static.max() <= search.hi
 
 
 def test_transpositions_are_merged():

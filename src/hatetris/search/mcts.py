@@ -93,7 +93,6 @@ tree at its last well. A resumed run is valid but not identical to an uninterrup
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,7 +105,8 @@ from ..adversary import N_PIECES, history_count, history_record, mild_piece, new
 from ..config import NJIT, NJIT_PARALLEL
 from ..core import rows_hash, state_hash, trailing_zeros
 from ..engine import (
-    children_from_locks,
+    MAX_CHILDREN,
+    children_into,
     decode_lock,
     decode_move,
     lock_masks,
@@ -114,10 +114,9 @@ from ..engine import (
     place,
     top_row,
 )
-from ..rules import BAR, HEIGHT, PAD_ROWS
+from ..rules import HEIGHT, PAD_ROWS
 from .tt import filter_contains, filter_insert, table_slots
 
-MAX_CHILDREN = 256  # per expansion; far above what any piece can make
 MAX_PATH = 1024  # nodes on one selection path; a longer descent stops there
 BACKUPS = ("max", "mean", "mixed")
 BACKUP_MAX, BACKUP_MEAN, BACKUP_MIXED = range(3)
@@ -327,8 +326,8 @@ def expand_leaves(sims, n, path_nodes, path_len, rows, score, depth, seen,
         base = i * MAX_CHILDREN
         top = pad_well(rows[leaf], pad)
         p, y_first, y_last = mild_piece(pad, top, locks, buf)
-        k = children_from_locks(pad, p, locks, y_first, y_last, score[leaf], False,
-                                kid_rows, kid_scores, kid_moves, base)
+        k = children_into(pad, p, locks, y_first, y_last, score[leaf], False,
+                          kid_rows, kid_scores, kid_moves, base, buf)
         loop = False
         for j in range(base, base + k):
             if filter_contains(seen, rows_hash(kid_rows[j])):
@@ -344,8 +343,8 @@ def expand_leaves(sims, n, path_nodes, path_len, rows, score, depth, seen,
             if q != p:
                 p = q
                 y_first, y_last = lock_masks(pad, top, p, locks)
-                k = children_from_locks(pad, p, locks, y_first, y_last, score[leaf], False,
-                                        kid_rows, kid_scores, kid_moves, base)
+                k = children_into(pad, p, locks, y_first, y_last, score[leaf], False,
+                                  kid_rows, kid_scores, kid_moves, base, buf)
         out_piece[i] = p
         out_count[i] = k
         out_loop[i] = loop
@@ -629,10 +628,10 @@ def _grow(arrays: dict[str, np.ndarray], used: int, need: int) -> None:
 class MoveStats:
     depth: int  # pieces placed in the committed game
     score: int  # lines of the committed game
-    nodes: int  # nodes kept after the commit (the new root's subtree)
+    nodes: int  # nodes in the store after the commit
     simulations: int  # simulations run for this move
     children: int  # wells evaluated for this move
-    loops: int  # expansions where the history changed the piece (this move)
+    loops: int  # expansions where the history mattered (a real repeat; this move)
     seconds: float
 
 
@@ -698,7 +697,7 @@ class MCTS:
         self.key_parts: list[str] = []
         self.children_evaluated = 0
         self.simulations_total = 0
-        self.loops_total = 0  # expansions whose piece the history changed
+        self.loops_total = 0  # expansions with a real repeat (the full choice ran)
         self.reexpansions = 0  # committed nodes re-expanded for the real history
         self.leaf_counts = np.zeros(3, np.int64)  # simulations ending: expand, dead, static
         self.elapsed = 0.0
@@ -1078,7 +1077,7 @@ def run_mcts(preset, *, width: int | None = None, max_depth: int | None = None,
                   backup=backup, max_depth=max_depth, seed=seed)
     partial_path = Path(checkpoint) / PARTIAL_FILE if checkpoint else None
     elapsed_before = 0.0
-    children_before = 0
+    children_before = simulations_before = 0
     if resume:
         if not partial_path.exists():
             raise CheckpointError(f"no MCTS checkpoint in {checkpoint} ({PARTIAL_FILE})")
@@ -1096,6 +1095,7 @@ def run_mcts(preset, *, width: int | None = None, max_depth: int | None = None,
         search.start_from(keys)
         elapsed_before = float(saved.get("elapsed", 0.0))
         children_before = int(saved.get("children", 0))
+        simulations_before = int(saved.get("simulations_total", 0))
 
     def solution(interrupted: bool, wall: float) -> dict:
         return make_solution(
@@ -1110,7 +1110,7 @@ def run_mcts(preset, *, width: int | None = None, max_depth: int | None = None,
             workers=workers,
             depth_reached=search.depth,
             children=children_before + int(search.children_evaluated),
-            simulations_total=int(search.simulations_total),
+            simulations_total=simulations_before + int(search.simulations_total),
             loop_rule_hits=int(search.loops_total),
             reexpansions=int(search.reexpansions),
             peak_memory_mb=round(peak_memory_mb(), 1),
