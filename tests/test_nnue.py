@@ -157,3 +157,20 @@ def test_generations_resume(tmp_path):
     assert (nets / "gen-2.npz").exists()
     with pytest.raises(ValueError, match="other options"):
         Trainer(TrainConfig(generations=2, hidden=16), nets, work, log=lambda s: None).run()
+
+
+def test_nets_table_is_generated_from_measured_games(tmp_path):
+    from hatetris.nnue.report import measure, write_table
+    from hatetris.solution import verify
+
+    save_network(tmp_path / "gen-0.npz", Network.random(("rows",), hidden=8, seed=0),
+                 generation=0, probe_lines=1, adopted=True)
+    results = measure(tmp_path, ["gen-0"], [20], "quick", max_depth=15, log=lambda m: None)
+    assert set(results) == {"gen-0@20", "quick@20"}
+    for r in results.values():
+        verify(r["replay"], r["lines"], r["pieces"])
+        assert r["capped"] == (r["depth_reached"] >= 15)
+    text = write_table(tmp_path, results, "hatetris nets table --widths 20")
+    assert "| gen-0 | yes | 1 |" in text and "| quick |" in text
+    assert (tmp_path / "README.md").read_text() == text
+    assert json.loads((tmp_path / "results.json").read_text()) == results

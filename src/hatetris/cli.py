@@ -384,7 +384,8 @@ def nets_table(nets_dir: str, networks: str, widths: str, heuristic: str,
         _fail("--widths takes comma-separated integers")
     try:
         results = measure(d, names, width_list, heuristic or None, max_depth,
-                          log=lambda m: click.echo(m, err=True))
+                          log=lambda m: click.echo(m, err=True),
+                          solutions_dir=Path("data/solutions"))
     except (NetworkError, PresetError) as e:
         _fail(str(e))
     command = " ".join(["hatetris nets table"] + sys.argv[3:])

@@ -33,13 +33,50 @@ def _run(evaluation, width: int, max_depth: int | None) -> dict:
             "capped": max_depth is not None and search.depth >= max_depth}
 
 
+def _stored_games(solutions_dir: Path | None) -> dict[str, dict]:
+    """Games already played by ``hatetris solve`` (data/solutions), keyed like results.
+
+    A heuristic preset's game is ``PRESET@WIDTH``; an NNUE preset's is ``gen-K@WIDTH`` for
+    the network file it names. Each is verified again before it is used.
+    """
+    from ..solution import verify
+
+    found: dict[str, dict] = {}
+    if solutions_dir is None or not solutions_dir.is_dir():
+        return found
+    for f in sorted(solutions_dir.glob("*.json")):
+        try:
+            sol = json.loads(f.read_text())
+            params = sol["parameters"]
+            width = int(params["width"])
+            network = params.get("eval", {}).get("network")
+            name = Path(network).stem if network else sol["solver"]
+            if params.get("max_depth") or sol.get("interrupted"):
+                continue
+            verify(sol["replay"], sol["score"], sol["pieces"])
+        except (KeyError, TypeError, ValueError, OSError):
+            continue
+        found[f"{name}@{width}"] = {
+            "lines": sol["score"], "pieces": sol["pieces"], "seconds": sol.get("elapsed"),
+            "replay": sol["replay"], "depth_reached": sol.get("depth_reached"),
+            "capped": False, "from": f.name}
+    return found
+
+
 def measure(nets_dir: Path, names: list[str], widths: list[int], heuristic: str | None,
-            max_depth: int | None = None, log=print) -> dict:
-    """Run every (network, width) not yet in ``results.json``; return all results."""
+            max_depth: int | None = None, log=print,
+            solutions_dir: Path | None = None) -> dict:
+    """Run every (network, width) not yet in ``results.json``; return all results.
+
+    Games already stored in ``solutions_dir`` by ``hatetris solve`` are reused.
+    """
     from ..presets import load_preset, make_evaluation
 
     path = nets_dir / "results.json"
     results = json.loads(path.read_text()) if path.exists() else {}
+    if max_depth is None:
+        for key, r in _stored_games(solutions_dir).items():
+            results.setdefault(key, r)
     jobs = [(n, w) for n in names for w in widths]
     if heuristic:
         jobs += [(heuristic, w) for w in widths]

@@ -1,0 +1,104 @@
+"""The command line, end to end: outputs, batch replays, benchmarks, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from hatetris.codecs import decode
+from hatetris.solution import verify
+
+from shared_files import SHARED, load_records
+
+
+def run(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "hatetris", *args], capture_output=True,
+                          text=True, timeout=600)
+    if ok:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_replay_json_of_a_record():
+    record = next(r for r in load_records() if r["name"] == "knewjade (5)")
+    out = json.loads(run("replay", "--json", record["replays"]["Base2048"]).stdout)
+    assert set(out) == {"score", "pieces_placed", "game_over", "pieces", "final_well", "moves"}
+    for key in ("score", "pieces_placed", "game_over", "pieces", "final_well"):
+        assert out[key] == record[key]
+    assert out["moves"] <= len(decode(record["replays"]["Base2048"]))
+
+
+def test_replay_file_is_a_batch_verifier(tmp_path):
+    records = load_records()[:4]
+    f = tmp_path / "replays.txt"
+    f.write_text("\n".join(r["replays"]["hex"] for r in records) + "\n")
+    lines = run("replay", "--json", "--file", str(f)).stdout.splitlines()
+    assert [json.loads(line)["score"] for line in lines] == [r["score"] for r in records]
+
+
+def test_replay_show_draws_the_well():
+    record = load_records()[0]
+    out = run("replay", "--show", record["replays"]["Base2048"]).stdout
+    assert "|" in out and out.count("\n") >= 21
+
+
+def test_encode_decode_round_trip():
+    text = run("encode", "LLRRDDUU").stdout.strip()  # four runs: two whole bytes
+    assert run("decode", text).stdout.strip() == "LLRRDDUU"
+    # An odd number of runs is padded with one L nybble, which decodes as a key.
+    text = run("encode", "LLRRDDUUDDD").stdout.strip()
+    assert run("decode", text).stdout.strip() == "LLRRDDUUDDDL"
+    assert run("encode", "--codec", "hex", "LLRD").stdout.strip() == "06"
+
+
+@pytest.mark.parametrize("args, message", [
+    (("replay", "not a replay!"), "invalid replay"),
+    (("replay", "--ai", "nobody", "DDD"), "unknown AI"),
+    (("replay", "--file", "/no/such/file"), "cannot read"),
+    (("replay",), "exactly one of"),
+    (("encode", "LRX"), "invalid keys"),
+    (("solve", "--solver", "no-such-solver"), "unknown solver"),
+    (("solve", "--resume"), "--resume needs --checkpoint"),
+    (("bench", "engine", "--wells", "/no/such/wells.txt"), "cannot read"),
+    (("no-such-command",), "No such command"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, message):
+    proc = run(*args, ok=False)
+    assert proc.returncode == 2
+    err = proc.stderr.strip().splitlines()
+    assert len(err) == 1 and message in err[0] and "Traceback" not in proc.stderr
+
+
+def test_truncated_base2048_is_refused():
+    record = next(r for r in load_records() if r["name"] == "Atypical")
+    text = record["replays"]["Base2048"]
+    proc = run("replay", text[:-1] + "ǿ", ok=False)
+    assert proc.returncode == 2 and "invalid replay" in proc.stderr
+
+
+def test_bench_engine_checksums_match_the_reference():
+    for name, children, checksum in (("wells.txt", 43614, "29a0808fd03f983d"),
+                                     ("wells_beam.txt", 38728, "ba4a05a756863eb5")):
+        out = json.loads(run("bench", "engine", "--wells", str(SHARED / "bench" / name),
+                             "--runs", "1", "--json").stdout)
+        assert out["distinct_children"] == children and out["checksum"] == checksum
+        assert out["us_per_expansion"] > 0
+
+
+def test_solvers_lists_the_presets():
+    out = run("solvers").stdout
+    for name in ("quick", "heuristic-beam", "mcts-heuristic"):
+        assert name in out
+
+
+def test_solve_writes_a_verified_solution(tmp_path):
+    out = tmp_path / "s.json"
+    proc = run("solve", "--solver", "quick", "--width", "30", "--max-depth", "40", "--quiet",
+               "--out", str(out))
+    sol = json.loads(out.read_text())
+    assert sol["replay"] in proc.stdout and f"score {sol['score']} lines" in proc.stdout
+    assert sol["solver"] == "quick" and sol["parameters"]["width"] == 30
+    verify(sol["replay"], sol["score"], sol["pieces"])
