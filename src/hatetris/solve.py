@@ -55,6 +55,30 @@ def deferred_interrupt():
         signal.signal(signal.SIGINT, previous)
 
 
+def drive(step: Callable, bar, describe: Callable, on_step: Callable | None = None,
+          save: Callable | None = None, every: int = 25) -> bool:
+    """Call ``step()`` until it returns None or Ctrl-C; True if interrupted.
+
+    After each step: the progress bar, ``on_step(stats)``, and every ``every`` steps
+    ``save()`` (a checkpoint). Ctrl-C is honoured between steps only.
+    """
+    with deferred_interrupt() as stop:
+        steps = 0
+        while True:
+            if stop["set"]:
+                return True
+            stats = step()
+            if stats is None:
+                return False
+            steps += 1
+            bar.update(1)
+            bar.set_postfix_str(describe(stats), refresh=False)
+            if on_step is not None:
+                on_step(stats)
+            if save is not None and steps % every == 0:
+                save()
+
+
 def beam_fingerprint(preset: Preset, width: int) -> dict:
     """What must match for a checkpoint to be resumed (workers and depth limit need not)."""
     return {"solver": preset.name, "kind": "beam", "width": width, "eval": preset.eval,
@@ -88,28 +112,18 @@ def run_beam(preset: Preset, *, width: int | None = None, max_depth: int | None 
         search = BeamSearch(evaluation, width, max_depth)
     t_start = time.perf_counter()
     elapsed_before = search.elapsed
-    interrupted = False
     bar = tqdm(total=max_depth, initial=search.depth, disable=not progress, unit="piece",
                dynamic_ncols=True, desc=f"{preset.name} w={width}")
-    with deferred_interrupt() as stop:
-        steps = 0
-        while True:
-            if stop["set"]:
-                interrupted = True
-                break
-            stats = search.step()
-            if stats is None:
-                break
-            steps += 1
-            rate = stats.children / stats.seconds if stats.seconds > 0 else 0.0
-            bar.update(1)
-            bar.set_postfix_str(f"depth={search.depth} beam={stats.beam} "
-                                f"best={search.best_score} kids/s={rate:,.0f} "
-                                f"mem={memory_mb():,.0f}MB", refresh=False)
-            if on_step is not None:
-                on_step(search, stats)
-            if checkpoint and steps % every == 0:
-                save_checkpoint(checkpoint, search, fingerprint)
+
+    def describe(stats) -> str:
+        rate = stats.children / stats.seconds if stats.seconds > 0 else 0.0
+        return (f"depth={search.depth} beam={stats.beam} best={search.best_score} "
+                f"kids/s={rate:,.0f} mem={memory_mb():,.0f}MB")
+
+    interrupted = drive(search.step, bar, describe,
+                        on_step=(lambda stats: on_step(search, stats)) if on_step else None,
+                        save=(lambda: save_checkpoint(checkpoint, search, fingerprint))
+                        if checkpoint else None, every=every)
     bar.close()
     if checkpoint:
         save_checkpoint(checkpoint, search, fingerprint)

@@ -1046,7 +1046,7 @@ def run_mcts(preset, *, width: int | None = None, max_depth: int | None = None,
     from ..presets import PresetError, make_evaluation
     from ..search.checkpoint import CheckpointError
     from ..solution import SolutionError, load_solution, make_solution, save_solution, verify
-    from ..solve import deferred_interrupt, memory_mb, peak_memory_mb
+    from ..solve import drive, memory_mb, peak_memory_mb
 
     s = preset.search
     sims = int(simulations or s.get("simulations", 1000))
@@ -1123,27 +1123,19 @@ def run_mcts(preset, *, width: int | None = None, max_depth: int | None = None,
                                      "keys": search.keys})
 
     t_start = time.perf_counter()
-    interrupted = False
     bar = tqdm(total=max_depth, initial=search.depth, disable=not progress, unit="piece",
                dynamic_ncols=True, desc=f"{preset.name} sims={sims}")
-    with deferred_interrupt() as stop:
-        moves = 0
-        while True:
-            if stop["set"]:
-                interrupted = True
-                break
-            stats = search.step()
-            if stats is None:
-                break
-            moves += 1
-            rate = stats.simulations / stats.seconds if stats.seconds > 0 else 0.0
-            bar.update(1)
-            bar.set_postfix_str(f"depth={stats.depth} best={stats.score} nodes={stats.nodes} "
-                                f"sims/s={rate:,.0f} mem={memory_mb():,.0f}MB", refresh=False)
-            if on_step is not None:
-                on_step(search, stats)
-            if partial_path is not None and moves % every == 0:
-                save_partial(False, time.perf_counter() - t_start)
+
+    def describe(stats) -> str:
+        rate = stats.simulations / stats.seconds if stats.seconds > 0 else 0.0
+        return (f"depth={stats.depth} best={stats.score} nodes={stats.nodes} "
+                f"sims/s={rate:,.0f} mem={memory_mb():,.0f}MB")
+
+    interrupted = drive(
+        search.step, bar, describe,
+        on_step=(lambda stats: on_step(search, stats)) if on_step is not None else None,
+        save=(lambda: save_partial(False, time.perf_counter() - t_start))
+        if partial_path is not None else None, every=every)
     bar.close()
     wall = time.perf_counter() - t_start
     if partial_path is not None:
