@@ -133,7 +133,9 @@ def run_beam(preset: Preset, *, width: int | None = None, max_depth: int | None 
     return make_solution(
         keys, int(search.store.score[node]), int(search.store.depth[node]),
         solver=preset.name,
-        parameters={**preset.to_json(), "width": width, "max_depth": max_depth},
+        parameters={**preset.to_json(),
+                    "search": {**preset.search, "width": width, "max_depth": max_depth},
+                    "width": width, "max_depth": max_depth},
         seed=seed,
         elapsed=round(search.elapsed, 3),
         wall_this_run=round(wall, 3),
