@@ -25,9 +25,9 @@ from numba import njit
 from .config import NJIT
 from .core import rows_hash, trailing_zeros
 from .engine import (
+    MAX_CHILDREN,
     children_into,
     clears_lines,
-    decode_lock,
     lock_masks,
     pad_well,
     place,
@@ -206,32 +206,52 @@ def history_record(wells, counts, table, size, rows):
 
 
 @njit(**NJIT)
-def _piece_loops(pad, top, p, locks, hist_wells, hist_counts, hist_table, hist_size, buf):
-    y_first, y_last = lock_masks(pad, top, p, locks)
+def piece_outcomes(pad, top, q, locks, outs, gains, moves, scratch) -> int:
+    """Every distinct well piece ``q`` can leave, game overs included, into ``outs[:n]``.
+
+    ``gains[j]`` is the number of lines outcome ``j`` cleared. Returns ``n``.
+    """
+    y_first, y_last = lock_masks(pad, top, q, locks)
+    return children_into(pad, q, locks, y_first, y_last, 0, True, outs, gains, moves, 0,
+                         scratch)
+
+
+@njit(**NJIT)
+def beats(loops, peak, best, best_loops, best_peak) -> bool:
+    """Whether a piece with (``loops``, ``peak``) is a better choice than the best so far.
+
+    Fewer loops first, then the lower peak; pieces are tried in order, so an equal one
+    loses to the earlier.
+    """
+    return best < 0 or loops < best_loops or (loops == best_loops and peak < best_peak)
+
+
+def outcome_buffers():
+    """Scratch for :func:`piece_outcomes`: (outs, gains, moves)."""
+    return (np.zeros((MAX_CHILDREN, HEIGHT), np.uint16), np.zeros(MAX_CHILDREN, np.int64),
+            np.zeros(MAX_CHILDREN, np.int64))
+
+
+@njit(**NJIT)
+def _piece_loops(pad, top, q, locks, hist_wells, hist_counts, hist_table, hist_size, buf,
+                 outs, gains, moves):
+    n = piece_outcomes(pad, top, q, locks, outs, gains, moves, buf)
     loops = 0
     peak = -1
-    for y in range(y_first, y_last + 1):
-        m = locks[p, y]
-        while m != 0:
-            bit = trailing_zeros(m)
-            m &= m - 1
-            o, x = decode_lock(bit)
-            place(pad, p, o, x, y, buf, 0)
-            c = history_count(hist_wells, hist_counts, hist_table, hist_size, buf[0])
-            if c > loops:
-                loops = c
-            t = top_row(buf, 0)
-            if t > peak:
-                peak = t
+    for j in range(n):
+        loops = max(loops, history_count(hist_wells, hist_counts, hist_table, hist_size,
+                                         outs[j]))
+        peak = max(peak, top_row(outs, j))
     return loops, peak
 
 
 @njit(**NJIT)
-def hatetris_piece(pad, top, locks, buf, hist_wells, hist_counts, hist_table, hist_size):
+def hatetris_piece(pad, top, locks, buf, hist_wells, hist_counts, hist_table, hist_size, outs,
+                   gains, moves):
     """The HATETRIS choice with the loop-prevention history (already holding this well)."""
     p, y_first, y_last = mild_piece(pad, top, locks, buf)
     loops, _ = _piece_loops(pad, top, p, locks, hist_wells, hist_counts, hist_table,
-                            hist_size, buf)
+                            hist_size, buf, outs, gains, moves)
     if loops == 0:
         return p
     best = -1
@@ -239,8 +259,8 @@ def hatetris_piece(pad, top, locks, buf, hist_wells, hist_counts, hist_table, hi
     best_peak = 0
     for q in range(N_PIECES):
         lq, pq = _piece_loops(pad, top, q, locks, hist_wells, hist_counts, hist_table,
-                              hist_size, buf)
-        if best < 0 or lq < best_loops or (lq == best_loops and pq < best_peak):
+                              hist_size, buf, outs, gains, moves)
+        if beats(lq, pq, best, best_loops, best_peak):
             best, best_loops, best_peak = q, lq, pq
     return best
 
@@ -285,4 +305,4 @@ def adversary_piece(well, history: dict | None = None, mild: bool = False) -> in
     for rows, count in history.items():
         for _ in range(count):
             history_record(*hist, np.asarray(rows, dtype=np.uint16))
-    return int(hatetris_piece(pad, top, locks, buf, *hist))
+    return int(hatetris_piece(pad, top, locks, buf, *hist, *outcome_buffers()))

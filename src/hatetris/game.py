@@ -30,12 +30,11 @@ from .adversary import (
     new_history,
 )
 from .config import NJIT
-from .engine import fits, pad_well, place
+from .engine import MAX_CHILDREN, fits, pad_well, place
 from .rules import (
     BAR,
     CANONICAL,
     HEIGHT,
-    KEY_D,
     KEY_L,
     KEY_R,
     KEY_U,
@@ -97,6 +96,9 @@ def play_keys(keys, ai, out_pieces, out_well, out_stats, hist_wells, hist_counts
     pad = np.zeros(PAD_ROWS, np.uint16)
     locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
     buf = np.zeros((1, HEIGHT), np.int64)
+    outs = np.zeros((MAX_CHILDREN, HEIGHT), np.uint16)
+    gains = np.zeros(MAX_CHILDREN, np.int64)
+    moves_buf = np.zeros(MAX_CHILDREN, np.int64)
     score = 0
     placed = 0
     spawned = 0
@@ -117,7 +119,7 @@ def play_keys(keys, ai, out_pieces, out_well, out_stats, hist_wells, hist_counts
             if ai == HATETRIS:
                 history_record(hist_wells, hist_counts, hist_table, hist_size, pad)
                 p = hatetris_piece(pad, top, locks, buf, hist_wells, hist_counts, hist_table,
-                                   hist_size)
+                                   hist_size, outs, gains, moves_buf)
             elif ai == HATETRIS_MILD:
                 p, _, _ = mild_piece(pad, top, locks, buf)
             elif ai == LOVETRIS:

@@ -101,17 +101,23 @@ from typing import Any, Callable
 import numpy as np
 from numba import njit, prange
 
-from ..adversary import N_PIECES, history_count, history_record, mild_piece, new_history
+from ..adversary import (
+    N_PIECES,
+    beats,
+    history_count,
+    history_record,
+    mild_piece,
+    new_history,
+    piece_outcomes,
+)
 from ..config import NJIT, NJIT_PARALLEL
-from ..core import rows_hash, state_hash, trailing_zeros
+from ..core import rows_hash, state_hash
 from ..engine import (
     MAX_CHILDREN,
     children_into,
-    decode_lock,
     decode_move,
     lock_masks,
     pad_well,
-    place,
     top_row,
 )
 from ..rules import HEIGHT, PAD_ROWS
@@ -279,29 +285,22 @@ def _history_hits(cand, cand_score, cand_depth, path_nodes, s, length, rows, sco
 def _piece_with_history(pad, top, locks, buf, leaf_score, leaf_depth, path_nodes, s, length,
                         rows, score, depth, hist_wells, hist_counts, hist_table, hist_size):
     """The full HATETRIS choice for a leaf with the history of path ``s`` (slow path)."""
+    outs = np.zeros((MAX_CHILDREN, HEIGHT), np.uint16)
+    gains = np.zeros(MAX_CHILDREN, np.int64)
+    moves = np.zeros(MAX_CHILDREN, np.int64)
     best = -1
     best_loops = 0
     best_peak = 0
     for q in range(N_PIECES):
-        y_first, y_last = lock_masks(pad, top, q, locks)
+        n = piece_outcomes(pad, top, q, locks, outs, gains, moves, buf)
         loops = 0
         peak = -1
-        for y in range(y_first, y_last + 1):
-            m = locks[q, y]
-            while m != 0:
-                bit = trailing_zeros(m)
-                m &= m - 1
-                o, x = decode_lock(bit)
-                cleared = place(pad, q, o, x, y, buf, 0)
-                c = _history_hits(buf[0], leaf_score + cleared, leaf_depth + 1, path_nodes, s,
-                                  length, rows, score, depth, hist_wells, hist_counts,
-                                  hist_table, hist_size)
-                if c > loops:
-                    loops = c
-                t = top_row(buf, 0)
-                if t > peak:
-                    peak = t
-        if best < 0 or loops < best_loops or (loops == best_loops and peak < best_peak):
+        for j in range(n):
+            loops = max(loops, _history_hits(outs[j], leaf_score + gains[j], leaf_depth + 1,
+                                             path_nodes, s, length, rows, score, depth,
+                                             hist_wells, hist_counts, hist_table, hist_size))
+            peak = max(peak, top_row(outs, j))
+        if beats(loops, peak, best, best_loops, best_peak):
             best, best_loops, best_peak = q, loops, peak
     return best
 

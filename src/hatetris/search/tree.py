@@ -15,16 +15,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..adversary import N_PIECES
+from ..adversary import N_PIECES, beats, piece_outcomes
 from ..config import NJIT
-from ..engine import (
-    decode_lock,
-    decode_move,
-    lock_masks,
-    place,
-    top_row,
-)
-from ..core import trailing_zeros
+from ..engine import MAX_CHILDREN, decode_move, top_row
 from ..game import keys_to_lock
 from ..rules import HEIGHT
 
@@ -121,29 +114,21 @@ def path_count(rows, score, depth, parent, node, cand, k, cand_score, cand_depth
 @njit(**NJIT)
 def hatetris_piece_on_path(rows, score, depth, parent, node, pad, top, locks, buf):
     """The full HATETRIS choice for ``node`` with its path as the history (slow path)."""
+    outs = np.zeros((MAX_CHILDREN, HEIGHT), np.uint16)
+    gains = np.zeros(MAX_CHILDREN, np.int64)
+    moves = np.zeros(MAX_CHILDREN, np.int64)
     best = -1
     best_loops = 0
     best_peak = 0
-    d = depth[node] + 1
     for q in range(N_PIECES):
-        y_first, y_last = lock_masks(pad, top, q, locks)
+        n = piece_outcomes(pad, top, q, locks, outs, gains, moves, buf)
         loops = 0
         peak = -1
-        for y in range(y_first, y_last + 1):
-            m = locks[q, y]
-            while m != 0:
-                bit = trailing_zeros(m)
-                m &= m - 1
-                o, x = decode_lock(bit)
-                cleared = place(pad, q, o, x, y, buf, 0)
-                c = path_count(rows, score, depth, parent, node, buf, 0,
-                               score[node] + cleared, d)
-                if c > loops:
-                    loops = c
-                t = top_row(buf, 0)
-                if t > peak:
-                    peak = t
-        if best < 0 or loops < best_loops or (loops == best_loops and peak < best_peak):
+        for j in range(n):
+            loops = max(loops, path_count(rows, score, depth, parent, node, outs, j,
+                                          score[node] + gains[j], depth[node] + 1))
+            peak = max(peak, top_row(outs, j))
+        if beats(loops, peak, best, best_loops, best_peak):
             best, best_loops, best_peak = q, loops, peak
     return best
 
