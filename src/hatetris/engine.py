@@ -168,22 +168,27 @@ def piece_row(p, o, r, x):
 
 
 @njit(inline="always", **NJIT)
+def place_cells(pad, p, o, x, y, out, k) -> None:
+    """``out[k]`` = the well with piece ``p``'s cells at (x, y, o) added; nothing cleared."""
+    # ``out[k]`` is indexed in place, never sliced: a view costs a reference count.
+    for r in range(HEIGHT):
+        out[k, r] = pad[r]
+    for r in range(y + PIECE_TOP[p, o], y + PIECE_BOTTOM[p, o] + 1):
+        out[k, r] |= piece_row(p, o, r - y, x)
+
+
+@njit(inline="always", **NJIT)
 def place(pad, p, o, x, y, out, k) -> int:
     """Lock piece ``p`` at (x, y, o): write the resulting 20 rows to ``out[k]``.
 
     Returns the number of lines cleared. Lines are cleared only when no cell of the
-    piece is in the spawn zone (rows 0..3). The game is over when ``out[3] != 0``.
+    piece is in the spawn zone (rows 0..3). The game is over when ``out[k, 3] != 0``.
     """
-    # ``out[k]`` is indexed in place, never sliced: a view costs a reference count.
-    for r in range(HEIGHT):
-        out[k, r] = pad[r]
+    place_cells(pad, p, o, x, y, out, k)
     top_cell = y + PIECE_TOP[p, o]
-    bottom_cell = y + PIECE_BOTTOM[p, o]
-    for r in range(top_cell, bottom_cell + 1):
-        out[k, r] |= piece_row(p, o, r - y, x)
     cleared = 0
     if top_cell >= BAR:
-        for r in range(top_cell, bottom_cell + 1):
+        for r in range(top_cell, y + PIECE_BOTTOM[p, o] + 1):
             if out[k, r] == FULL_ROW:
                 for q in range(r, 0, -1):
                     out[k, q] = out[k, q - 1]
@@ -238,7 +243,7 @@ def children_into(pad, p, locks, y_first, y_last, score, keep_game_over, out_row
             m &= m - 1
             o, x = decode_lock(bit)
             if y + PIECE_TOP[p, o] >= BAR and not clears_lines(pad, p, o, x, y):
-                place(pad, p, o, x, y, out_rows, n)  # the common case: always kept
+                place_cells(pad, p, o, x, y, out_rows, n)  # the common case: always kept
                 out_scores[n] = score
                 out_moves[n] = y * 64 + bit
                 n += 1
