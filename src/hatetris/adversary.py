@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit
 
 from .config import NJIT
-from .core import rows_hash, trailing_zeros
+from .core import rows_hash, trailing_zeros, well_is
 from .engine import (
     MAX_CHILDREN,
     children_into,
@@ -169,12 +169,7 @@ def history_count(wells, counts, table, size, rows) -> int:
         i = table[slot]
         if i < 0:
             return 0
-        same = True
-        for r in range(HEIGHT):
-            if wells[i, r] != rows[r]:
-                same = False
-                break
-        if same:
+        if well_is(wells, i, rows):
             return counts[i]
         slot = (slot + 1) & mask
 
@@ -194,12 +189,7 @@ def history_record(wells, counts, table, size, rows):
             counts[i] = 1
             table[slot] = i
             return
-        same = True
-        for r in range(HEIGHT):
-            if wells[i, r] != rows[r]:
-                same = False
-                break
-        if same:
+        if well_is(wells, i, rows):
             counts[i] += 1
             return
         slot = (slot + 1) & mask

@@ -67,9 +67,18 @@ def rows_hash(rows) -> np.uint64:
 
 
 @njit(**NJIT)
-def same_rows(a, b) -> bool:
+def same_well(a, i, b, j) -> bool:
+    """Whether well ``a[i]`` equals well ``b[j]`` (20 rows; 2-D arrays indexed in place)."""
     for r in range(20):
-        if a[r] != b[r]:
+        if a[i, r] != b[j, r]:
             return False
     return True
 
+
+@njit(**NJIT)
+def well_is(a, i, rows) -> bool:
+    """Whether well ``a[i]`` equals the 20 rows ``rows`` (a 1-D array)."""
+    for r in range(20):
+        if a[i, r] != rows[r]:
+            return False
+    return True

@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit
 
 from .config import NJIT
-from .core import trailing_zeros
+from .core import same_well, trailing_zeros
 from .rules import (
     BAR,
     CANONICAL,
@@ -255,15 +255,10 @@ def children_into(pad, p, locks, y_first, y_last, score, keep_game_over, out_row
                 duplicate = False
                 if first_clearing >= 0:
                     for k in range(first_clearing, n):
-                        if out_scores[k] == score + cleared:
-                            same = True
-                            for r in range(HEIGHT):
-                                if out_rows[k, r] != scratch[0, r]:
-                                    same = False
-                                    break
-                            if same:
-                                duplicate = True
-                                break
+                        if out_scores[k] == score + cleared and same_well(out_rows, k,
+                                                                          scratch, 0):
+                            duplicate = True
+                            break
                 if duplicate:
                     continue
                 if first_clearing < 0:

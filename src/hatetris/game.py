@@ -30,6 +30,7 @@ from .adversary import (
     new_history,
 )
 from .config import NJIT
+from .core import well_is
 from .engine import MAX_CHILDREN, fits, pad_well, place
 from .rules import (
     BAR,
@@ -74,12 +75,7 @@ class ReplayResult:
 @njit(**NJIT)
 def _brzustowski_seen(seen, n_seen, rows) -> bool:
     for i in range(n_seen):
-        same = True
-        for r in range(HEIGHT):
-            if seen[i, r] != rows[r]:
-                same = False
-                break
-        if same:
+        if well_is(seen, i, rows):
             return True
     return False
 

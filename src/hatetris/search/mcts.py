@@ -111,7 +111,7 @@ from ..adversary import (
     piece_outcomes,
 )
 from ..config import NJIT, NJIT_PARALLEL
-from ..core import rows_hash, state_hash
+from ..core import rows_hash, same_well, state_hash, well_is
 from ..engine import (
     MAX_CHILDREN,
     children_into,
@@ -270,14 +270,8 @@ def _history_hits(cand, cand_score, cand_depth, path_nodes, s, length, rows, sco
     cells = 4 * cand_depth - 10 * cand_score
     for i in range(1, length):
         a = path_nodes[s, i]
-        if 4 * depth[a] - 10 * score[a] == cells:
-            same = True
-            for r in range(HEIGHT):
-                if rows[a, r] != cand[r]:
-                    same = False
-                    break
-            if same:
-                count += 1
+        if 4 * depth[a] - 10 * score[a] == cells and well_is(rows, a, cand):
+            count += 1
     return count
 
 
@@ -360,14 +354,8 @@ def _find_or_add(h, kid_rows, j, kid_score, kid_depth, table, counters, rows, sc
         idx = table[slot]
         if idx < 0:
             break
-        if hsh[idx] == h and score[idx] == kid_score:
-            same = True
-            for r in range(HEIGHT):
-                if rows[idx, r] != kid_rows[j, r]:
-                    same = False
-                    break
-            if same:
-                return idx
+        if hsh[idx] == h and score[idx] == kid_score and same_well(rows, idx, kid_rows, j):
+            return idx
         slot = (slot + 1) & mask
     idx = counters[0]
     counters[0] += 1

@@ -17,6 +17,7 @@ from numba import njit
 
 from ..adversary import N_PIECES, beats, piece_outcomes
 from ..config import NJIT
+from ..core import same_well
 from ..engine import MAX_CHILDREN, decode_move, top_row
 from ..game import keys_to_lock
 from ..rules import HEIGHT
@@ -99,14 +100,8 @@ def path_count(rows, score, depth, parent, node, cand, k, cand_score, cand_depth
     count = 0
     a = node
     while a >= 0:
-        if 4 * depth[a] - 10 * score[a] == cells:
-            same = True
-            for r in range(HEIGHT):
-                if rows[a, r] != cand[k, r]:
-                    same = False
-                    break
-            if same:
-                count += 1
+        if 4 * depth[a] - 10 * score[a] == cells and same_well(rows, a, cand, k):
+            count += 1
         a = parent[a]
     return count
 

@@ -16,7 +16,7 @@ import numpy as np
 from numba import njit
 
 from ..config import NJIT
-from ..core import state_hash
+from ..core import same_well, state_hash
 
 EMPTY = np.uint64(0)
 
@@ -97,14 +97,8 @@ def dedupe_children(rows, scores, n, hashes, table, keep) -> int:
                 table[slot] = j
                 distinct += 1
                 break
-            if hashes[k] == h and scores[k] == scores[j]:
-                same = True
-                for r in range(rows.shape[1]):
-                    if rows[k, r] != rows[j, r]:
-                        same = False
-                        break
-                if same:
-                    keep[j] = False
-                    break
+            if hashes[k] == h and scores[k] == scores[j] and same_well(rows, k, rows, j):
+                keep[j] = False
+                break
             slot = (slot + 1) & mask
     return distinct
