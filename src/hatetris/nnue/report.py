@@ -93,6 +93,9 @@ def measure(nets_dir: Path, names: list[str], widths: list[int], heuristic: str 
         t0 = time.perf_counter()
         results[key] = _run(evaluation, width, max_depth)
         log(f"{key}: {results[key]['lines']} lines in {time.perf_counter() - t0:.0f} s")
+        # Another table run may have added results meanwhile: merge, do not overwrite.
+        on_disk = json.loads(path.read_text()) if path.exists() else {}
+        results = {**on_disk, **results}
         write_json_atomic(path, results)
     return results
 
