@@ -289,15 +289,16 @@ def solve(solver: str, width: int | None, max_depth: int | None, simulations: in
         _fail(str(e))
     except SolutionError as e:  # a bug, never the user's fault: say so loudly
         raise click.ClickException(f"internal error, the found game does not verify: {e}")
+    if out:  # first: the game must be saved even if nobody reads what is printed
+        try:
+            write_solution(out, solution)
+        except OSError as e:
+            _fail(f"cannot write {out}: {e.strerror}")
     state = " (interrupted)" if solution.get("interrupted") else ""
     click.echo(f"score {solution['score']} lines, {solution['pieces']} pieces{state}, "
                f"verified by replay; {solution['elapsed']:.1f} s")
     click.echo(solution["replay"])
     if out:
-        try:
-            write_solution(out, solution)
-        except OSError as e:
-            _fail(f"cannot write {out}: {e.strerror}")
         click.echo(f"wrote {out}")
 
 
