@@ -74,7 +74,8 @@ by :func:`hatetris.solution.make_solution` before it is returned.
 Memory
 ------
 ``max_nodes`` caps the node store. The arrays grow by doubling up to it; an expansion
-reserves room for 256 children, and when there is no room a simulation ending at an
+reserves room for ``engine.MAX_CHILDREN`` children (a true bound), and when there is no
+room a simulation ending at an
 unexpanded leaf backs up that leaf's own value instead of expanding it (the search
 keeps working with evaluations only; if even the root cannot be expanded, the tree is
 dropped and restarts from the root alone). Since a store near its cap is compacted to
