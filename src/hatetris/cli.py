@@ -7,6 +7,7 @@ is reported as one line on stderr with exit status 2, never a traceback.
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -389,7 +390,7 @@ def nets_table(nets_dir: str, networks: str, widths: str, heuristic: str,
                           solutions_dir=Path("data/solutions"))
     except (NetworkError, PresetError) as e:
         _fail(str(e))
-    command = " ".join(["hatetris nets table"] + sys.argv[3:])
+    command = shlex.join(["hatetris", "nets", "table"] + sys.argv[3:])
     click.echo(write_table(d, results, command))
 
 
