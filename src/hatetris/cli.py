@@ -274,7 +274,8 @@ def solve(solver: str, width: int | None, max_depth: int | None, simulations: in
     from .presets import PresetError, load_preset
     from .search.checkpoint import CheckpointError
     from .solution import SolutionError
-    from .solve import run_preset, write_solution
+    from .solution import save_solution
+    from .solve import run_preset
 
     if resume and not checkpoint:
         _fail("--resume needs --checkpoint DIR")
@@ -292,7 +293,7 @@ def solve(solver: str, width: int | None, max_depth: int | None, simulations: in
         raise click.ClickException(f"internal error, the found game does not verify: {e}")
     if out:  # first: the game must be saved even if nobody reads what is printed
         try:
-            write_solution(out, solution)
+            save_solution(out, solution)
         except OSError as e:
             _fail(f"cannot write {out}: {e.strerror}")
     state = " (interrupted)" if solution.get("interrupted") else ""

@@ -272,15 +272,6 @@ def children_into(pad, p, locks, y_first, y_last, score, keep_game_over, out_row
 
 
 @njit(**NJIT)
-def children_from_locks(pad, p, locks, y_first, y_last, score, keep_game_over,
-                        out_rows, out_scores, out_moves, start) -> int:
-    """:func:`children_into` with its own scratch row (slower: allocates per call)."""
-    scratch = np.zeros((1, HEIGHT), np.int64)
-    return children_into(pad, p, locks, y_first, y_last, score, keep_game_over, out_rows,
-                         out_scores, out_moves, start, scratch)
-
-
-@njit(**NJIT)
 def decode_move(move):
     """(o, x, y) of a move code written by :func:`children_into`."""
     y = move // 64

@@ -7,14 +7,13 @@ import resource
 import signal
 import time
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Callable
 
 import numba
 
 from . import __version__
 from .presets import Preset, make_evaluation
-from .solution import make_solution, save_solution
+from .solution import make_solution
 
 
 def peak_memory_mb() -> float:
@@ -161,6 +160,3 @@ def run_preset(preset: Preset, **kwargs: Any) -> dict:
         return run_mcts(preset, **kwargs)
     raise ValueError(f"unknown search kind {kind!r}")
 
-
-def write_solution(path: str | Path, solution: dict) -> None:
-    save_solution(path, solution)

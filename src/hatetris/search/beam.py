@@ -131,10 +131,6 @@ def _append_nodes(sel, parent_base, kid_rows, kid_scores, kid_moves, kid_parent,
         piece_arr[i] = piece[kid_parent[j]]
 
 
-class SearchInterrupted(Exception):
-    pass
-
-
 @dataclass
 class StepStats:
     depth: int

@@ -36,43 +36,30 @@ def _key(h):
 
 
 @njit(**NJIT)
+def _slot(table, h):
+    """The slot holding key ``h``, or the empty slot where it belongs (linear probing)."""
+    mask = np.uint64(table.shape[0] - 1)
+    slot = h & mask
+    while table[slot] != EMPTY and table[slot] != h:
+        slot = (slot + np.uint64(1)) & mask
+    return slot
+
+
+@njit(**NJIT)
 def filter_insert(table, h) -> bool:
     """Insert hash ``h``; return False if it was already there."""
     h = _key(np.uint64(h))
-    mask = np.uint64(table.shape[0] - 1)
-    slot = h & mask
-    while True:
-        v = table[slot]
-        if v == EMPTY:
-            table[slot] = h
-            return True
-        if v == h:
-            return False
-        slot = (slot + np.uint64(1)) & mask
+    slot = _slot(table, h)
+    if table[slot] == h:
+        return False
+    table[slot] = h
+    return True
 
 
 @njit(**NJIT)
 def filter_contains(table, h) -> bool:
     h = _key(np.uint64(h))
-    mask = np.uint64(table.shape[0] - 1)
-    slot = h & mask
-    while True:
-        v = table[slot]
-        if v == EMPTY:
-            return False
-        if v == h:
-            return True
-        slot = (slot + np.uint64(1)) & mask
-
-
-@njit(**NJIT)
-def filter_insert_all(table, hashes, start, end) -> int:
-    """Insert ``hashes[start:end]``; return how many were new."""
-    added = 0
-    for i in range(start, end):
-        if filter_insert(table, hashes[i]):
-            added += 1
-    return added
+    return table[_slot(table, h)] == h
 
 
 @njit(**NJIT)
