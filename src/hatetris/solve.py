@@ -159,4 +159,3 @@ def run_preset(preset: Preset, **kwargs: Any) -> dict:
 
         return run_mcts(preset, **kwargs)
     raise ValueError(f"unknown search kind {kind!r}")
-
