@@ -67,12 +67,20 @@ def naive_features(well, score: int, with_erasability: bool = False) -> dict[str
         "row_transitions": row_transitions,
         "column_transitions": column_transitions,
         "next_height": 0,
+        "dead_holes": 0,
+        "dead_lines": 0,
     }
     if with_erasability and min(col_top) >= BAR:
         # HATETRIS's choice, mild: the piece whose best placement leaves the highest stack.
         f["next_height"] = H - min(max(naive.top_row(w) for w, _, _ in naive.children(well, score, p))
                                    for p in ADVERSARY_ORDER)
     if with_erasability:
+        coverable = {cell for p in ADVERSARY_ORDER for state in naive.reachable_locks(well, p)
+                     for cell in naive.piece_cells(p, *state)}
+        dead = [[hole[r][c] and r >= BAR and (c, r) not in coverable for c in range(W)]
+                for r in range(H)]
+        f["dead_holes"] = sum(map(sum, dead))
+        f["dead_lines"] = sum(any(row) for row in dead)
         f["erasability"] = sum(
             any(naive.lock(well, score, p, *state)[1] > score
                 for state in naive.reachable_locks(well, p))
@@ -166,6 +174,10 @@ def test_erasability_on_reachable_wells():
                                 with_erasability=True)
     values = got[:, FEATURES.index("erasability")]
     assert len(set(values.tolist())) >= 3  # 0, some and many pieces occur
+    # Dead holes occur, and so do live holes under overhangs (holes that are not dead).
+    dead = got[:, FEATURES.index("dead_holes")]
+    holes = got[:, FEATURES.index("holes")]
+    assert (dead > 0).sum() > 10 and (holes > dead).sum() > 10
 
 
 def test_erasability_on_arbitrary_wells():

@@ -50,6 +50,16 @@ The features, in the order of :data:`FEATURES` (``h[c]`` is the height of column
     ``20 - peak`` of the HATETRIS choice (ignoring history). This is the adversary's own
     criterion turned around; like erasability it costs a reachability pass per piece and
     is computed only when its weight is non-zero (it reads 0 otherwise).
+``dead_holes``
+    Holes below the bar that no reachable lock position of any of the 7 pieces covers: cells the next
+    piece cannot fill, whatever it is. A hole under an overhang that a piece can slide
+    into is not dead; every enclosed hole is. Costs a reachability pass per piece on
+    wells with holes, so it is computed only when its weight (or ``dead_lines``'s) is
+    non-zero.
+``dead_lines``
+    Rows containing a dead hole: rows no single placement can help complete. Unlike
+    ``covered_lines`` it does not penalise a jagged open shaft that a vertical S or Z
+    can still fill.
 
 >>> [FEATURES.index(name) for name in ("lines", "height", "holes")]
 [0, 1, 2]
@@ -72,7 +82,8 @@ from ..config import NJIT, NJIT_PARALLEL
 from ..adversary import mild_choice
 from ..core import trailing_zeros
 from ..engine import clears_lines, decode_lock, lock_masks
-from ..rules import BAR, FULL_ROW, HEIGHT, PAD_ROWS, PIECE_BOTTOM, PIECE_ROWS, PIECE_TOP
+from ..rules import (BAR, FULL_ROW, HEIGHT, LANE, PAD_ROWS, PIECE_BOTTOM, PIECE_ROWS, PIECE_TOP,
+                     SLOT_OFFSET)
 
 FEATURES: tuple[str, ...] = (
     "lines",
@@ -88,6 +99,8 @@ FEATURES: tuple[str, ...] = (
     "row_transitions",
     "column_transitions",
     "next_height",
+    "dead_holes",
+    "dead_lines",
 )
 N_FEATURES = len(FEATURES)
 
@@ -105,6 +118,8 @@ F_WELLS_DEPTH = FEATURES.index("wells_depth")
 F_ROW_TRANSITIONS = FEATURES.index("row_transitions")
 F_COLUMN_TRANSITIONS = FEATURES.index("column_transitions")
 F_NEXT_HEIGHT = FEATURES.index("next_height")
+F_DEAD_HOLES = FEATURES.index("dead_holes")
+F_DEAD_LINES = FEATURES.index("dead_lines")
 
 N_PIECES = PIECE_ROWS.shape[0]
 CHUNK = 256  # wells per parallel work item: scratch is allocated once per chunk
@@ -295,13 +310,59 @@ def erasability(pad, top, locks, sealed) -> int:
 
 
 @njit(**NJIT)
+def dead_holes(pad, top, locks, fill, first, last):
+    """(dead cells, dead rows) of the padded well ``pad``, with holes in rows ``first..last``.
+
+    ``fill[r]`` (scratch) collects the cells of row ``r`` that some reachable lock of
+    some piece covers; the holes it misses are dead. Only locks whose box meets the
+    hole rows are walked.
+    """
+    for r in range(first, last + 1):
+        fill[r] = 0
+    for p in range(N_PIECES):
+        y_first, y_last = lock_masks(pad, top, p, locks)
+        for y in range(max(y_first, first - 3), min(y_last, last) + 1):
+            m = locks[p, y]
+            if m == 0:
+                continue
+            for o in range(4):
+                lane = (m >> (o * LANE)) & 0xFFFF
+                if lane == 0:
+                    continue
+                for r in range(max(y + PIECE_TOP[p, o], first),
+                               min(y + PIECE_BOTTOM[p, o], last) + 1):
+                    # The row's cells over every x of the lane at once: the lane's slots
+                    # dilated by the piece row (one run of cells), then slots -> columns.
+                    run = np.int64(PIECE_ROWS[p, o, r - y])
+                    cover = np.int64(0)
+                    while run != 0:
+                        cover |= lane << trailing_zeros(run)
+                        run &= run - 1
+                    fill[r] |= (cover >> SLOT_OFFSET) & FULL_ROW
+    cells = 0
+    rows = 0
+    seen = np.int64(0)
+    for r in range(top, last + 1):
+        v = np.int64(pad[r])
+        if r >= first:
+            dead = ~v & seen & ~np.int64(fill[r]) & FULL_ROW
+            if dead != 0:
+                cells += popcount(dead)
+                rows += 1
+        seen |= v
+    return cells, rows
+
+
+@njit(**NJIT)
 def well_features(rows2d, k, score, pad, locks, out, with_erasability, with_next=False,
-                  buf=None) -> None:
+                  buf=None, with_dead=False, fill=None) -> None:
     """Fill ``out[:N_FEATURES]`` with the features of well ``rows2d[k]`` (score ``score``).
 
     ``pad`` (uint16[24]) and ``locks`` (int64[7, 24]) are scratch: ``pad`` holds the
     holes, then the flood fill's open cells, then the padded well for erasability.
-    Erasability is computed only ``with_erasability`` (it reads 0 otherwise). Rows are
+    Erasability is computed only ``with_erasability``, next_height only ``with_next``
+    (with ``buf``), the dead holes only ``with_dead`` (with ``fill``, int64[24] scratch);
+    each reads 0 otherwise. Rows are
     read as ``rows2d[k, r]``: no array view is made per well.
     """
     # Empty rows above the stack add to no feature: start at the top.
@@ -366,7 +427,9 @@ def well_features(rows2d, k, score, pad, locks, out, with_erasability, with_next
     out[F_COLUMN_TRANSITIONS] = col_tr
     out[F_ERASABILITY] = 0
     out[F_NEXT_HEIGHT] = 0
-    if with_erasability or with_next:
+    out[F_DEAD_HOLES] = 0
+    out[F_DEAD_LINES] = 0
+    if with_erasability or with_next or with_dead:
         for r in range(HEIGHT):
             pad[r] = rows2d[k, r]
         for r in range(HEIGHT, PAD_ROWS):
@@ -375,6 +438,9 @@ def well_features(rows2d, k, score, pad, locks, out, with_erasability, with_next
         out[F_ERASABILITY] = erasability(pad, top, locks, enclosed_rows)
     if with_next and buf is not None and top >= BAR:
         out[F_NEXT_HEIGHT] = HEIGHT - mild_choice(pad, top, locks, buf)[3]
+    if with_dead and fill is not None and first_hole < HEIGHT:
+        out[F_DEAD_HOLES], out[F_DEAD_LINES] = dead_holes(pad, top, locks, fill, first_hole,
+                                                          last_hole)
 
 
 @njit(**NJIT_PARALLEL)
@@ -387,16 +453,18 @@ def evaluate_heuristic(rows2d, scores, weights, out) -> None:
     n = rows2d.shape[0]
     with_erasability = weights[F_ERASABILITY] != 0.0
     with_next = weights[F_NEXT_HEIGHT] != 0.0
+    with_dead = weights[F_DEAD_HOLES] != 0.0 or weights[F_DEAD_LINES] != 0.0
     n_chunks = (n + CHUNK - 1) // CHUNK
     for c in prange(n_chunks):
         # Scratch per chunk, not per well: an allocation costs about as much as a well.
         pad = np.zeros(PAD_ROWS, np.uint16)
         locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
         buf = np.zeros((1, HEIGHT), np.int64)
+        fill = np.zeros(PAD_ROWS, np.int64)
         f = np.zeros(N_FEATURES, np.float64)
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
             well_features(rows2d, i, scores[i], pad, locks, f, with_erasability, with_next,
-                          buf)
+                          buf, with_dead, fill)
             value = 0.0
             for j in range(N_FEATURES):
                 value += weights[j] * f[j]
@@ -407,7 +475,8 @@ def evaluate_heuristic(rows2d, scores, weights, out) -> None:
 def heuristic_features(rows2d, scores, with_erasability, out2d) -> None:
     """``out2d[i, :]`` = the feature vector of well ``i`` (float64[N, N_FEATURES]).
 
-    ``with_erasability`` turns on both lookahead features (erasability, next_height).
+    ``with_erasability`` turns on the lookahead features (erasability, next_height and
+    the dead holes).
     """
     n = rows2d.shape[0]
     n_chunks = (n + CHUNK - 1) // CHUNK
@@ -415,10 +484,11 @@ def heuristic_features(rows2d, scores, with_erasability, out2d) -> None:
         pad = np.zeros(PAD_ROWS, np.uint16)
         locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
         buf = np.zeros((1, HEIGHT), np.int64)
+        fill = np.zeros(PAD_ROWS, np.int64)
         f = np.zeros(N_FEATURES, np.float64)
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
             well_features(rows2d, i, scores[i], pad, locks, f, with_erasability,
-                          with_erasability, buf)
+                          with_erasability, buf, with_erasability, fill)
             for j in range(N_FEATURES):
                 out2d[i, j] = f[j]
 
@@ -448,7 +518,8 @@ class HeuristicEvaluation:
     ... # doctest: +NORMALIZE_WHITESPACE
     {'lines': 0, 'height': 2, 'holes': 1, 'enclosed_holes': 0, 'enclosed_lines': 0,
      'covered_lines': 1, 'erasability': 0, 'bumpiness': 2, 'cells': 3, 'wells_depth': 0,
-     'row_transitions': 4, 'column_transitions': 12, 'next_height': 0}
+     'row_transitions': 4, 'column_transitions': 12, 'next_height': 0, 'dead_holes': 0,
+     'dead_lines': 0}
     >>> HeuristicEvaluation({"hole": 1.0})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
