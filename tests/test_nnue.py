@@ -174,3 +174,21 @@ def test_nets_table_is_generated_from_measured_games(tmp_path):
     assert "| gen-0 | yes | 1 |" in text and "| quick |" in text
     assert (tmp_path / "README.md").read_text() == text
     assert json.loads((tmp_path / "results.json").read_text()) == results
+
+
+def test_nets_table_measures_a_changed_preset_again(tmp_path):
+    from hatetris.nnue.report import measure
+
+    save_network(tmp_path / "gen-0.npz", Network.random(("rows",), hidden=8, seed=0),
+                 generation=0, probe_lines=1, adopted=True)
+    first = measure(tmp_path, [], [20], "quick", max_depth=15, log=lambda m: None)
+    assert first["quick@20"]["evaluation"]["eval"]["kind"] == "heuristic"
+    # A game played with other weights (as if the preset changed since) is not shown.
+    stale = json.loads((tmp_path / "results.json").read_text())
+    stale["quick@20"]["lines"] = 999
+    stale["quick@20"]["evaluation"]["eval"]["weights"]["height"] = 123.0
+    (tmp_path / "results.json").write_text(json.dumps(stale))
+    again = measure(tmp_path, [], [20], "quick", max_depth=15, log=lambda m: None)
+    assert {k: again["quick@20"][k] for k in ("lines", "replay", "evaluation")} == \
+        {k: first["quick@20"][k] for k in ("lines", "replay", "evaluation")}
+    assert json.loads((tmp_path / "results.json").read_text())["quick@20"]["lines"] != 999

@@ -59,8 +59,14 @@ def _stored_games(solutions_dir: Path | None) -> dict[str, dict]:
         found[f"{name}@{width}"] = {
             "lines": sol["score"], "pieces": sol["pieces"], "seconds": sol.get("elapsed"),
             "replay": sol["replay"], "depth_reached": sol.get("depth_reached"),
-            "capped": False, "from": f.name}
+            "capped": False, "from": f.name,
+            "evaluation": _evaluation_of(params)}
     return found
+
+
+def _evaluation_of(params: dict) -> dict:
+    """What decides a preset's play besides the width: its evaluation and quiescence."""
+    return {"eval": params.get("eval"), "quiescence": params.get("quiescence")}
 
 
 def measure(nets_dir: Path, names: list[str], widths: list[int], heuristic: str | None,
@@ -74,10 +80,19 @@ def measure(nets_dir: Path, names: list[str], widths: list[int], heuristic: str 
 
     path = nets_dir / "results.json"
     results = json.loads(path.read_text()) if path.exists() else {}
+    current = None
+    if heuristic:
+        preset = load_preset(heuristic)
+        current = _evaluation_of({"eval": preset.eval, "quiescence": preset.quiescence})
+        # A preset whose weights changed since a game was played is measured again: the
+        # table must show what the preset plays now.
+        results = {k: r for k, r in results.items()
+                   if k.split("@")[0] != heuristic or r.get("evaluation") == current}
     if max_depth is None:
         wanted = set(names) | ({heuristic} if heuristic else set())
         for key, r in _stored_games(solutions_dir).items():
-            if key.split("@")[0] in wanted:
+            name = key.split("@")[0]
+            if name in wanted and (name != heuristic or r["evaluation"] == current):
                 results.setdefault(key, r)
     jobs = [(n, w) for n in names for w in widths]
     if heuristic:
@@ -87,14 +102,18 @@ def measure(nets_dir: Path, names: list[str], widths: list[int], heuristic: str 
         if key in results:
             continue
         if name == heuristic:
-            evaluation = make_evaluation(load_preset(heuristic))
+            evaluation = make_evaluation(preset)
         else:
             evaluation = QuiescenceEvaluation(NNUEEvaluation(load_network(nets_dir / f"{name}.npz")), 2)
         t0 = time.perf_counter()
         results[key] = _run(evaluation, width, max_depth)
+        if name == heuristic:
+            results[key]["evaluation"] = current
         log(f"{key}: {results[key]['lines']} lines in {time.perf_counter() - t0:.0f} s")
         # Another table run may have added results meanwhile: merge, do not overwrite.
         on_disk = json.loads(path.read_text()) if path.exists() else {}
+        on_disk = {k: r for k, r in on_disk.items()
+                   if k.split("@")[0] != heuristic or r.get("evaluation") == current}
         results = {**on_disk, **results}
         write_json_atomic(path, results)
     return results
