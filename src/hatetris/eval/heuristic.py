@@ -51,11 +51,11 @@ The features, in the order of :data:`FEATURES` (``h[c]`` is the height of column
     criterion turned around; like erasability it costs a reachability pass per piece and
     is computed only when its weight is non-zero (it reads 0 otherwise).
 ``dead_holes``
-    Holes below the bar that no reachable lock position of any of the 7 pieces covers: cells the next
-    piece cannot fill, whatever it is. A hole under an overhang that a piece can slide
-    into is not dead; every enclosed hole is. Costs a reachability pass per piece on
-    wells with holes, so it is computed only when its weight (or ``dead_lines``'s) is
-    non-zero.
+    Holes below the bar that no reachable lock position of any of the 7 pieces covers:
+    cells the next piece cannot fill, whatever it is. A hole under an overhang that a
+    piece can slide into is not dead; every enclosed hole is. Costs a reachability pass
+    per piece on wells with holes, so it is computed only when its weight (or
+    ``dead_lines``'s) is non-zero.
 ``dead_lines``
     Rows containing a dead hole: rows no single placement can help complete. Unlike
     ``covered_lines`` it does not penalise a jagged open shaft that a vertical S or Z
@@ -82,8 +82,8 @@ from ..config import NJIT, NJIT_PARALLEL
 from ..adversary import mild_choice
 from ..core import trailing_zeros
 from ..engine import clears_lines, decode_lock, lock_masks
-from ..rules import (BAR, FULL_ROW, HEIGHT, LANE, PAD_ROWS, PIECE_BOTTOM, PIECE_ROWS, PIECE_TOP,
-                     SLOT_OFFSET)
+from ..rules import (BAR, FULL_ROW, HEIGHT, LANE, PAD_ROWS, PIECE_BOTTOM, PIECE_ROWS,
+                     PIECE_TOP, SLOT_OFFSET)
 
 FEATURES: tuple[str, ...] = (
     "lines",
@@ -311,7 +311,7 @@ def erasability(pad, top, locks, sealed) -> int:
 
 @njit(**NJIT)
 def dead_holes(pad, top, locks, fill, first, last):
-    """(dead cells, dead rows) of the padded well ``pad``, with holes in rows ``first..last``.
+    """(dead cells, dead rows) of the padded well ``pad``; its holes lie in ``first..last``.
 
     ``fill[r]`` (scratch) collects the cells of row ``r`` that some reachable lock of
     some piece covers; the holes it misses are dead. Only locks whose box meets the
@@ -362,8 +362,8 @@ def well_features(rows2d, k, score, pad, locks, out, with_erasability, with_next
     holes, then the flood fill's open cells, then the padded well for erasability.
     Erasability is computed only ``with_erasability``, next_height only ``with_next``
     (with ``buf``), the dead holes only ``with_dead`` (with ``fill``, int64[24] scratch);
-    each reads 0 otherwise. Rows are
-    read as ``rows2d[k, r]``: no array view is made per well.
+    each reads 0 otherwise. Rows are read as ``rows2d[k, r]``: no array view is made per
+    well.
     """
     # Empty rows above the stack add to no feature: start at the top.
     top = 0
