@@ -84,15 +84,18 @@ def measure(nets_dir: Path, names: list[str], widths: list[int], heuristic: str 
     if heuristic:
         preset = load_preset(heuristic)
         current = _evaluation_of({"eval": preset.eval, "quiescence": preset.quiescence})
-        # A preset whose weights changed since a game was played is measured again: the
-        # table must show what the preset plays now.
-        results = {k: r for k, r in results.items()
-                   if k.split("@")[0] != heuristic or r.get("evaluation") == current}
+
+    def played_now(items: dict) -> dict:
+        """Drop the preset's games played with other weights: the table must show what
+        the preset plays now, so those are measured again."""
+        return {k: r for k, r in items.items()
+                if k.split("@")[0] != heuristic or r.get("evaluation") == current}
+
+    results = played_now(results)
     if max_depth is None:
         wanted = set(names) | ({heuristic} if heuristic else set())
-        for key, r in _stored_games(solutions_dir).items():
-            name = key.split("@")[0]
-            if name in wanted and (name != heuristic or r["evaluation"] == current):
+        for key, r in played_now(_stored_games(solutions_dir)).items():
+            if key.split("@")[0] in wanted:
                 results.setdefault(key, r)
     jobs = [(n, w) for n in names for w in widths]
     if heuristic:
@@ -112,9 +115,7 @@ def measure(nets_dir: Path, names: list[str], widths: list[int], heuristic: str 
         log(f"{key}: {results[key]['lines']} lines in {time.perf_counter() - t0:.0f} s")
         # Another table run may have added results meanwhile: merge, do not overwrite.
         on_disk = json.loads(path.read_text()) if path.exists() else {}
-        on_disk = {k: r for k, r in on_disk.items()
-                   if k.split("@")[0] != heuristic or r.get("evaluation") == current}
-        results = {**on_disk, **results}
+        results = {**played_now(on_disk), **results}
         write_json_atomic(path, results)
     return results
 
