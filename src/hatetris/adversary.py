@@ -79,12 +79,28 @@ def mild_piece(pad, top, locks, buf):
     return p, y_first, y_last
 
 
+# Stands in for ``spans`` when the lock masks are not known yet.
+NO_SPANS = np.zeros((N_PIECES, 2), np.int64)
+
+
 @njit(**NJIT)
 def mild_choice(pad, top, locks, buf):
     """:func:`mild_piece` and the ``peak`` of its best placement: (piece, first, last, peak).
 
     ``peak`` is the first non-empty row the player can keep after this piece: how high
     the stack will stand after the adversary's next move, played well.
+    """
+    return mild_choice_from(pad, top, locks, buf, NO_SPANS, False)
+
+
+@njit(**NJIT)
+def mild_choice_from(pad, top, locks, buf, spans, known):
+    """:func:`mild_choice`; with ``known``, from full lock masks already in ``locks``.
+
+    ``spans[p]`` then holds piece ``p``'s (first, last) lock row. Callers that need every
+    piece's masks anyway save the reachability passes. The choice is the same: a piece
+    that the early stop of :func:`lock_masks` would reject has a lock no lower than the
+    row where it stopped, and the scan below rejects it on that lock.
     """
     # Rows that one piece row (at most 4 cells) could complete: only locks touching
     # them can clear lines, every other lock leaves the stack at min(top, its top cell).
@@ -97,7 +113,10 @@ def mild_choice(pad, top, locks, buf):
     best_first = 0
     best_last = -1
     for p in range(N_PIECES):
-        y_first, y_last = lock_masks(pad, top, p, locks, best_peak)
+        if known:
+            y_first, y_last = spans[p, 0], spans[p, 1]
+        else:
+            y_first, y_last = lock_masks(pad, top, p, locks, best_peak)
         if y_first < 0:
             continue
         worst_case = -1  # the player's best outcome with this piece

@@ -34,9 +34,11 @@ from .rules import (
     PIECE_ROWS,
     PIECE_TOP,
     PIECE_TOP_MIN,
+    POPCOUNT,
     SLOT_OFFSET,
     SPAWN_O,
     SPAWN_X,
+    WIDTH,
 )
 
 SPAWN_BIT = np.int64(1 << (SPAWN_O * LANE + SPAWN_X + SLOT_OFFSET))
@@ -268,6 +270,61 @@ def children_into(pad, p, locks, y_first, y_last, score, keep_game_over, out_row
             out_scores[n] = score + cleared
             out_moves[n] = y * 64 + bit
             n += 1
+    return n - start
+
+
+@njit(**NJIT)
+def near_full_rows(pad) -> int:
+    """Bit mask of rows ``BAR..19`` that one piece row (at most 4 cells) could complete."""
+    near_full = 0
+    for r in range(BAR, HEIGHT):
+        if POPCOUNT[pad[r]] >= WIDTH - 4:
+            near_full |= 1 << r
+    return near_full
+
+
+@njit(**NJIT)
+def clearing_children_into(pad, p, locks, y_first, y_last, score, near_full, out_rows,
+                           out_scores, start, scratch) -> int:
+    """The children of :func:`children_into` that clear a line, and only those.
+
+    The same wells in the same order, without building the others: only locks whose
+    cells meet a row of ``near_full`` (:func:`near_full_rows`) can clear one.
+    """
+    n = start
+    for y in range(y_first, y_last + 1):
+        m = locks[p, y]
+        if m == 0:
+            continue
+        for o in range(4):
+            lane = (m >> (o * LANE)) & LANE_MASK
+            if lane == 0:
+                continue
+            top_cell = y + PIECE_TOP[p, o]
+            span = ((1 << (PIECE_BOTTOM[p, o] - PIECE_TOP[p, o] + 1)) - 1) << top_cell
+            if top_cell < BAR or span & near_full == 0:
+                continue
+            lane <<= o * LANE
+            while lane != 0:
+                bit = trailing_zeros(lane)
+                lane &= lane - 1
+                oo, x = decode_lock(bit)
+                if not clears_lines(pad, p, oo, x, y):
+                    continue
+                cleared = place(pad, p, oo, x, y, scratch, 0)
+                if scratch[0, BAR - 1] != 0:
+                    continue
+                duplicate = False
+                for k in range(start, n):
+                    if out_scores[k] == score + cleared and same_well(out_rows, k, scratch, 0):
+                        duplicate = True
+                        break
+                if duplicate:
+                    continue
+                for r in range(HEIGHT):
+                    out_rows[n, r] = scratch[0, r]
+                out_scores[n] = score + cleared
+                n += 1
     return n - start
 
 

@@ -79,7 +79,7 @@ from numba import njit, prange, types
 from numba.extending import intrinsic
 
 from ..config import NJIT, NJIT_PARALLEL
-from ..adversary import mild_choice
+from ..adversary import mild_choice_from
 from ..core import trailing_zeros
 from ..engine import clears_lines, decode_lock, lock_masks
 from ..rules import (BAR, FULL_ROW, HEIGHT, LANE, PAD_ROWS, PIECE_BOTTOM, PIECE_ROWS,
@@ -234,7 +234,7 @@ def _enclosed(rows2d, k, first, last, reach):
 
 
 @njit(**NJIT)
-def erasability(pad, top, locks, sealed) -> int:
+def erasability(pad, top, locks, sealed, spans, known) -> int:
     """How many pieces have a reachable lock that clears a line (``pad``: padded well).
 
     Only rows whose empty cells are one run of 1..4 cells can be completed (piece rows
@@ -242,7 +242,8 @@ def erasability(pad, top, locks, sealed) -> int:
     (rows with an enclosed cell: a piece moves its cells one step at a time and every
     rotation keeps a cell in place, so it never leaves the empty region connected to the
     spawn). Pieces without a row of a matching width skip the reachability pass, and
-    locks not touching such a row are never placed.
+    locks not touching such a row are never placed. With ``known``, ``locks`` already
+    holds every piece's full masks, ``spans[p]`` their (first, last) rows.
     """
     rows_w1 = np.int64(0)  # bit r: row r's gap is one run of 1 cell; likewise 2, 3, 4
     rows_w2 = np.int64(0)
@@ -277,7 +278,10 @@ def erasability(pad, top, locks, sealed) -> int:
             targets |= rows_w4
         if targets == 0:
             continue
-        y_first, y_last = lock_masks(pad, top, p, locks)
+        if known:
+            y_first, y_last = spans[p, 0], spans[p, 1]
+        else:
+            y_first, y_last = lock_masks(pad, top, p, locks)
         found = False
         # Clearing locks are at the bottom of the reachable region: look there first.
         for y in range(y_last, y_first - 1, -1):
@@ -310,8 +314,10 @@ def erasability(pad, top, locks, sealed) -> int:
 
 
 @njit(**NJIT)
-def dead_holes(pad, top, locks, fill, first, last):
+def dead_holes(pad, top, locks, fill, first, last, spans):
     """(dead cells, dead rows) of the padded well ``pad``; its holes lie in ``first..last``.
+
+    Leaves every piece's full lock masks in ``locks`` and their rows in ``spans``.
 
     ``fill[r]`` (scratch) collects the cells of row ``r`` that some reachable lock of
     some piece covers; the holes it misses are dead. Only locks whose box meets the
@@ -321,6 +327,8 @@ def dead_holes(pad, top, locks, fill, first, last):
         fill[r] = 0
     for p in range(N_PIECES):
         y_first, y_last = lock_masks(pad, top, p, locks)
+        spans[p, 0] = y_first
+        spans[p, 1] = y_last
         for y in range(max(y_first, first - 3), min(y_last, last) + 1):
             m = locks[p, y]
             if m == 0:
@@ -354,15 +362,16 @@ def dead_holes(pad, top, locks, fill, first, last):
 
 
 @njit(**NJIT)
-def well_features(rows2d, k, score, pad, locks, out, with_erasability, with_next=False,
-                  buf=None, with_dead=False, fill=None) -> None:
+def well_features(rows2d, k, score, pad, locks, out, with_erasability, with_next, buf,
+                  with_dead, fill, spans) -> None:
     """Fill ``out[:N_FEATURES]`` with the features of well ``rows2d[k]`` (score ``score``).
 
     ``pad`` (uint16[24]) and ``locks`` (int64[7, 24]) are scratch: ``pad`` holds the
     holes, then the flood fill's open cells, then the padded well for erasability.
     Erasability is computed only ``with_erasability``, next_height only ``with_next``
-    (with ``buf``), the dead holes only ``with_dead`` (with ``fill``, int64[24] scratch);
-    each reads 0 otherwise. Rows are read as ``rows2d[k, r]``: no array view is made per
+    (``buf``: int64[1, 20] scratch), the dead holes only ``with_dead`` (``fill``:
+    int64[24] scratch); each reads 0 otherwise. ``spans`` (int64[7, 2]) is scratch for
+    the lock rows of :func:`dead_holes`. Rows are read as ``rows2d[k, r]``: no array view is made per
     well.
     """
     # Empty rows above the stack add to no feature: start at the top.
@@ -434,13 +443,15 @@ def well_features(rows2d, k, score, pad, locks, out, with_erasability, with_next
             pad[r] = rows2d[k, r]
         for r in range(HEIGHT, PAD_ROWS):
             pad[r] = FULL_ROW
-    if with_erasability:
-        out[F_ERASABILITY] = erasability(pad, top, locks, enclosed_rows)
-    if with_next and buf is not None and top >= BAR:
-        out[F_NEXT_HEIGHT] = HEIGHT - mild_choice(pad, top, locks, buf)[3]
-    if with_dead and fill is not None and first_hole < HEIGHT:
+    # The dead holes need every piece's full lock masks: the other two features reuse them.
+    known = with_dead and first_hole < HEIGHT
+    if known:
         out[F_DEAD_HOLES], out[F_DEAD_LINES] = dead_holes(pad, top, locks, fill, first_hole,
-                                                          last_hole)
+                                                          last_hole, spans)
+    if with_erasability:
+        out[F_ERASABILITY] = erasability(pad, top, locks, enclosed_rows, spans, known)
+    if with_next and top >= BAR:
+        out[F_NEXT_HEIGHT] = HEIGHT - mild_choice_from(pad, top, locks, buf, spans, known)[3]
 
 
 @njit(**NJIT_PARALLEL)
@@ -461,10 +472,11 @@ def evaluate_heuristic(rows2d, scores, weights, out) -> None:
         locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
         buf = np.zeros((1, HEIGHT), np.int64)
         fill = np.zeros(PAD_ROWS, np.int64)
+        spans = np.zeros((N_PIECES, 2), np.int64)
         f = np.zeros(N_FEATURES, np.float64)
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
             well_features(rows2d, i, scores[i], pad, locks, f, with_erasability, with_next,
-                          buf, with_dead, fill)
+                          buf, with_dead, fill, spans)
             value = 0.0
             for j in range(N_FEATURES):
                 value += weights[j] * f[j]
@@ -485,10 +497,11 @@ def heuristic_features(rows2d, scores, with_erasability, out2d) -> None:
         locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
         buf = np.zeros((1, HEIGHT), np.int64)
         fill = np.zeros(PAD_ROWS, np.int64)
+        spans = np.zeros((N_PIECES, 2), np.int64)
         f = np.zeros(N_FEATURES, np.float64)
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
             well_features(rows2d, i, scores[i], pad, locks, f, with_erasability,
-                          with_erasability, buf, with_erasability, fill)
+                          with_erasability, buf, with_erasability, fill, spans)
             for j in range(N_FEATURES):
                 out2d[i, j] = f[j]
 

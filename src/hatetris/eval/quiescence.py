@@ -17,19 +17,23 @@ from numba import njit, prange
 
 from ..adversary import N_PIECES, mild_piece
 from ..config import NJIT, NJIT_PARALLEL
-from ..engine import MAX_CHILDREN, children_into, pad_well
+from ..engine import (
+    MAX_CHILDREN,
+    clearing_children_into,
+    lock_masks,
+    near_full_rows,
+    pad_well,
+)
 from ..rules import BAR, HEIGHT, PAD_ROWS
 
 CHUNK = 512
 
 
 @njit(**NJIT_PARALLEL)
-def clearing_children(rows, scores, offsets, count_only, out_count, out_rows, out_scores,
-                      out_parent):
-    """For each well, the children of its adversary piece that clear at least one line.
+def count_clearing_children(rows, scores, out_piece, out_count):
+    """For each well, how many children of its adversary piece clear a line, and the piece.
 
-    With ``count_only``, only ``out_count`` is filled; otherwise the children are written
-    at ``offsets[i]`` with their parent index.
+    Wells without a row one piece row could complete have none: no reachability pass.
     """
     n = rows.shape[0]
     n_chunks = (n + CHUNK - 1) // CHUNK
@@ -39,26 +43,42 @@ def clearing_children(rows, scores, offsets, count_only, out_count, out_rows, ou
         buf = np.zeros((1, HEIGHT), np.int64)
         kid_rows = np.zeros((MAX_CHILDREN, HEIGHT), np.uint16)
         kid_scores = np.zeros(MAX_CHILDREN, np.int64)
-        kid_moves = np.zeros(MAX_CHILDREN, np.int64)
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            out_count[i] = 0
+            out_piece[i] = -1
             top = pad_well(rows[i], pad)
             if top < BAR:
-                out_count[i] = 0
+                continue
+            near_full = near_full_rows(pad)
+            if near_full == 0:
                 continue
             p, y_first, y_last = mild_piece(pad, top, locks, buf)
-            k = children_into(pad, p, locks, y_first, y_last, scores[i], False,
-                              kid_rows, kid_scores, kid_moves, 0, buf)
-            m = 0
-            for j in range(k):
-                if kid_scores[j] > scores[i]:
-                    if not count_only:
-                        at = offsets[i] + m
-                        for r in range(HEIGHT):
-                            out_rows[at, r] = kid_rows[j, r]
-                        out_scores[at] = kid_scores[j]
-                        out_parent[at] = i
-                    m += 1
-            out_count[i] = m
+            out_piece[i] = p
+            out_count[i] = clearing_children_into(pad, p, locks, y_first, y_last, scores[i],
+                                                  near_full, kid_rows, kid_scores, 0, buf)
+
+
+@njit(**NJIT_PARALLEL)
+def write_clearing_children(rows, scores, piece, count, offsets, out_rows, out_scores,
+                            out_parent):
+    """Write the children counted by :func:`count_clearing_children` at ``offsets[i]``."""
+    n = rows.shape[0]
+    n_chunks = (n + CHUNK - 1) // CHUNK
+    for c in prange(n_chunks):
+        pad = np.zeros(PAD_ROWS, np.uint16)
+        locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
+        buf = np.zeros((1, HEIGHT), np.int64)
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            if count[i] == 0:
+                continue
+            top = pad_well(rows[i], pad)
+            p = piece[i]
+            y_first, y_last = lock_masks(pad, top, p, locks)
+            m = clearing_children_into(pad, p, locks, y_first, y_last, scores[i],
+                                       near_full_rows(pad), out_rows, out_scores, offsets[i],
+                                       buf)
+            for j in range(offsets[i], offsets[i] + m):
+                out_parent[j] = i
 
 
 @njit(**NJIT)
@@ -94,10 +114,8 @@ class QuiescenceEvaluation:
             if n == 0:
                 break
             count = np.zeros(n, np.int64)
-            empty_rows = np.zeros((0, HEIGHT), np.uint16)
-            empty = np.zeros(0, np.int64)
-            clearing_children(level_rows, level_scores, empty, True, count, empty_rows, empty,
-                              empty)
+            piece = np.zeros(n, np.int8)
+            count_clearing_children(level_rows, level_scores, piece, count)
             total = int(count.sum())
             if total == 0:
                 break
@@ -106,8 +124,8 @@ class QuiescenceEvaluation:
             new_rows = np.zeros((total, HEIGHT), np.uint16)
             new_scores = np.zeros(total, np.int64)
             parent = np.zeros(total, np.int64)
-            clearing_children(level_rows, level_scores, offsets, False, count, new_rows,
-                              new_scores, parent)
+            write_clearing_children(level_rows, level_scores, piece, count, offsets, new_rows,
+                                    new_scores, parent)
             values = np.zeros(total, np.float64)
             self.inner.evaluate(new_rows, new_scores, values)
             fold_max(out, owner, parent, values)

@@ -6,9 +6,10 @@ One step takes the beam (the best ``width`` wells at one depth) to the next dept
    loop-prevention history of its own path, and how many live children it has;
 2. ``write_children`` (parallel): every child written at its well's offset, so the
    output does not depend on the number of threads;
-3. the evaluation values every child (any object with ``evaluate(rows, scores, out)``);
-4. ``dedupe_children``: children that are the same state (rows and score) are merged,
-   the first keeps its parent pointer; the best ``width`` are kept (ties by index).
+3. ``dedupe_children``: children that are the same state (rows and score) are merged,
+   the first keeps its parent pointer;
+4. the evaluation values every distinct child (any object with ``evaluate(rows, scores,
+   out)``); the best ``width`` are kept (ties by index).
 
 The history rule: the adversary's choice ignoring history (the "mild" choice) is the
 true choice unless one of *its* children is a well already on the path. Every kept well's
@@ -228,14 +229,21 @@ class BeamSearch:
         kid_parent = self._buffer("parent", total, np.int64)
         write_children(s.rows, s.score, start, end, piece, offsets, kid_rows, kid_scores,
                        kid_moves, kid_parent)
-        values = self._buffer("values", total, np.float64)[:total]
-        self.evaluation.evaluate(kid_rows[:total], kid_scores[:total], values)
         keep = self._buffer("keep", total, np.bool_)
         hashes = self._buffer("hashes", total, np.uint64)
         table = self._buffer("table", table_slots(total), np.int64)
         table_view = table[: table_slots(total)]
         distinct = dedupe_children(kid_rows, kid_scores, total, hashes, table_view, keep)
-        values[~keep[:total]] = -np.inf
+        values = self._buffer("values", total, np.float64)[:total]
+        if distinct == total:
+            self.evaluation.evaluate(kid_rows[:total], kid_scores[:total], values)
+        else:
+            # Evaluation is nearly all of a step's time: duplicates are not evaluated.
+            kept = np.flatnonzero(keep[:total])
+            kept_values = np.empty(len(kept), np.float64)
+            self.evaluation.evaluate(kid_rows[kept], kid_scores[kept], kept_values)
+            values[:] = -np.inf
+            values[kept] = kept_values
         sel = select_best(values, self.width)
         s.reserve(len(sel))
         at = s.size
