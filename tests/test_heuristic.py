@@ -69,6 +69,7 @@ def naive_features(well, score: int, with_erasability: bool = False) -> dict[str
         "next_height": 0,
         "dead_holes": 0,
         "dead_lines": 0,
+        "sz_dead_lines": 0,
     }
     if with_erasability and min(col_top) >= BAR:
         # HATETRIS's choice, mild: the piece whose best placement leaves the highest stack.
@@ -81,6 +82,10 @@ def naive_features(well, score: int, with_erasability: bool = False) -> dict[str
                 for r in range(H)]
         f["dead_holes"] = sum(map(sum, dead))
         f["dead_lines"] = sum(any(row) for row in dead)
+        sz_coverable = {cell for p in "SZ" for state in naive.reachable_locks(well, p)
+                        for cell in naive.piece_cells(p, *state)}
+        f["sz_dead_lines"] = sum(any(hole[r][c] and (c, r) not in sz_coverable
+                                     for c in range(W)) for r in range(BAR, H))
         f["erasability"] = sum(
             any(naive.lock(well, score, p, *state)[1] > score
                 for state in naive.reachable_locks(well, p))
@@ -178,6 +183,9 @@ def test_erasability_on_reachable_wells():
     dead = got[:, FEATURES.index("dead_holes")]
     holes = got[:, FEATURES.index("holes")]
     assert (dead > 0).sum() > 10 and (holes > dead).sum() > 10
+    # Rows only a piece other than S and Z can help occur too.
+    sz_dead = got[:, FEATURES.index("sz_dead_lines")]
+    assert (sz_dead > got[:, FEATURES.index("dead_lines")]).sum() > 10
 
 
 def test_erasability_on_arbitrary_wells():

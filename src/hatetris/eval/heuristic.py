@@ -60,6 +60,11 @@ The features, in the order of :data:`FEATURES` (``h[c]`` is the height of column
     Rows containing a dead hole: rows no single placement can help complete. Unlike
     ``covered_lines`` it does not penalise a jagged open shaft that a vertical S or Z
     can still fill.
+``sz_dead_lines``
+    Rows containing a hole below the bar that no reachable S or Z lock covers (a superset
+    of ``dead_lines``). The adversary sends S and Z unless they would help: a hole that
+    only another piece can fill waits for a piece that rarely comes. Computed with the
+    dead holes.
 
 >>> [FEATURES.index(name) for name in ("lines", "height", "holes")]
 [0, 1, 2]
@@ -82,8 +87,8 @@ from ..config import NJIT, NJIT_PARALLEL
 from ..adversary import mild_choice_from
 from ..core import trailing_zeros
 from ..engine import clears_lines, decode_lock, lock_masks
-from ..rules import (BAR, FULL_ROW, HEIGHT, LANE, PAD_ROWS, PIECE_BOTTOM, PIECE_ROWS,
-                     PIECE_TOP, SLOT_OFFSET)
+from ..rules import (BAR, FULL_ROW, HEIGHT, LANE, PAD_ROWS, PIECE_BOTTOM, PIECE_NAMES,
+                     PIECE_ROWS, PIECE_TOP, SLOT_OFFSET)
 
 FEATURES: tuple[str, ...] = (
     "lines",
@@ -101,6 +106,7 @@ FEATURES: tuple[str, ...] = (
     "next_height",
     "dead_holes",
     "dead_lines",
+    "sz_dead_lines",
 )
 N_FEATURES = len(FEATURES)
 
@@ -120,8 +126,11 @@ F_COLUMN_TRANSITIONS = FEATURES.index("column_transitions")
 F_NEXT_HEIGHT = FEATURES.index("next_height")
 F_DEAD_HOLES = FEATURES.index("dead_holes")
 F_DEAD_LINES = FEATURES.index("dead_lines")
+F_SZ_DEAD_LINES = FEATURES.index("sz_dead_lines")
 
 N_PIECES = PIECE_ROWS.shape[0]
+PIECE_O = PIECE_NAMES.index("O")  # S and Z come before it
+assert PIECE_NAMES.index("S") < PIECE_O and PIECE_NAMES.index("Z") < PIECE_O
 CHUNK = 256  # wells per parallel work item: scratch is allocated once per chunk
 LEFT_COLUMN = 1
 RIGHT_COLUMN = 1 << 9
@@ -315,9 +324,10 @@ def erasability(pad, top, locks, sealed, spans, known) -> int:
 
 @njit(**NJIT)
 def dead_holes(pad, top, locks, fill, first, last, spans):
-    """(dead cells, dead rows) of the padded well ``pad``; its holes lie in ``first..last``.
+    """(dead cells, dead rows, S/Z-dead rows) of the padded well ``pad``.
 
-    Leaves every piece's full lock masks in ``locks`` and their rows in ``spans``.
+    Its holes lie in rows ``first..last``. Leaves every piece's full lock masks in
+    ``locks`` and their rows in ``spans``.
 
     ``fill[r]`` (scratch) collects the cells of row ``r`` that some reachable lock of
     some piece covers; the holes it misses are dead. Only locks whose box meets the
@@ -325,7 +335,15 @@ def dead_holes(pad, top, locks, fill, first, last, spans):
     """
     for r in range(first, last + 1):
         fill[r] = 0
+    sz_rows = 0
     for p in range(N_PIECES):
+        if p == PIECE_O:  # S and Z are done: their cover so far decides the S/Z-dead rows
+            seen = np.int64(0)
+            for r in range(top, last + 1):
+                v = np.int64(pad[r])
+                if r >= first and ~v & seen & ~np.int64(fill[r]) & FULL_ROW != 0:
+                    sz_rows += 1
+                seen |= v
         y_first, y_last = lock_masks(pad, top, p, locks)
         spans[p, 0] = y_first
         spans[p, 1] = y_last
@@ -358,7 +376,7 @@ def dead_holes(pad, top, locks, fill, first, last, spans):
                 cells += popcount(dead)
                 rows += 1
         seen |= v
-    return cells, rows
+    return cells, rows, sz_rows
 
 
 @njit(**NJIT)
@@ -438,6 +456,7 @@ def well_features(rows2d, k, score, pad, locks, out, with_erasability, with_next
     out[F_NEXT_HEIGHT] = 0
     out[F_DEAD_HOLES] = 0
     out[F_DEAD_LINES] = 0
+    out[F_SZ_DEAD_LINES] = 0
     if with_erasability or with_next or with_dead:
         for r in range(HEIGHT):
             pad[r] = rows2d[k, r]
@@ -446,8 +465,8 @@ def well_features(rows2d, k, score, pad, locks, out, with_erasability, with_next
     # The dead holes need every piece's full lock masks: the other two features reuse them.
     known = with_dead and first_hole < HEIGHT
     if known:
-        out[F_DEAD_HOLES], out[F_DEAD_LINES] = dead_holes(pad, top, locks, fill, first_hole,
-                                                          last_hole, spans)
+        out[F_DEAD_HOLES], out[F_DEAD_LINES], out[F_SZ_DEAD_LINES] = dead_holes(
+            pad, top, locks, fill, first_hole, last_hole, spans)
     if with_erasability:
         out[F_ERASABILITY] = erasability(pad, top, locks, enclosed_rows, spans, known)
     if with_next and top >= BAR:
@@ -464,7 +483,8 @@ def evaluate_heuristic(rows2d, scores, weights, out) -> None:
     n = rows2d.shape[0]
     with_erasability = weights[F_ERASABILITY] != 0.0
     with_next = weights[F_NEXT_HEIGHT] != 0.0
-    with_dead = weights[F_DEAD_HOLES] != 0.0 or weights[F_DEAD_LINES] != 0.0
+    with_dead = (weights[F_DEAD_HOLES] != 0.0 or weights[F_DEAD_LINES] != 0.0
+                 or weights[F_SZ_DEAD_LINES] != 0.0)
     n_chunks = (n + CHUNK - 1) // CHUNK
     for c in prange(n_chunks):
         # Scratch per chunk, not per well: an allocation costs about as much as a well.
