@@ -362,7 +362,7 @@ def children(well, score: int, piece: int, keep_game_over: bool = True):
     Returns ``(rows, scores, game_over)``: uint16[n, 20], int64[n], bool[n].
 
     >>> rows, scores, over = children([0] * 20, 0, 2)  # O on the empty well
-    >>> len(rows), set(scores.tolist()), over.any()
+    >>> len(rows), set(scores.tolist()), bool(over.any())
     (9, {0}, False)
     """
     pad = np.zeros(PAD_ROWS, np.uint16)

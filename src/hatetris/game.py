@@ -234,8 +234,8 @@ def keys_to_lock(well, piece: int, x: int, y: int, o: int) -> str:
     serves as well: the search enumerates such positions only once. Raises ValueError
     if no such lock position can be reached.
 
-    >>> keys_to_lock([0] * 20, PIECE_NAMES.index("O"), 3, 16, 0)
-    'DDDDDDDDDDDDDDDDD'
+    >>> keys_to_lock([0] * 20, PIECE_NAMES.index("O"), 3, 17, 0)  # straight down
+    'DDDDDDDDDDDDDDDDDD'
     """
     pad = np.zeros(PAD_ROWS, np.uint16)
     pad_well(np.asarray(well, dtype=np.int64), pad)

@@ -551,8 +551,8 @@ class HeuristicEvaluation:
     ... # doctest: +NORMALIZE_WHITESPACE
     {'lines': 0, 'height': 2, 'holes': 1, 'enclosed_holes': 0, 'enclosed_lines': 0,
      'covered_lines': 1, 'erasability': 0, 'bumpiness': 2, 'cells': 3, 'wells_depth': 0,
-     'row_transitions': 4, 'column_transitions': 12, 'next_height': 0, 'dead_holes': 0,
-     'dead_lines': 0}
+     'row_transitions': 4, 'column_transitions': 12, 'next_height': 2, 'dead_holes': 0,
+     'dead_lines': 0, 'sz_dead_lines': 0}
     >>> HeuristicEvaluation({"hole": 1.0})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...

@@ -1,0 +1,21 @@
+"""The examples in the docstrings run as written."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import hatetris
+
+# Every module but the command-line entry point, which runs on import.
+MODULES = sorted(m.name for m in pkgutil.walk_packages(hatetris.__path__, "hatetris.")
+                 if m.name != "hatetris.__main__")
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_doctests(name):
+    result = doctest.testmod(importlib.import_module(name))
+    assert result.failed == 0
