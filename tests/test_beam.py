@@ -11,6 +11,7 @@ import pytest
 
 from hatetris.codecs import decode
 from hatetris.game import replay
+from hatetris.eval.heuristic import FEATURES
 from hatetris.presets import PresetError, load_preset, make_evaluation
 from hatetris.search.beam import BeamSearch, plan_children, select_best
 from hatetris.search.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
@@ -176,12 +177,29 @@ def test_bad_presets_are_refused(tmp_path):
         "weights.toml": text.replace("holes =", "hoels =", 1),
         "kind.toml": text.replace('kind = "beam"', 'kind = "dfs"'),
         "toml.toml": text + "\n[[[",
+        "opening-alone.toml": text.replace("[eval.weights]", "[eval.opening_weights]"),
+        "opening-pieces.toml": text.replace('kind = "heuristic"',
+                                            'kind = "heuristic"\nopening_pieces = 0'),
+        "opening-name.toml": text.replace('kind = "heuristic"',
+                                          'kind = "heuristic"\nopening_pieces = 20')
+        + "\n[eval.opening_weights]\nhoels = 1.0\n",
     }
     for name, body in cases.items():
         p = tmp_path / name
         p.write_text(body)
         with pytest.raises(PresetError):
             make_evaluation(load_preset(str(p)))
+
+
+def test_preset_with_opening_weights(tmp_path):
+    text = QUICK.path.read_text().replace('kind = "heuristic"',
+                                          'kind = "heuristic"\nopening_pieces = 12')
+    p = tmp_path / "opening.toml"
+    p.write_text(text + "\n[eval.opening_weights]\nheight = -1.0\nholes = -2.0\n")
+    evaluation = make_evaluation(load_preset(str(p)))
+    inner = getattr(evaluation, "inner", evaluation)
+    assert inner.opening_pieces == 12
+    assert inner.opening_weights[FEATURES.index("height")] == -1.0
 
 
 def test_stored_solutions_verify():

@@ -274,6 +274,27 @@ def test_erasability_is_skipped_when_its_weight_is_zero():
     assert out[0] == 14.0
 
 
+def test_opening_weights_value_the_early_wells():
+    rows, scores = REACHABLE
+    main = {"height": -4.0, "holes": -1.0, "dead_lines": -10.0, "next_height": -3.0}
+    opening = {"height": -1.0, "bumpiness": 2.0, "erasability": 1.5}
+    f = HeuristicEvaluation({}).features(rows, scores)
+    pieces = (f[:, FEATURES.index("cells")] + 10 * f[:, FEATURES.index("lines")]) / 4
+    cut = int(np.median(pieces))
+    assert (pieces < cut).sum() > 50 and (pieces >= cut).sum() > 50
+    got = np.zeros(len(rows))
+    HeuristicEvaluation(main, opening, cut).evaluate(rows, scores, got)
+    want_main = np.zeros(len(rows))
+    want_opening = np.zeros(len(rows))
+    HeuristicEvaluation(main).evaluate(rows, scores, want_main)
+    HeuristicEvaluation(opening).evaluate(rows, scores, want_opening)
+    assert got.tolist() == np.where(pieces < cut, want_opening, want_main).tolist()
+    with pytest.raises(ValueError):
+        HeuristicEvaluation(main, opening)  # no opening_pieces
+    with pytest.raises(ValueError):
+        HeuristicEvaluation(main, {"hoels": 1.0}, 5)
+
+
 def test_parallel_equals_sequential():
     rows, scores = REACHABLE
     rows = np.concatenate([rows, arbitrary_wells(3000, seed=2)[0]])

@@ -33,7 +33,8 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "rollout_depth": int,
         "backup": str,
     },
-    "eval": {"kind": str, "weights": dict, "network": str},
+    "eval": {"kind": str, "weights": dict, "network": str, "opening_weights": dict,
+             "opening_pieces": int},
     "quiescence": {"enabled": bool, "depth": int},
 }
 SEARCH_KINDS = ("beam", "mcts")
@@ -133,10 +134,16 @@ def load_preset(name: str) -> Preset:
         for table in (search, quiescence):
             if key in table and table[key] < 1:
                 raise PresetError(f"{where}: {key} must be at least 1")
-    weights = ev.get("weights", {})
-    for k, v in weights.items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise PresetError(f"{where}: [eval.weights] {k} must be a number")
+    for table in ("weights", "opening_weights"):
+        for k, v in ev.get(table, {}).items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise PresetError(f"{where}: [eval.{table}] {k} must be a number")
+    if ("opening_weights" in ev) != ("opening_pieces" in ev):
+        raise PresetError(f"{where}: [eval] opening_weights and opening_pieces go together")
+    if ev.get("opening_pieces", 1) < 1:
+        raise PresetError(f"{where}: opening_pieces must be at least 1")
+    if "opening_weights" in ev and ev["kind"] != "heuristic":
+        raise PresetError(f"{where}: opening weights are for kind 'heuristic'")
     if ev["kind"] == "nnue" and "network" not in ev:
         raise PresetError(f"{where}: [eval] kind 'nnue' needs a network file")
     description = data.get("description", "")
@@ -154,7 +161,8 @@ def make_evaluation(preset: Preset):
         from .eval.heuristic import HeuristicEvaluation
 
         try:
-            evaluation = HeuristicEvaluation(ev.get("weights", {}))
+            evaluation = HeuristicEvaluation(ev.get("weights", {}), ev.get("opening_weights"),
+                                             ev.get("opening_pieces", 0))
         except ValueError as e:
             raise PresetError(f"{preset.path}: {e}") from None
     else:

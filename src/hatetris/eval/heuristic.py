@@ -474,17 +474,23 @@ def well_features(rows2d, k, score, pad, locks, out, with_erasability, with_next
 
 
 @njit(**NJIT_PARALLEL)
-def evaluate_heuristic(rows2d, scores, weights, out) -> None:
+def evaluate_heuristic(rows2d, scores, weights, opening, opening_pieces, out) -> None:
     """``out[i] = sum_j weights[j] * feature_j(rows2d[i], scores[i])`` for every well.
 
-    Erasability is computed only when its weight is non-zero. The sum runs in feature
-    order for every well, so the result does not depend on how wells meet threads.
+    Wells with fewer than ``opening_pieces`` pieces placed (``(cells + 10 * lines) / 4``,
+    a function of the well and its score) are valued with the ``opening`` weights
+    instead. The costly features are computed only when a weight of theirs is non-zero.
+    The sum runs in feature order for every well, so the result does not depend on how
+    wells meet threads.
     """
     n = rows2d.shape[0]
-    with_erasability = weights[F_ERASABILITY] != 0.0
-    with_next = weights[F_NEXT_HEIGHT] != 0.0
-    with_dead = (weights[F_DEAD_HOLES] != 0.0 or weights[F_DEAD_LINES] != 0.0
-                 or weights[F_SZ_DEAD_LINES] != 0.0)
+    used = np.abs(weights)
+    if opening_pieces > 0:
+        used += np.abs(opening)
+    with_erasability = used[F_ERASABILITY] != 0.0
+    with_next = used[F_NEXT_HEIGHT] != 0.0
+    with_dead = (used[F_DEAD_HOLES] != 0.0 or used[F_DEAD_LINES] != 0.0
+                 or used[F_SZ_DEAD_LINES] != 0.0)
     n_chunks = (n + CHUNK - 1) // CHUNK
     for c in prange(n_chunks):
         # Scratch per chunk, not per well: an allocation costs about as much as a well.
@@ -497,9 +503,12 @@ def evaluate_heuristic(rows2d, scores, weights, out) -> None:
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
             well_features(rows2d, i, scores[i], pad, locks, f, with_erasability, with_next,
                           buf, with_dead, fill, spans)
+            w = weights
+            if (f[F_CELLS] + 10.0 * f[F_LINES]) < 4.0 * opening_pieces:
+                w = opening
             value = 0.0
             for j in range(N_FEATURES):
-                value += weights[j] * f[j]
+                value += w[j] * f[j]
             out[i] = value
 
 
@@ -537,8 +546,29 @@ def _check_batch(rows: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.n
     return rows, scores
 
 
+def _weight_vector(weights: Mapping[str, float]) -> np.ndarray:
+    unknown = [name for name in weights if name not in FEATURES]
+    if unknown:
+        plural = "s" if len(unknown) > 1 else ""
+        raise ValueError(
+            f"unknown heuristic feature{plural} {', '.join(map(repr, unknown))}; "
+            f"valid names: {', '.join(FEATURES)}"
+        )
+    vector = np.array([float(weights.get(name, 0.0)) for name in FEATURES], dtype=np.float64)
+    if not np.isfinite(vector).all():
+        # 0 * inf is NaN: one such weight would make every value NaN.
+        bad = [n for n, w in zip(FEATURES, vector) if not np.isfinite(w)]
+        raise ValueError(f"heuristic weights must be finite: {', '.join(bad)}")
+    return vector
+
+
 class HeuristicEvaluation:
     """A weighted sum of the :data:`FEATURES`; names not given weigh 0.
+
+    With ``opening_weights`` and ``opening_pieces``, wells with fewer than
+    ``opening_pieces`` pieces placed are valued with the opening weights: the published
+    record games open with a tall wall and holes under it that a single set of weights
+    tuned for the middle game prunes from the beam (issue 3's note).
 
     >>> ev = HeuristicEvaluation({"holes": -1.0, "height": -0.5})
     >>> rows = np.zeros((1, 20), np.uint16)
@@ -559,25 +589,26 @@ class HeuristicEvaluation:
     ValueError: unknown heuristic feature 'hole'; valid names: lines, height, holes, ...
     """
 
-    def __init__(self, weights: Mapping[str, float]) -> None:
-        unknown = [name for name in weights if name not in FEATURES]
-        if unknown:
-            plural = "s" if len(unknown) > 1 else ""
-            raise ValueError(
-                f"unknown heuristic feature{plural} {', '.join(map(repr, unknown))}; "
-                f"valid names: {', '.join(FEATURES)}"
-            )
-        self.weights: np.ndarray = np.array(
-            [float(weights.get(name, 0.0)) for name in FEATURES], dtype=np.float64
-        )
-        if not np.isfinite(self.weights).all():
-            # 0 * inf is NaN: one such weight would make every value NaN.
-            bad = [n for n, w in zip(FEATURES, self.weights) if not np.isfinite(w)]
-            raise ValueError(f"heuristic weights must be finite: {', '.join(bad)}")
+    def __init__(self, weights: Mapping[str, float],
+                 opening_weights: Mapping[str, float] | None = None,
+                 opening_pieces: int = 0) -> None:
+        self.weights: np.ndarray = _weight_vector(weights)
+        if (opening_weights is None) != (opening_pieces == 0):
+            raise ValueError("opening weights need opening_pieces >= 1, and the converse")
+        if opening_pieces < 0:
+            raise ValueError("opening_pieces must not be negative")
+        self.opening_pieces = int(opening_pieces)
+        self.opening_weights: np.ndarray = (
+            self.weights if opening_weights is None else _weight_vector(opening_weights))
 
     def __repr__(self) -> str:
-        given = {n: w for n, w in zip(FEATURES, self.weights.tolist()) if w != 0.0}
-        return f"HeuristicEvaluation({given!r})"
+        def given(vector):
+            return {n: w for n, w in zip(FEATURES, vector.tolist()) if w != 0.0}
+
+        if self.opening_pieces == 0:
+            return f"HeuristicEvaluation({given(self.weights)!r})"
+        return (f"HeuristicEvaluation({given(self.weights)!r}, "
+                f"{given(self.opening_weights)!r}, {self.opening_pieces})")
 
     def evaluate(self, rows: np.ndarray, scores: np.ndarray, out: np.ndarray) -> None:
         """Write the value of well ``i`` (``rows[i]``, ``scores[i]``) to ``out[i]``.
@@ -589,7 +620,8 @@ class HeuristicEvaluation:
             rows.shape[0],
         ):
             raise ValueError(f"out must be float64[{rows.shape[0]}]")
-        evaluate_heuristic(rows, scores, self.weights, out)
+        evaluate_heuristic(rows, scores, self.weights, self.opening_weights,
+                           self.opening_pieces, out)
 
     def features(self, rows: np.ndarray, scores: np.ndarray,
                  with_erasability: bool = True) -> np.ndarray:
