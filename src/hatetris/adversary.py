@@ -29,6 +29,7 @@ from .engine import (
     children_into,
     clears_lines,
     lock_masks,
+    near_full_rows,
     pad_well,
     place,
     top_row,
@@ -40,7 +41,6 @@ from .rules import (
     PIECE_BOTTOM,
     PIECE_NAMES,
     PIECE_TOP,
-    POPCOUNT,
     SLOT_OFFSET,
 )
 
@@ -102,12 +102,9 @@ def mild_choice_from(pad, top, locks, buf, spans, known):
     that the early stop of :func:`lock_masks` would reject has a lock no lower than the
     row where it stopped, and the scan below rejects it on that lock.
     """
-    # Rows that one piece row (at most 4 cells) could complete: only locks touching
-    # them can clear lines, every other lock leaves the stack at min(top, its top cell).
-    near_full = 0
-    for r in range(BAR, HEIGHT):
-        if POPCOUNT[pad[r]] >= 6:
-            near_full |= 1 << r
+    # Only locks touching a row one piece row could complete can clear lines; every
+    # other lock leaves the stack at min(top, its top cell).
+    near_full = near_full_rows(pad)
     best_peak = HEIGHT + 1
     best = -1
     best_first = 0
