@@ -338,12 +338,7 @@ def dead_holes(pad, top, locks, fill, first, last, spans):
     sz_rows = 0
     for p in range(N_PIECES):
         if p == PIECE_O:  # S and Z are done: their cover so far decides the S/Z-dead rows
-            seen = np.int64(0)
-            for r in range(top, last + 1):
-                v = np.int64(pad[r])
-                if r >= first and ~v & seen & ~np.int64(fill[r]) & FULL_ROW != 0:
-                    sz_rows += 1
-                seen |= v
+            sz_rows = _uncovered_holes(pad, top, fill, first, last)[1]
         y_first, y_last = lock_masks(pad, top, p, locks)
         spans[p, 0] = y_first
         spans[p, 1] = y_last
@@ -365,18 +360,25 @@ def dead_holes(pad, top, locks, fill, first, last, spans):
                         cover |= lane << trailing_zeros(run)
                         run &= run - 1
                     fill[r] |= (cover >> SLOT_OFFSET) & FULL_ROW
+    cells, rows = _uncovered_holes(pad, top, fill, first, last)
+    return cells, rows, sz_rows
+
+
+@njit(**NJIT)
+def _uncovered_holes(pad, top, fill, first, last):
+    """(cells, rows) of the holes in rows ``first..last`` that ``fill`` does not cover."""
     cells = 0
     rows = 0
     seen = np.int64(0)
     for r in range(top, last + 1):
         v = np.int64(pad[r])
         if r >= first:
-            dead = ~v & seen & ~np.int64(fill[r]) & FULL_ROW
-            if dead != 0:
-                cells += popcount(dead)
+            uncovered = ~v & seen & ~np.int64(fill[r]) & FULL_ROW
+            if uncovered != 0:
+                cells += popcount(uncovered)
                 rows += 1
         seen |= v
-    return cells, rows, sz_rows
+    return cells, rows
 
 
 @njit(**NJIT)
@@ -389,8 +391,8 @@ def well_features(rows2d, k, score, pad, locks, out, with_erasability, with_next
     Erasability is computed only ``with_erasability``, next_height only ``with_next``
     (``buf``: int64[1, 20] scratch), the dead holes only ``with_dead`` (``fill``:
     int64[24] scratch); each reads 0 otherwise. ``spans`` (int64[7, 2]) is scratch for
-    the lock rows of :func:`dead_holes`. Rows are read as ``rows2d[k, r]``: no array view is made per
-    well.
+    the lock rows of :func:`dead_holes`. Rows are read as ``rows2d[k, r]``: no array
+    view is made per well.
     """
     # Empty rows above the stack add to no feature: start at the top.
     top = 0
