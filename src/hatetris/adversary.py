@@ -93,7 +93,9 @@ def mild_choice(pad, top, locks, buf):
     return mild_choice_from(pad, top, locks, buf, NO_SPANS, False)
 
 
-@njit(**NJIT)
+# Inlined so that mild_choice's copy drops the ``known`` branch: the game and the beam
+# call it for every well.
+@njit(inline="always", **NJIT)
 def mild_choice_from(pad, top, locks, buf, spans, known):
     """:func:`mild_choice`; with ``known``, from full lock masks already in ``locks``.
 

@@ -222,6 +222,18 @@ def decode_lock(bit):
 MAX_CHILDREN = 1024
 
 
+@njit(inline="always", **NJIT)
+def written_before(out_rows, out_scores, first, n, scratch, score) -> bool:
+    """Whether ``out_rows[first:n]`` already holds the well in ``scratch[0]`` with ``score``.
+
+    Two line clears can leave the same well; only clears are compared (rare and few).
+    """
+    for k in range(first, n):
+        if out_scores[k] == score and same_well(out_rows, k, scratch, 0):
+            return True
+    return False
+
+
 @njit(**NJIT)
 def children_into(pad, p, locks, y_first, y_last, score, keep_game_over, out_rows, out_scores,
                   out_moves, start, scratch) -> int:
@@ -254,14 +266,8 @@ def children_into(pad, p, locks, y_first, y_last, score, keep_game_over, out_row
             if scratch[0, BAR - 1] != 0 and not keep_game_over:
                 continue
             if cleared > 0:
-                duplicate = False
-                if first_clearing >= 0:
-                    for k in range(first_clearing, n):
-                        if out_scores[k] == score + cleared and same_well(out_rows, k,
-                                                                          scratch, 0):
-                            duplicate = True
-                            break
-                if duplicate:
+                if first_clearing >= 0 and written_before(out_rows, out_scores, first_clearing,
+                                                          n, scratch, score + cleared):
                     continue
                 if first_clearing < 0:
                     first_clearing = n
@@ -273,7 +279,7 @@ def children_into(pad, p, locks, y_first, y_last, score, keep_game_over, out_row
     return n - start
 
 
-@njit(**NJIT)
+@njit(inline="always", **NJIT)
 def near_full_rows(pad) -> int:
     """Bit mask of rows ``BAR..19`` that one piece row (at most 4 cells) could complete."""
     near_full = 0
@@ -314,12 +320,7 @@ def clearing_children_into(pad, p, locks, y_first, y_last, score, near_full, out
                 cleared = place(pad, p, oo, x, y, scratch, 0)
                 if scratch[0, BAR - 1] != 0:
                     continue
-                duplicate = False
-                for k in range(start, n):
-                    if out_scores[k] == score + cleared and same_well(out_rows, k, scratch, 0):
-                        duplicate = True
-                        break
-                if duplicate:
+                if written_before(out_rows, out_scores, start, n, scratch, score + cleared):
                     continue
                 for r in range(HEIGHT):
                     out_rows[n, r] = scratch[0, r]
