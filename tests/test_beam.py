@@ -13,7 +13,7 @@ from hatetris.codecs import decode
 from hatetris.game import replay
 from hatetris.eval.heuristic import FEATURES
 from hatetris.presets import PresetError, load_preset, make_evaluation
-from hatetris.search.beam import BeamSearch, plan_children, select_best
+from hatetris.search.beam import BeamSearch, cap_per_parent, plan_children, select_best
 from hatetris.search.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from hatetris.search.tree import NodeStore, path_keys
 from hatetris.search.tt import dedupe_children, filter_insert, table_slots
@@ -104,6 +104,53 @@ def _store_from_record(name: str):
     return record, store
 
 
+def test_cap_per_parent_keeps_each_parents_best():
+    rng = np.random.default_rng(3)
+    count = rng.integers(0, 12, 200)
+    offsets = np.concatenate([[0], np.cumsum(count)[:-1]])
+    # Few distinct values, so ties (broken by index) are common; some children are
+    # duplicates already dropped.
+    values = rng.integers(0, 5, count.sum()).astype(np.float64)
+    values[rng.random(len(values)) < 0.2] = -np.inf
+    for cap in (1, 3, 11):
+        got = values.copy()
+        cap_per_parent(got, offsets, count, cap)
+        for a, k in zip(offsets, count):
+            block = values[a:a + k]
+            alive = [j for j in range(k) if block[j] > -np.inf]
+            best = sorted(alive, key=lambda j: (-block[j], j))[:cap]
+            want = np.full(k, -np.inf)
+            want[best] = block[best]
+            assert np.array_equal(got[a:a + k], want)
+
+
+def test_parent_cap_limits_children_per_well(tmp_path):
+    capped = run_to_end(BeamSearch(make_evaluation(QUICK), 300, 30, parent_cap=2))
+    plain = small_search(width=300, max_depth=30)
+    s = capped.store
+    for d in range(1, capped.depth + 1):
+        lo = capped.level_start[d]
+        hi = capped.level_start[d + 1] if d < capped.depth else s.size
+        assert np.bincount(s.parent[lo:hi]).max() <= 2
+    assert not np.array_equal(s.parent[:s.size], plain.store.parent[:s.size])
+    keys = path_keys(s, capped.best_node)
+    assert replay(keys).score == capped.best_score
+    # The cap is part of what a checkpoint must match.
+    text = QUICK.path.read_text().replace("width =", "parent_cap = 2\nwidth =")
+    p = tmp_path / "capped.toml"
+    p.write_text(text)
+    preset = load_preset(str(p))
+    assert beam_fingerprint(preset, 300) != beam_fingerprint(QUICK, 300)
+    a = run_beam(preset, width=300, max_depth=30, progress=False)
+    assert a["score"] == capped.best_score
+    ck = str(tmp_path / "ck")
+    run_beam(preset, width=300, max_depth=12, checkpoint=ck, progress=False)
+    b = run_beam(preset, width=300, max_depth=30, checkpoint=ck, resume=True, progress=False)
+    assert b["replay"] == a["replay"]
+    with pytest.raises(CheckpointError, match="different run"):
+        run_beam(QUICK, width=300, max_depth=30, checkpoint=ck, resume=True, progress=False)
+
+
 def test_search_adversary_honours_the_loop_rule_of_the_path():
     """Along the loop-basis record, the search's piece choice equals the game's."""
     record, store = _store_from_record("knewjade loop basis")
@@ -177,6 +224,7 @@ def test_bad_presets_are_refused(tmp_path):
         "weights.toml": text.replace("holes =", "hoels =", 1),
         "kind.toml": text.replace('kind = "beam"', 'kind = "dfs"'),
         "toml.toml": text + "\n[[[",
+        "cap.toml": text.replace("width =", "parent_cap = 0\nwidth ="),
         "opening-alone.toml": text.replace("[eval.weights]", "[eval.opening_weights]"),
         "opening-pieces.toml": text.replace('kind = "heuristic"',
                                             'kind = "heuristic"\nopening_pieces = 0'),

@@ -24,6 +24,7 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "search": {
         "kind": str,
         "width": int,
+        "parent_cap": int,
         "max_depth": int,
         "workers": int,
         "checkpoint_every": int,
@@ -129,8 +130,8 @@ def load_preset(name: str) -> Preset:
         raise PresetError(f"{where}: [search] kind must be one of {', '.join(SEARCH_KINDS)}")
     if ev.get("kind") not in EVAL_KINDS:
         raise PresetError(f"{where}: [eval] kind must be one of {', '.join(EVAL_KINDS)}")
-    for key in ("width", "max_depth", "workers", "checkpoint_every", "simulations",
-                "max_nodes", "depth"):
+    for key in ("width", "parent_cap", "max_depth", "workers", "checkpoint_every",
+                "simulations", "max_nodes", "depth"):
         for table in (search, quiescence):
             if key in table and table[key] < 1:
                 raise PresetError(f"{where}: {key} must be at least 1")

@@ -80,8 +80,12 @@ def drive(step: Callable, bar, describe: Callable, on_step: Callable | None = No
 
 def beam_fingerprint(preset: Preset, width: int) -> dict:
     """What must match for a checkpoint to be resumed (workers and depth limit need not)."""
-    return {"solver": preset.name, "kind": "beam", "width": width, "eval": preset.eval,
-            "quiescence": preset.quiescence, "engine_version": __version__}
+    fingerprint = {"solver": preset.name, "kind": "beam", "width": width,
+                   "eval": preset.eval, "quiescence": preset.quiescence,
+                   "engine_version": __version__}
+    if "parent_cap" in preset.search:  # only when set: older checkpoints stay resumable
+        fingerprint["parent_cap"] = preset.search["parent_cap"]
+    return fingerprint
 
 
 def run_beam(preset: Preset, *, width: int | None = None, max_depth: int | None = None,
@@ -108,7 +112,7 @@ def run_beam(preset: Preset, *, width: int | None = None, max_depth: int | None 
             raise ValueError("--resume needs --checkpoint DIR")
         search = load_checkpoint(checkpoint, fingerprint, evaluation, max_depth)
     else:
-        search = BeamSearch(evaluation, width, max_depth)
+        search = BeamSearch(evaluation, width, max_depth, preset.search.get("parent_cap"))
     t_start = time.perf_counter()
     elapsed_before = search.elapsed
     bar = tqdm(total=max_depth, initial=search.depth, disable=not progress, unit="piece",

@@ -9,7 +9,9 @@ One step takes the beam (the best ``width`` wells at one depth) to the next dept
 3. ``dedupe_children``: children that are the same state (rows and score) are merged,
    the first keeps its parent pointer;
 4. the evaluation values every distinct child (any object with ``evaluate(rows, scores,
-   out)``); the best ``width`` are kept (ties by index).
+   out)``); the best ``width`` are kept (ties by index). With ``parent_cap``, a well
+   passes on at most that many children (its best ones), so that one well's many
+   near-identical children cannot crowd out the other lines of play.
 
 The history rule: the adversary's choice ignoring history (the "mild" choice) is the
 true choice unless one of *its* children is a well already on the path. Every kept well's
@@ -112,6 +114,33 @@ def select_best(values: np.ndarray, width: int) -> np.ndarray:
 
 
 @njit(**NJIT)
+def cap_per_parent(values, offsets, count, cap):
+    """Drop (value -inf) every child ranked below the ``cap`` best of its parent.
+
+    A parent's children are contiguous (``offsets``, ``count``); ranks break ties by
+    index, like ``select_best``.
+    """
+    drop = np.zeros(values.shape[0], np.bool_)
+    for i in range(offsets.shape[0]):
+        a = offsets[i]
+        b = a + count[i]
+        if b - a <= cap:
+            continue
+        for j in range(a, b):
+            v = values[j]
+            if v == -np.inf:
+                continue
+            better = 0
+            for k in range(a, b):
+                if values[k] > v or (values[k] == v and k < j):
+                    better += 1
+            drop[j] = better >= cap
+    for j in range(values.shape[0]):
+        if drop[j]:
+            values[j] = -np.inf
+
+
+@njit(**NJIT)
 def _insert_rows_hashes(rows, start, end, seen):
     for i in range(start, end):
         filter_insert(seen, rows_hash(rows[i]))
@@ -149,11 +178,15 @@ class BeamSearch:
     the current depth is ``store[level_start[-1]:]``.
     """
 
-    def __init__(self, evaluation, width: int, max_depth: int | None = None):
+    def __init__(self, evaluation, width: int, max_depth: int | None = None,
+                 parent_cap: int | None = None):
         if width < 1:
             raise ValueError("width must be at least 1")
+        if parent_cap is not None and parent_cap < 1:
+            raise ValueError("parent_cap must be at least 1")
         self.evaluation = evaluation
         self.width = int(width)
+        self.parent_cap = None if parent_cap is None else int(parent_cap)
         self.max_depth = max_depth
         self.store = NodeStore()
         self.store.add_root()
@@ -244,6 +277,8 @@ class BeamSearch:
             self.evaluation.evaluate(kid_rows[kept], kid_scores[kept], kept_values)
             values[:] = -np.inf
             values[kept] = kept_values
+        if self.parent_cap is not None:
+            cap_per_parent(values, offsets, count, self.parent_cap)
         sel = select_best(values, self.width)
         s.reserve(len(sel))
         at = s.size

@@ -123,7 +123,8 @@ def load_checkpoint(directory: str | Path, fingerprint: dict, evaluation,
     if (not level_start or level_start[0] != 0 or level_start[-1] >= store.size
             or not 0 <= best < store.size):
         raise CheckpointError(f"corrupt checkpoint {directory}: inconsistent index")
-    search = BeamSearch(evaluation, fingerprint["width"], max_depth)
+    search = BeamSearch(evaluation, fingerprint["width"], max_depth,
+                        fingerprint.get("parent_cap"))
     search.store = store
     search.level_start = level_start
     search.best_node = best
