@@ -305,9 +305,66 @@ def solve(solver: str, width: int | None, max_depth: int | None, simulations: in
 
 
 @cli.command()
+@click.argument("replay", required=False)
+@click.option("--file", "file", type=str, help="Read the game's replay from a file.")
+@click.option("--solver", default="heuristic-beam", show_default=True,
+              help="Beam preset name or .toml path.")
+@click.option("--width", type=click.IntRange(1), default=None, help="Beam width (overrides).")
+@click.option("--max-depth", type=click.IntRange(1), default=None, help="Stop after D pieces.")
+@click.option("--every", type=click.IntRange(1), default=1, show_default=True,
+              help="Print every K-th depth (and every depth where the beam loses the game).")
+@click.option("--workers", type=click.IntRange(1), default=None)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per depth.")
+def diagnose(replay: str | None, file: str | None, solver: str, width: int | None,
+             max_depth: int | None, every: int, workers: int | None, as_json: bool) -> None:
+    """Follow a game (a record, say) alongside a solver's beam: where would it be pruned?
+
+    At every depth the game's well is valued by the solver's evaluation and ranked among
+    the wells the beam kept (rank 0: the beam's best; rank >= width: pruned), and the
+    report says whether the beam still holds the game's exact well.
+    """
+    import numba
+
+    from .diagnose import follow_game
+    from .presets import PresetError, load_preset, make_evaluation
+    from .solve import default_workers
+
+    texts = _read_replays(replay, file)
+    if len(texts) != 1:
+        _fail(f"{file}: give one replay, not {len(texts)}")
+    keys = _decode(texts[0].strip())
+    try:
+        preset = load_preset(solver)
+        if preset.search.get("kind") != "beam":
+            _fail(f"solver {preset.name!r} is not a beam search")
+        evaluation = make_evaluation(preset)
+    except PresetError as e:
+        _fail(str(e))
+    w = int(width or preset.search.get("width", 1000))
+    numba.set_num_threads(min(workers or default_workers(), numba.config.NUMBA_NUM_THREADS))
+    if not as_json:
+        click.echo(f"{'piece':>5} {'lines':>5} {'value':>9} {'rank':>9} {'beam':>7} "
+                   f"{'beam best':>9} {'beam worst':>10}  game in beam")
+    previous = {"held": True}
+
+    def show(r) -> None:
+        lost_here = previous["held"] and not r.in_beam
+        previous["held"] = r.in_beam
+        if as_json:
+            click.echo(json.dumps(r.to_json()))
+        elif r.depth % every == 0 or lost_here:
+            click.echo(f"{r.depth:>5} {r.lines:>5} {r.value:>9.1f} {r.rank:>9} {r.beam:>7} "
+                       f"{r.beam_best:>9.1f} {r.beam_worst:>10.1f}  "
+                       f"{'yes' if r.in_beam else 'lost here' if lost_here else 'no'}")
+
+    follow_game(evaluation, keys, w, max_depth, preset.search.get("parent_cap"), on_depth=show)
+
+
+@cli.command()
 @click.option("--generations", type=click.IntRange(0), default=4, show_default=True)
 @click.option("--features", default="rows,windows", show_default=True,
-              help="Feature sets: rows, windows, windows_positional (comma-separated).")
+              help="Feature sets: rows, windows, windows_positional, counts "
+                   "(comma-separated).")
 @click.option("--hidden", type=click.IntRange(8, 256), default=32, show_default=True)
 @click.option("--probe-width", type=click.IntRange(1), default=2000, show_default=True,
               help="Beam width each generation is judged (and sampled) at.")
@@ -315,6 +372,8 @@ def solve(solver: str, width: int | None, max_depth: int | None, simulations: in
 @click.option("--samples", type=click.IntRange(10), default=20000, show_default=True)
 @click.option("--label-depth", type=click.IntRange(1), default=10, show_default=True)
 @click.option("--label-width", type=click.IntRange(1), default=8, show_default=True)
+@click.option("--candidates", type=click.IntRange(0), default=0, show_default=True,
+              help="Also label this many random children of each sampled well.")
 @click.option("--epochs", type=click.IntRange(1), default=30, show_default=True)
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 @click.option("--no-quiescence", is_flag=True)
@@ -329,8 +388,8 @@ def solve(solver: str, width: int | None, max_depth: int | None, simulations: in
 @click.option("--work", "work_dir", default="runs/train", show_default=True,
               help="Resumable state: data, probe checkpoints, log.")
 def train(generations: int, features: str, hidden: int, probe_width: int,
-          probe_max_depth: int, samples: int, label_depth: int, label_width: int, epochs: int,
-          lr: float, no_quiescence: bool, teacher: str | None, init: str | None, seed: int,
+          probe_max_depth: int, samples: int, label_depth: int, label_width: int,
+          candidates: int, epochs: int, lr: float, no_quiescence: bool, teacher: str | None, init: str | None, seed: int,
           workers: int | None, nets_dir: str, work_dir: str) -> None:
     """Train NNUE generations from the engine's own searches (resumable: run it again)."""
     import numba
@@ -351,7 +410,7 @@ def train(generations: int, features: str, hidden: int, probe_width: int,
                          probe_width=probe_width, probe_max_depth=probe_max_depth,
                          samples=samples, label_depth=label_depth, label_width=label_width,
                          epochs=epochs, lr=lr, quiescence=not no_quiescence, teacher=teacher,
-                         init=init, seed=seed)
+                         init=init, seed=seed, candidates=candidates or None)
     try:
         Trainer(config, Path(nets_dir), Path(work_dir), log=click.echo).run()
     except (ValueError, NetworkError, CheckpointError) as e:
