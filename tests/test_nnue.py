@@ -10,11 +10,14 @@ import numpy as np
 import pytest
 
 from hatetris.engine import children
+from hatetris.eval.heuristic import FEATURES, heuristic_features
 from hatetris.nnue.features import FeatureError, active_features, layout
 from hatetris.nnue.evaluation import NNUEEvaluation
 from hatetris.nnue.fit import fit
 from hatetris.nnue.network import Network, NetworkError, load_network, save_network
-from hatetris.nnue.train import TrainConfig, Trainer
+from hatetris.nnue.train import TrainConfig, Trainer, candidate_children
+
+import naive
 
 
 def random_wells(n: int, seed: int):
@@ -34,7 +37,16 @@ def random_wells(n: int, seed: int):
 
 
 ROWS, SCORES = random_wells(1500, seed=5)
-ALL_SETS = ("rows", "windows", "windows_positional")
+ALL_SETS = ("rows", "windows", "windows_positional", "counts")
+
+
+def count_indices(well, base) -> list[int]:
+    """The heuristic's features of one well (tested against naive code in
+    test_heuristic), bucketed: one index per feature but the score and the cell count."""
+    f = np.zeros((1, len(FEATURES)))
+    heuristic_features(np.array([well], np.uint16), np.zeros(1, np.int64), True, f)
+    kept = [j for j, name in enumerate(FEATURES) if name not in ("lines", "cells")]
+    return [base + t * 32 + min(int(f[0, j]), 31) for t, j in enumerate(kept)]
 
 
 def slow_features(well, sets) -> list[int]:
@@ -51,10 +63,13 @@ def slow_features(well, sets) -> list[int]:
                 out.append(lay.windows_base + pattern)
             if "windows_positional" in sets:
                 out.append(lay.windows_pos_base + ((t - 4) * 8 + c) * 4096 + pattern)
+    if "counts" in sets:
+        out += count_indices(well, lay.counts_base)
     return sorted(out)
 
 
-@pytest.mark.parametrize("sets", [("rows",), ("windows",), ("rows", "windows"), ALL_SETS])
+@pytest.mark.parametrize("sets", [("rows",), ("windows",), ("rows", "windows"), ("counts",),
+                                  ALL_SETS])
 def test_features_match_slow_reference(sets):
     lay = layout(sets)
     idx = np.zeros(lay.max_active, np.int64)
@@ -81,7 +96,8 @@ def dense_forward(net: Network, rows: np.ndarray) -> np.ndarray:
     return np.tanh(hidden @ net.w2.astype(np.float64) + net.b2[0])
 
 
-@pytest.mark.parametrize("sets", [("rows", "windows"), ("windows_positional",)])
+@pytest.mark.parametrize("sets", [("rows", "windows"), ("windows_positional",),
+                                  ("rows", "windows", "counts")])
 def test_inference_equals_dense_forward_pass(sets):
     net = Network.random(sets, hidden=24, seed=3, scale=2.0)
     rows = ROWS[:300]
@@ -130,6 +146,57 @@ def test_save_load_round_trip_and_corruption(tmp_path):
     save_network(path, net)
     with pytest.raises(NetworkError, match="non-finite"):
         load_network(path)
+
+
+def test_candidate_children_are_children_for_the_mild_piece():
+    rows, scores = ROWS[:40], SCORES[:40]
+    kids, kid_scores = candidate_children(rows, scores, 2, seed=0)
+    expected = set()
+    for well, score in zip(rows, scores):
+        piece = naive.Hatetris(loop_prevention=False).next_piece([int(v) for v in well])
+        mine = {(w, sc) for w, sc, over in naive.children([int(v) for v in well], int(score),
+                                                           piece) if not over}
+        expected |= mine
+    got = [(tuple(int(v) for v in k), int(sc)) for k, sc in zip(kids, kid_scores)]
+    assert got and all(g in expected for g in got)
+    assert len(got) <= 2 * len(rows)
+    assert len(got) > len(rows)  # most wells have two or more children
+
+
+def test_a_teacher_generation_ranks_like_its_teacher(tmp_path):
+    from hatetris.nnue.train import well_depth
+    from hatetris.presets import load_preset, make_evaluation
+    from hatetris.search.beam import BeamSearch
+
+    config = TrainConfig(generations=0, features=("counts",), hidden=8, probe_width=100,
+                         probe_max_depth=40, samples=1000, epochs=30, teacher="quick")
+    nets = tmp_path / "nets"
+    Trainer(config, nets, tmp_path / "work", log=lambda s: None).run()
+    net = load_network(nets / "gen-0.npz")
+    assert net.meta["teacher"] == "quick"
+    # On other children of the teacher's beam wells than it was trained on, the network
+    # orders wells of one depth the way the teacher's own evaluation (without its
+    # quiescence) does: the order is all a beam uses. Chance would be 50%.
+    teacher = make_evaluation(load_preset("quick"))
+    search = BeamSearch(teacher, 100, 40)
+    while search.step() is not None:
+        pass
+    s = search.store
+    kids, kid_scores = candidate_children(s.rows[1:s.size:2], s.score[1:s.size:2], 3, seed=1)
+    mine, theirs = np.zeros(len(kids)), np.zeros(len(kids))
+    NNUEEvaluation(net).evaluate(kids, kid_scores, mine)
+    teacher.inner.evaluate(kids, kid_scores, theirs)
+    depth = well_depth(kids, kid_scores)
+    agree = total = 0
+    rng = np.random.default_rng(0)
+    for d in np.unique(depth):
+        m = np.flatnonzero(depth == d)
+        for _ in range(len(m)):
+            i, j = rng.choice(m, 2)
+            if theirs[i] != theirs[j]:
+                total += 1
+                agree += (mine[i] - mine[j]) * (theirs[i] - theirs[j]) > 0
+    assert total > 1000 and agree / total > 0.7
 
 
 def test_generations_resume(tmp_path):

@@ -7,7 +7,12 @@ always active):
 * ``windows``: every 3-column x 4-row window's 12-bit pattern, position-independent
   (shared weights, the 2022 design): 4096 features, 104 active (8 x 13 windows);
 * ``windows_positional``: the same windows, one weight set per window position (the 2023
-  design): 104 x 4096 features.
+  design): 104 x 4096 features;
+* ``counts``: the hand-crafted evaluation's well features (holes, dead lines, erasability,
+  next height, ...; not the score nor the cell count), each one-hot in 32 buckets (value
+  0..31, larger values in the last): 14 x 32 features, 14 active. They cost what the
+  heuristic costs (a reachability pass per piece) and let the network start from what
+  the heuristic knows, and learn non-linear combinations of it.
 
 A window's pattern packs cell (row t + i, column c + j) into bit ``3 * i + j``.
 
@@ -22,10 +27,12 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from ..adversary import N_PIECES
 from ..config import NJIT
-from ..rules import BAR, HEIGHT, WIDTH
+from ..eval.heuristic import FEATURES, N_FEATURES, well_features
+from ..rules import BAR, HEIGHT, PAD_ROWS, WIDTH
 
-FEATURE_SETS = ("rows", "windows", "windows_positional")
+FEATURE_SETS = ("rows", "windows", "windows_positional", "counts")
 LIVE_ROWS = HEIGHT - BAR  # 16
 WINDOW_COLS = WIDTH - 2  # 8 window positions across
 WINDOW_ROWS = LIVE_ROWS - 3  # 13 window positions down
@@ -33,6 +40,11 @@ N_WINDOWS = WINDOW_COLS * WINDOW_ROWS
 ROW_FEATURES = LIVE_ROWS * 1024
 WINDOW_FEATURES = 4096
 WINDOW_POS_FEATURES = N_WINDOWS * 4096
+# The heuristic's features that describe the well alone: the score and the cell count
+# (the score again, at a given depth) are left out.
+COUNT_FEATURES = np.array([i for i, name in enumerate(FEATURES)
+                           if name not in ("lines", "cells")], np.int64)
+COUNT_BUCKETS = 32
 
 
 class FeatureError(ValueError):
@@ -47,12 +59,14 @@ class Layout:
     rows_base: int
     windows_base: int
     windows_pos_base: int
+    counts_base: int
     n_features: int
     max_active: int
 
     @property
     def bases(self) -> np.ndarray:
-        return np.array([self.rows_base, self.windows_base, self.windows_pos_base], np.int64)
+        return np.array([self.rows_base, self.windows_base, self.windows_pos_base,
+                         self.counts_base], np.int64)
 
 
 def layout(sets: tuple[str, ...] | list[str]) -> Layout:
@@ -66,14 +80,17 @@ def layout(sets: tuple[str, ...] | list[str]) -> Layout:
     bases = {}
     for name, size, act in (("rows", ROW_FEATURES, LIVE_ROWS),
                             ("windows", WINDOW_FEATURES, N_WINDOWS),
-                            ("windows_positional", WINDOW_POS_FEATURES, N_WINDOWS)):
+                            ("windows_positional", WINDOW_POS_FEATURES, N_WINDOWS),
+                            ("counts", len(COUNT_FEATURES) * COUNT_BUCKETS,
+                             len(COUNT_FEATURES))):
         if name in sets:
             bases[name] = n
             n += size
             active += act
         else:
             bases[name] = -1
-    return Layout(sets, bases["rows"], bases["windows"], bases["windows_positional"], n, active)
+    return Layout(sets, bases["rows"], bases["windows"], bases["windows_positional"],
+                  bases["counts"], n, active)
 
 
 @njit(**NJIT)
@@ -100,4 +117,22 @@ def active_features(rows, k, bases, out) -> int:
                 if bases[2] >= 0:
                     out[n] = bases[2] + ((t - BAR) * WINDOW_COLS + c) * 4096 + pattern
                     n += 1
+    if bases[3] >= 0:
+        n = _count_features(rows, k, bases[3], out, n)
+    return n
+
+
+@njit(**NJIT)
+def _count_features(rows, k, base, out, n) -> int:
+    pad = np.zeros(PAD_ROWS, np.uint16)
+    locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
+    buf = np.zeros((1, HEIGHT), np.int64)
+    fill = np.zeros(PAD_ROWS, np.int64)
+    spans = np.zeros((N_PIECES, 2), np.int64)
+    f = np.zeros(N_FEATURES, np.float64)
+    well_features(rows, k, 0, pad, locks, f, True, True, buf, True, fill, spans)
+    for j in range(COUNT_FEATURES.shape[0]):
+        v = min(max(int(f[COUNT_FEATURES[j]]), 0), COUNT_BUCKETS - 1)
+        out[n] = base + j * COUNT_BUCKETS + v
+        n += 1
     return n

@@ -22,6 +22,9 @@ from typing import Callable
 import numpy as np
 
 from .. import __version__
+from ..adversary import N_PIECES, mild_piece
+from ..engine import children, pad_well
+from ..rules import HEIGHT, PAD_ROWS
 from ..atomic import write_atomic, write_json_atomic
 from ..eval.quiescence import QuiescenceEvaluation
 from ..search.beam import BeamSearch
@@ -50,6 +53,9 @@ class TrainConfig:
     teacher: str | None = None  # a preset whose evaluation generation 0 learns to rank like
     normalise_labels: bool = True  # spread the survivors' labels per depth (anti-collapse)
     init: str | None = None  # start generation 0 from this network file instead
+    # Also label this many random children of each sampled well: a beam ranks children,
+    # most of which it rejects, and a network that saw only kept wells misranks them.
+    candidates: int | None = None
     seed: int = 0
 
     def to_json(self) -> dict:
@@ -73,6 +79,28 @@ def spread_by_depth(rows: np.ndarray, scores: np.ndarray, labels: np.ndarray) ->
         sd = labels[m].std()
         out[m] = 0.9 * np.tanh((labels[m] - labels[m].mean()) / sd) if sd > 0 else 0.0
     return out
+
+
+def candidate_children(rows: np.ndarray, scores: np.ndarray, per_well: int,
+                       seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Up to ``per_well`` random children of each well (for the piece the mild adversary
+    sends): the candidates a beam ranks, good and bad."""
+    rng = np.random.default_rng(seed)
+    pad = np.zeros(PAD_ROWS, np.uint16)
+    locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
+    buf = np.zeros((1, HEIGHT), np.int64)
+    out_rows, out_scores = [], []
+    for well, score in zip(rows, scores):
+        top = pad_well(well, pad)
+        piece = mild_piece(pad, top, locks, buf)[0]
+        kids, kid_scores, _ = children(well, int(score), piece, keep_game_over=False)
+        if len(kids):
+            pick = rng.choice(len(kids), size=min(per_well, len(kids)), replace=False)
+            out_rows.append(kids[pick])
+            out_scores.append(kid_scores[pick].astype(np.int64))
+    if not out_rows:
+        return np.zeros((0, HEIGHT), np.uint16), np.zeros(0, np.int64)
+    return np.concatenate(out_rows).astype(np.uint16), np.concatenate(out_scores)
 
 
 @dataclass
@@ -241,6 +269,11 @@ class Trainer:
                 if search is None:
                     search = self.probe(k, net)  # resumes from its final checkpoint
                 rows, scores = self.sample(k, search)
+                if c.candidates:
+                    kid_rows, kid_scores = candidate_children(rows, scores, c.candidates,
+                                                              c.seed * 1000 + k)
+                    rows = np.concatenate([rows, kid_rows])
+                    scores = np.concatenate([scores, kid_scores])
                 best_net = load_network(self.net_path(self.state["best"]))
                 labels = self.label(best_net, rows, scores)
                 write_atomic(data, lambda f: np.savez(f, rows=rows, scores=scores,
@@ -261,6 +294,7 @@ class Trainer:
         Wells sampled from the teacher's own probe beam are labelled tanh(z), z being the
         teacher's value standardised among the sampled wells of the same depth: a beam
         only compares wells of one depth, so that ranking is all the network must learn.
+        With quiescence on, the value is the teacher's own, without its quiescence.
         """
         from ..presets import load_preset, make_evaluation
 
@@ -271,8 +305,17 @@ class Trainer:
         while search.step() is not None:
             pass
         rows, scores = self.sample(0, search)
+        # A beam ranks children, most of which it rejects: the network must see those too,
+        # not only the wells the teacher kept.
+        kid_rows, kid_scores = candidate_children(rows, scores, max(2, c.candidates or 0),
+                                                  c.seed)
+        rows = np.concatenate([rows, kid_rows])
+        scores = np.concatenate([scores, kid_scores])
         values = np.zeros(len(rows))
-        teacher.evaluate(rows, scores, values)
+        # The student is wrapped in quiescence too (when configured): it must learn the
+        # teacher's value of the well itself, not of the well's best line-clearing chain.
+        inner = getattr(teacher, "inner", teacher) if c.quiescence else teacher
+        inner.evaluate(rows, scores, values)
         depth = well_depth(rows, scores)
         labels = np.zeros(len(rows))
         for d in np.unique(depth):
@@ -280,6 +323,14 @@ class Trainer:
             sd = values[m].std()
             labels[m] = np.tanh((values[m] - values[m].mean()) / sd) if sd > 0 else 0.0
         result = fit(net, rows, labels, seed=c.seed, epochs=c.epochs, batch=c.batch, lr=c.lr)
+        # The teacher's data joins the pool: the first generations keep learning from it
+        # (until newer data pushes it out), so they start from what the teacher knows.
+        data = self.work_dir / "data-teacher.npz"
+        write_atomic(data, lambda f: np.savez(f, rows=rows, scores=scores, labels=labels),
+                     mode="wb")
+        if data.name not in self.state["pool"]:
+            self.state["pool"].append(data.name)
+            self.save_state()
         save_network(self.net_path(0), net, generation=0, parent=None, teacher=c.teacher,
                      teacher_lines=search.best_score, samples=int(len(rows)),
                      val_loss=round(result.val_loss, 5),
