@@ -20,10 +20,12 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from numba import njit
 
 from .. import __version__
 from ..adversary import N_PIECES, mild_piece
-from ..engine import children, pad_well
+from ..config import NJIT
+from ..engine import MAX_CHILDREN, children_into, pad_well
 from ..rules import HEIGHT, PAD_ROWS
 from ..atomic import write_atomic, write_json_atomic
 from ..eval.quiescence import QuiescenceEvaluation
@@ -81,26 +83,46 @@ def spread_by_depth(rows: np.ndarray, scores: np.ndarray, labels: np.ndarray) ->
     return out
 
 
+@njit(**NJIT)
+def _pick_children(rows, scores, u, out_rows, out_scores) -> int:
+    """Write ``u.shape[1]`` (or fewer) distinct random children of each well, chosen by
+    a partial shuffle driven by the uniforms ``u``; return how many were written."""
+    per_well = u.shape[1]
+    pad = np.zeros(PAD_ROWS, np.uint16)
+    locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
+    buf = np.zeros((1, HEIGHT), np.int64)
+    kid_rows = np.zeros((MAX_CHILDREN, HEIGHT), np.uint16)
+    kid_scores = np.zeros(MAX_CHILDREN, np.int64)
+    kid_moves = np.zeros(MAX_CHILDREN, np.int64)
+    order = np.zeros(MAX_CHILDREN, np.int64)
+    n = 0
+    for i in range(rows.shape[0]):
+        top = pad_well(rows[i], pad)
+        p, y_first, y_last = mild_piece(pad, top, locks, buf)
+        k = children_into(pad, p, locks, y_first, y_last, scores[i], False, kid_rows,
+                          kid_scores, kid_moves, 0, buf)
+        for j in range(k):
+            order[j] = j
+        for j in range(min(per_well, k)):
+            r = j + min(int(u[i, j] * (k - j)), k - j - 1)
+            order[j], order[r] = order[r], order[j]
+            for c in range(HEIGHT):
+                out_rows[n, c] = kid_rows[order[j], c]
+            out_scores[n] = kid_scores[order[j]]
+            n += 1
+    return n
+
+
 def candidate_children(rows: np.ndarray, scores: np.ndarray, per_well: int,
                        seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Up to ``per_well`` random children of each well (for the piece the mild adversary
     sends): the candidates a beam ranks, good and bad."""
-    rng = np.random.default_rng(seed)
-    pad = np.zeros(PAD_ROWS, np.uint16)
-    locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
-    buf = np.zeros((1, HEIGHT), np.int64)
-    out_rows, out_scores = [], []
-    for well, score in zip(rows, scores):
-        top = pad_well(well, pad)
-        piece = mild_piece(pad, top, locks, buf)[0]
-        kids, kid_scores, _ = children(well, int(score), piece, keep_game_over=False)
-        if len(kids):
-            pick = rng.choice(len(kids), size=min(per_well, len(kids)), replace=False)
-            out_rows.append(kids[pick])
-            out_scores.append(kid_scores[pick].astype(np.int64))
-    if not out_rows:
-        return np.zeros((0, HEIGHT), np.uint16), np.zeros(0, np.int64)
-    return np.concatenate(out_rows).astype(np.uint16), np.concatenate(out_scores)
+    u = np.random.default_rng(seed).random((len(rows), per_well))
+    out_rows = np.zeros((len(rows) * per_well, HEIGHT), np.uint16)
+    out_scores = np.zeros(len(rows) * per_well, np.int64)
+    n = _pick_children(np.ascontiguousarray(rows, np.uint16),
+                       np.ascontiguousarray(scores, np.int64), u, out_rows, out_scores)
+    return out_rows[:n], out_scores[:n]
 
 
 @dataclass
