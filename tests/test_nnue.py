@@ -199,6 +199,23 @@ def test_a_teacher_generation_ranks_like_its_teacher(tmp_path):
     assert total > 1000 and agree / total > 0.7
 
 
+def test_survivor_labels_from_the_teacher(tmp_path):
+    config = TrainConfig(teacher="quick", survivor_labels="teacher", label_depth=6,
+                         label_width=2, features=("rows",), hidden=8)
+    trainer = Trainer(config, tmp_path / "nets", tmp_path / "work", log=lambda s: None)
+    net = Network.random(("rows",), hidden=8, seed=0)
+    rows, scores = ROWS[:400], SCORES[:400]
+    labels = trainer.label(net, rows, scores)
+    ranking = trainer.teacher_labels(rows, scores)
+    dead = labels == -1.0
+    assert 0 < dead.sum() < len(rows)  # random play leaves both kinds
+    assert np.array_equal(labels[~dead], ranking[~dead])
+    # Deaths are the lookahead's: the same as with lookahead labels.
+    plain = Trainer(TrainConfig(label_depth=6, label_width=2, features=("rows",), hidden=8),
+                    tmp_path / "n2", tmp_path / "w2", log=lambda s: None)
+    assert np.array_equal(plain.label(net, rows, scores) <= -0.999, dead)
+
+
 def test_generations_resume(tmp_path):
     config = TrainConfig(generations=1, probe_width=30, probe_max_depth=25, samples=300,
                          label_depth=3, label_width=2, epochs=2, hidden=8)

@@ -374,6 +374,10 @@ def diagnose(replay: str | None, file: str | None, solver: str, width: int | Non
 @click.option("--label-width", type=click.IntRange(1), default=8, show_default=True)
 @click.option("--candidates", type=click.IntRange(0), default=0, show_default=True,
               help="Also label this many random children of each sampled well.")
+@click.option("--survivor-labels", type=click.Choice(["lookahead", "teacher"]),
+              default="lookahead", show_default=True,
+              help="Label wells that survive the lookahead with the best network value at "
+                   "its end, or with the teacher's ranking of the well (needs --teacher).")
 @click.option("--epochs", type=click.IntRange(1), default=30, show_default=True)
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 @click.option("--no-quiescence", is_flag=True)
@@ -389,7 +393,8 @@ def diagnose(replay: str | None, file: str | None, solver: str, width: int | Non
               help="Resumable state: data, probe checkpoints, log.")
 def train(generations: int, features: str, hidden: int, probe_width: int,
           probe_max_depth: int, samples: int, label_depth: int, label_width: int,
-          candidates: int, epochs: int, lr: float, no_quiescence: bool, teacher: str | None, init: str | None, seed: int,
+          candidates: int, survivor_labels: str, epochs: int, lr: float,
+          no_quiescence: bool, teacher: str | None, init: str | None, seed: int,
           workers: int | None, nets_dir: str, work_dir: str) -> None:
     """Train NNUE generations from the engine's own searches (resumable: run it again)."""
     import numba
@@ -410,7 +415,10 @@ def train(generations: int, features: str, hidden: int, probe_width: int,
                          probe_width=probe_width, probe_max_depth=probe_max_depth,
                          samples=samples, label_depth=label_depth, label_width=label_width,
                          epochs=epochs, lr=lr, quiescence=not no_quiescence, teacher=teacher,
-                         init=init, seed=seed, candidates=candidates or None)
+                         init=init, seed=seed, candidates=candidates or None,
+                         survivor_labels=None if survivor_labels == "lookahead" else "teacher")
+    if config.survivor_labels == "teacher" and not teacher:
+        _fail("--survivor-labels teacher needs --teacher PRESET")
     try:
         Trainer(config, Path(nets_dir), Path(work_dir), log=click.echo).run()
     except (ValueError, NetworkError, CheckpointError) as e:

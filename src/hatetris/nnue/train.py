@@ -58,6 +58,9 @@ class TrainConfig:
     # Also label this many random children of each sampled well: a beam ranks children,
     # most of which it rejects, and a network that saw only kept wells misranks them.
     candidates: int | None = None
+    # What a well that survives the lookahead is labelled with: the best network value
+    # at its end (None), or "teacher": the teacher's ranking of the well itself.
+    survivor_labels: str | None = None
     seed: int = 0
 
     def to_json(self) -> dict:
@@ -217,6 +220,10 @@ class Trainer:
     def label(self, net: Network, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """Lookahead labels; with ``normalise_labels``, survivors are spread per depth.
 
+        With ``survivor_labels = "teacher"``, a survivor is labelled with the teacher's
+        ranking of the well itself (:meth:`teacher_labels`): the lookahead only adds which
+        wells are lost within ``label_depth`` pieces, knowledge a heuristic lacks.
+
         Labels that are the network's own values shrink toward a constant generation
         after generation (-1 is the only fixed anchor). A beam only compares wells of one
         depth, so only the order among a depth's survivors matters: it is kept, and
@@ -227,6 +234,8 @@ class Trainer:
         out = np.zeros(len(rows))
         lookahead_labels(rows, scores, c.label_depth, c.label_width, lay.bases, lay.max_active,
                          net.w1, net.w2, net.b2, out)
+        if c.survivor_labels == "teacher":
+            return np.where(out <= -0.999, -1.0, self.teacher_labels(rows, scores))
         if c.normalise_labels:
             out = spread_by_depth(rows, scores, out)
         return out
@@ -310,6 +319,27 @@ class Trainer:
             g["seconds"] = round(g.get("seconds", 0) + time.perf_counter() - t0, 1)
             self.save_state()
 
+    def teacher_labels(self, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """tanh(z), z the teacher's value standardised among the wells of one depth.
+
+        The student is wrapped in quiescence too (when configured): it learns the
+        teacher's value of the well itself, not of the well's best line-clearing chain.
+        """
+        from ..presets import load_preset, make_evaluation
+
+        c = self.config
+        teacher = make_evaluation(load_preset(c.teacher))
+        inner = getattr(teacher, "inner", teacher) if c.quiescence else teacher
+        values = np.zeros(len(rows))
+        inner.evaluate(rows, scores, values)
+        depth = well_depth(rows, scores)
+        labels = np.zeros(len(rows))
+        for d in np.unique(depth):
+            m = depth == d
+            sd = values[m].std()
+            labels[m] = np.tanh((values[m] - values[m].mean()) / sd) if sd > 0 else 0.0
+        return labels
+
     def learn_from_teacher(self, net: Network) -> None:
         """Generation 0 from a teacher: rank wells of each depth like the teacher does.
 
@@ -333,17 +363,7 @@ class Trainer:
                                                   c.seed)
         rows = np.concatenate([rows, kid_rows])
         scores = np.concatenate([scores, kid_scores])
-        values = np.zeros(len(rows))
-        # The student is wrapped in quiescence too (when configured): it must learn the
-        # teacher's value of the well itself, not of the well's best line-clearing chain.
-        inner = getattr(teacher, "inner", teacher) if c.quiescence else teacher
-        inner.evaluate(rows, scores, values)
-        depth = well_depth(rows, scores)
-        labels = np.zeros(len(rows))
-        for d in np.unique(depth):
-            m = depth == d
-            sd = values[m].std()
-            labels[m] = np.tanh((values[m] - values[m].mean()) / sd) if sd > 0 else 0.0
+        labels = self.teacher_labels(rows, scores)
         result = fit(net, rows, labels, seed=c.seed, epochs=c.epochs, batch=c.batch, lr=c.lr)
         # The teacher's data joins the pool: the first generations keep learning from it
         # (until newer data pushes it out), so they start from what the teacher knows.
