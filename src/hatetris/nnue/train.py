@@ -24,11 +24,11 @@ from numba import njit
 
 from .. import __version__
 from ..adversary import N_PIECES, mild_piece
+from ..atomic import write_atomic, write_json_atomic
 from ..config import NJIT
 from ..engine import MAX_CHILDREN, children_into, pad_well
-from ..rules import HEIGHT, PAD_ROWS
-from ..atomic import write_atomic, write_json_atomic
 from ..eval.quiescence import QuiescenceEvaluation
+from ..rules import HEIGHT, PAD_ROWS
 from ..search.beam import BeamSearch
 from ..search.checkpoint import load_checkpoint, save_checkpoint
 from .evaluation import NNUEEvaluation
@@ -75,14 +75,19 @@ def well_depth(rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return (cells + 10 * np.asarray(scores)) // 4
 
 
+def tanh_z_by_depth(depth: np.ndarray, values: np.ndarray, where: np.ndarray,
+                    scale: float, out: np.ndarray) -> None:
+    """``out[i] = scale * tanh(z_i)`` where ``where[i]``, z standardised among the wells of
+    the same depth (0 where they all have one value); other entries are left alone."""
+    for d in np.unique(depth[where]):
+        m = where & (depth == d)
+        sd = values[m].std()
+        out[m] = scale * np.tanh((values[m] - values[m].mean()) / sd) if sd > 0 else 0.0
+
+
 def spread_by_depth(rows: np.ndarray, scores: np.ndarray, labels: np.ndarray) -> np.ndarray:
     out = labels.copy()
-    depth = well_depth(rows, scores)
-    alive = labels > -0.999
-    for d in np.unique(depth[alive]):
-        m = alive & (depth == d)
-        sd = labels[m].std()
-        out[m] = 0.9 * np.tanh((labels[m] - labels[m].mean()) / sd) if sd > 0 else 0.0
+    tanh_z_by_depth(well_depth(rows, scores), labels, labels > -0.999, 0.9, out)
     return out
 
 
@@ -332,12 +337,9 @@ class Trainer:
         inner = getattr(teacher, "inner", teacher) if c.quiescence else teacher
         values = np.zeros(len(rows))
         inner.evaluate(rows, scores, values)
-        depth = well_depth(rows, scores)
         labels = np.zeros(len(rows))
-        for d in np.unique(depth):
-            m = depth == d
-            sd = values[m].std()
-            labels[m] = np.tanh((values[m] - values[m].mean()) / sd) if sd > 0 else 0.0
+        tanh_z_by_depth(well_depth(rows, scores), values, np.ones(len(rows), np.bool_), 1.0,
+                        labels)
         return labels
 
     def learn_from_teacher(self, net: Network) -> None:
