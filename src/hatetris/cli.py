@@ -432,7 +432,8 @@ def nets() -> None:
 
 @nets.command("table")
 @click.option("--nets", "nets_dir", default="data/nets", show_default=True)
-@click.option("--networks", default="", help="Comma-separated names (gen-K); default: all.")
+@click.option("--networks", default="",
+              help="Comma-separated names (gen-K, counts-K); default: all.")
 @click.option("--widths", default="10000,100000", show_default=True)
 @click.option("--heuristic", default="heuristic-beam", show_default=True,
               help="Preset to compare with ('' for none).")
@@ -442,12 +443,12 @@ def nets_table(nets_dir: str, networks: str, widths: str, heuristic: str,
                max_depth: int | None) -> None:
     """Measure networks at fixed widths (cached in results.json) and write README.md."""
     from .nnue.network import NetworkError
-    from .nnue.report import measure, write_table
+    from .nnue.report import measure, network_order, write_table
     from .presets import PresetError
 
     d = Path(nets_dir)
     names = [n.strip() for n in networks.split(",") if n.strip()] or sorted(
-        (p.stem for p in d.glob("gen-*.npz")), key=lambda n: int(n[4:]))
+        (p.stem for p in d.glob("*.npz")), key=network_order)
     try:
         width_list = [int(w) for w in widths.split(",") if w.strip()]
     except ValueError:
