@@ -43,7 +43,7 @@ def test_the_beams_own_game_is_never_lost():
     keys = path_keys(search.store, search.best_node)
     reports = follow_game(evaluation, keys, 60, 45)
     assert [r.depth for r in reports] == list(range(1, 46))
-    assert all(r.in_beam and r.rank < r.beam <= 60 for r in reports)
+    assert all(r.in_beam and not r.lost_here and r.rank < r.beam <= 60 for r in reports)
     assert reports[-1].lines == search.best_score
     assert reports[-1].rank == 0 or reports[-1].value <= reports[-1].beam_best
 
@@ -54,6 +54,7 @@ def test_a_record_is_lost_once_and_for_all_by_a_narrow_beam():
     assert not all(held)
     first_lost = held.index(False)
     assert not any(held[first_lost:])
+    assert [r.depth for r in reports if r.lost_here] == [reports[first_lost].depth]
     # Where it is lost, its well was a child of a kept well: it was pruned, so every kept
     # well values at least as much (ties go to the lower index).
     lost = reports[first_lost]

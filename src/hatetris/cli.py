@@ -345,17 +345,14 @@ def diagnose(replay: str | None, file: str | None, solver: str, width: int | Non
     if not as_json:
         click.echo(f"{'piece':>5} {'lines':>5} {'value':>9} {'rank':>9} {'beam':>7} "
                    f"{'beam best':>9} {'beam worst':>10}  game in beam")
-    previous = {"held": True}
 
     def show(r) -> None:
-        lost_here = previous["held"] and not r.in_beam
-        previous["held"] = r.in_beam
         if as_json:
             click.echo(json.dumps(r.to_json()))
-        elif r.depth % every == 0 or lost_here:
+        elif r.depth % every == 0 or r.lost_here:
             click.echo(f"{r.depth:>5} {r.lines:>5} {r.value:>9.1f} {r.rank:>9} {r.beam:>7} "
                        f"{r.beam_best:>9.1f} {r.beam_worst:>10.1f}  "
-                       f"{'yes' if r.in_beam else 'lost here' if lost_here else 'no'}")
+                       f"{'yes' if r.in_beam else 'lost here' if r.lost_here else 'no'}")
 
     follow_game(evaluation, keys, w, max_depth, preset.search.get("parent_cap"), on_depth=show)
 

@@ -27,6 +27,7 @@ class DepthReport:
     rank: int  # beam wells valued strictly higher
     beam: int  # wells the beam kept at this depth
     in_beam: bool  # the beam holds the game's exact well
+    lost_here: bool  # ... and held it at the depth before
     beam_best: float
     beam_worst: float
 
@@ -68,9 +69,11 @@ def follow_game(evaluation, keys: str, width: int, max_depth: int | None = None,
         evaluation.evaluate(rows, beam_scores, values)
         well, score = wells[d - 1], int(scores[d - 1])
         evaluation.evaluate(well[None, :].copy(), np.array([score], np.int64), one)
+        was_held = held
         held = held and bool(np.any(np.all(rows == well, axis=1) & (beam_scores == score)))
         report = DepthReport(d, score, float(one[0]), int((values > one[0]).sum()), hi - lo,
-                             held, float(values.max()), float(values.min()))
+                             held, was_held and not held, float(values.max()),
+                             float(values.min()))
         reports.append(report)
         if on_depth is not None:
             on_depth(report)
