@@ -475,6 +475,15 @@ def well_features(rows2d, k, score, pad, locks, out, with_erasability, with_next
         out[F_NEXT_HEIGHT] = HEIGHT - mild_choice_from(pad, top, locks, buf, spans, known)[3]
 
 
+@njit(**NJIT)
+def feature_scratch():
+    """The scratch :func:`well_features` needs (``pad``, ``locks``, ``buf``, ``fill``,
+    ``spans``) and a feature vector ``f``."""
+    return (np.zeros(PAD_ROWS, np.uint16), np.zeros((N_PIECES, PAD_ROWS), np.int64),
+            np.zeros((1, HEIGHT), np.int64), np.zeros(PAD_ROWS, np.int64),
+            np.zeros((N_PIECES, 2), np.int64), np.zeros(N_FEATURES, np.float64))
+
+
 @njit(**NJIT_PARALLEL)
 def evaluate_heuristic(rows2d, scores, weights, opening, opening_pieces, out) -> None:
     """``out[i] = sum_j weights[j] * feature_j(rows2d[i], scores[i])`` for every well.
@@ -496,12 +505,7 @@ def evaluate_heuristic(rows2d, scores, weights, opening, opening_pieces, out) ->
     n_chunks = (n + CHUNK - 1) // CHUNK
     for c in prange(n_chunks):
         # Scratch per chunk, not per well: an allocation costs about as much as a well.
-        pad = np.zeros(PAD_ROWS, np.uint16)
-        locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
-        buf = np.zeros((1, HEIGHT), np.int64)
-        fill = np.zeros(PAD_ROWS, np.int64)
-        spans = np.zeros((N_PIECES, 2), np.int64)
-        f = np.zeros(N_FEATURES, np.float64)
+        pad, locks, buf, fill, spans, f = feature_scratch()
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
             well_features(rows2d, i, scores[i], pad, locks, f, with_erasability, with_next,
                           buf, with_dead, fill, spans)
@@ -524,12 +528,7 @@ def heuristic_features(rows2d, scores, with_erasability, out2d) -> None:
     n = rows2d.shape[0]
     n_chunks = (n + CHUNK - 1) // CHUNK
     for c in prange(n_chunks):
-        pad = np.zeros(PAD_ROWS, np.uint16)
-        locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
-        buf = np.zeros((1, HEIGHT), np.int64)
-        fill = np.zeros(PAD_ROWS, np.int64)
-        spans = np.zeros((N_PIECES, 2), np.int64)
-        f = np.zeros(N_FEATURES, np.float64)
+        pad, locks, buf, fill, spans, f = feature_scratch()
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
             well_features(rows2d, i, scores[i], pad, locks, f, with_erasability,
                           with_erasability, buf, with_erasability, fill, spans)

@@ -27,10 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from ..adversary import N_PIECES
 from ..config import NJIT
-from ..eval.heuristic import FEATURES, N_FEATURES, well_features
-from ..rules import BAR, HEIGHT, PAD_ROWS, WIDTH
+from ..eval.heuristic import FEATURES, feature_scratch, well_features
+from ..rules import BAR, HEIGHT, WIDTH
 
 FEATURE_SETS = ("rows", "windows", "windows_positional", "counts")
 LIVE_ROWS = HEIGHT - BAR  # 16
@@ -124,12 +123,7 @@ def active_features(rows, k, bases, out) -> int:
 
 @njit(**NJIT)
 def _count_features(rows, k, base, out, n) -> int:
-    pad = np.zeros(PAD_ROWS, np.uint16)
-    locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
-    buf = np.zeros((1, HEIGHT), np.int64)
-    fill = np.zeros(PAD_ROWS, np.int64)
-    spans = np.zeros((N_PIECES, 2), np.int64)
-    f = np.zeros(N_FEATURES, np.float64)
+    pad, locks, buf, fill, spans, f = feature_scratch()
     well_features(rows, k, 0, pad, locks, f, True, True, buf, True, fill, spans)
     for j in range(COUNT_FEATURES.shape[0]):
         v = min(max(int(f[COUNT_FEATURES[j]]), 0), COUNT_BUCKETS - 1)
