@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from .adversary import N_PIECES, expand
+from .adversary import expand
 from .config import NJIT
 from .core import state_hash
-from .engine import MAX_CHILDREN
-from .rules import HEIGHT, PAD_ROWS
+from .engine import expand_scratch
+from .rules import HEIGHT
 
 
 
@@ -53,12 +53,7 @@ def load_wells(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
 @njit(**NJIT)
 def expand_all(wells, scores, per_well_checksum, per_well_children):
     """Expand every well once (the benchmark's unit of work); fill per-well results."""
-    pad = np.zeros(PAD_ROWS, np.uint16)
-    locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
-    buf = np.zeros((1, HEIGHT), np.int64)
-    out_rows = np.zeros((MAX_CHILDREN, HEIGHT), np.uint16)
-    out_scores = np.zeros(MAX_CHILDREN, np.int64)
-    out_moves = np.zeros(MAX_CHILDREN, np.int64)
+    pad, locks, buf, out_rows, out_scores, out_moves = expand_scratch()
     for i in range(wells.shape[0]):
         _, n = expand(wells[i], scores[i], pad, locks, buf, out_rows, out_scores, out_moves)
         h = np.uint64(0)

@@ -235,6 +235,15 @@ def written_before(out_rows, out_scores, first, n, scratch, score) -> bool:
 
 
 @njit(**NJIT)
+def expand_scratch():
+    """Scratch for expanding wells one by one: ``pad``, ``locks``, ``buf`` and the
+    children's rows, scores and moves (room for :data:`MAX_CHILDREN`)."""
+    return (np.zeros(PAD_ROWS, np.uint16), np.zeros((INBOUNDS.shape[0], PAD_ROWS), np.int64),
+            np.zeros((1, HEIGHT), np.int64), np.zeros((MAX_CHILDREN, HEIGHT), np.uint16),
+            np.zeros(MAX_CHILDREN, np.int64), np.zeros(MAX_CHILDREN, np.int64))
+
+
+@njit(**NJIT)
 def children_into(pad, p, locks, y_first, y_last, score, keep_game_over, out_rows, out_scores,
                   out_moves, start, scratch) -> int:
     """Write every distinct child well of piece ``p`` from its lock masks.

@@ -19,7 +19,6 @@ from .adversary import (
     HATETRIS,
     HATETRIS_MILD,
     LOVETRIS,
-    N_PIECES,
     PIECE_I,
     PIECE_S,
     PIECE_Z,
@@ -31,7 +30,7 @@ from .adversary import (
 )
 from .config import NJIT
 from .core import well_is
-from .engine import MAX_CHILDREN, fits, pad_well, place
+from .engine import expand_scratch, fits, pad_well, place
 from .rules import (
     BAR,
     CANONICAL,
@@ -89,12 +88,7 @@ def play_keys(keys, ai, out_pieces, out_well, out_stats, hist_wells, hist_counts
     (score, pieces placed, game over, pieces spawned, keys played) to ``out_stats``.
     If ``well_log`` has rows, the well after every lock is written there (for ``--steps``).
     """
-    pad = np.zeros(PAD_ROWS, np.uint16)
-    locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
-    buf = np.zeros((1, HEIGHT), np.int64)
-    outs = np.zeros((MAX_CHILDREN, HEIGHT), np.uint16)
-    gains = np.zeros(MAX_CHILDREN, np.int64)
-    moves_buf = np.zeros(MAX_CHILDREN, np.int64)
+    pad, locks, buf, outs, gains, moves_buf = expand_scratch()
     score = 0
     placed = 0
     spawned = 0

@@ -23,12 +23,12 @@ import numpy as np
 from numba import njit
 
 from .. import __version__
-from ..adversary import N_PIECES, mild_piece
+from ..adversary import mild_piece
 from ..atomic import write_atomic, write_json_atomic
 from ..config import NJIT
-from ..engine import MAX_CHILDREN, children_into, pad_well
+from ..engine import MAX_CHILDREN, children_into, expand_scratch, pad_well
 from ..eval.quiescence import QuiescenceEvaluation
-from ..rules import HEIGHT, PAD_ROWS
+from ..rules import HEIGHT
 from ..search.beam import BeamSearch
 from ..search.checkpoint import load_checkpoint, save_checkpoint
 from .evaluation import NNUEEvaluation
@@ -96,12 +96,7 @@ def _pick_children(rows, scores, u, out_rows, out_scores) -> int:
     """Write ``u.shape[1]`` (or fewer) distinct random children of each well, chosen by
     a partial shuffle driven by the uniforms ``u``; return how many were written."""
     per_well = u.shape[1]
-    pad = np.zeros(PAD_ROWS, np.uint16)
-    locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
-    buf = np.zeros((1, HEIGHT), np.int64)
-    kid_rows = np.zeros((MAX_CHILDREN, HEIGHT), np.uint16)
-    kid_scores = np.zeros(MAX_CHILDREN, np.int64)
-    kid_moves = np.zeros(MAX_CHILDREN, np.int64)
+    pad, locks, buf, kid_rows, kid_scores, kid_moves = expand_scratch()
     order = np.zeros(MAX_CHILDREN, np.int64)
     n = 0
     for i in range(rows.shape[0]):

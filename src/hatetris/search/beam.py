@@ -30,7 +30,7 @@ from numba import njit, prange
 from ..adversary import N_PIECES, mild_piece
 from ..config import NJIT, NJIT_PARALLEL
 from ..core import rows_hash
-from ..engine import MAX_CHILDREN, children_into, lock_masks, pad_well
+from ..engine import children_into, expand_scratch, lock_masks, pad_well
 from ..rules import HEIGHT, PAD_ROWS
 from .tree import NodeStore, hatetris_piece_on_path, path_count
 from .tt import dedupe_children, filter_contains, filter_insert, table_slots
@@ -45,12 +45,7 @@ def plan_children(rows, score, depth, parent, start, end, seen, out_piece, out_c
     n = end - start
     n_chunks = (n + CHUNK - 1) // CHUNK
     for c in prange(n_chunks):
-        pad = np.zeros(PAD_ROWS, np.uint16)
-        locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
-        buf = np.zeros((1, HEIGHT), np.int64)
-        kid_rows = np.zeros((MAX_CHILDREN, HEIGHT), np.uint16)
-        kid_scores = np.zeros(MAX_CHILDREN, np.int64)
-        kid_moves = np.zeros(MAX_CHILDREN, np.int64)
+        pad, locks, buf, kid_rows, kid_scores, kid_moves = expand_scratch()
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
             g = start + i
             top = pad_well(rows[g], pad)
