@@ -369,6 +369,9 @@ def diagnose(replay: str | None, file: str | None, solver: str, width: int | Non
 @click.option("--samples", type=click.IntRange(10), default=20000, show_default=True)
 @click.option("--label-depth", type=click.IntRange(1), default=10, show_default=True)
 @click.option("--label-width", type=click.IntRange(1), default=8, show_default=True)
+@click.option("--label-grace", type=click.IntRange(0), default=0, show_default=True,
+              help="Play this many pieces past --label-depth: a well lost there gets a "
+                   "label between -1 and a survivor's.")
 @click.option("--candidates", type=click.IntRange(0), default=0, show_default=True,
               help="Also label this many random children of each sampled well.")
 @click.option("--survivor-labels", type=click.Choice(["lookahead", "teacher"]),
@@ -390,7 +393,7 @@ def diagnose(replay: str | None, file: str | None, solver: str, width: int | Non
               help="Resumable state: data, probe checkpoints, log.")
 def train(generations: int, features: str, hidden: int, probe_width: int,
           probe_max_depth: int, samples: int, label_depth: int, label_width: int,
-          candidates: int, survivor_labels: str, epochs: int, lr: float,
+          label_grace: int, candidates: int, survivor_labels: str, epochs: int, lr: float,
           no_quiescence: bool, teacher: str | None, init: str | None, seed: int,
           workers: int | None, nets_dir: str, work_dir: str) -> None:
     """Train NNUE generations from the engine's own searches (resumable: run it again)."""
@@ -411,7 +414,7 @@ def train(generations: int, features: str, hidden: int, probe_width: int,
     config = TrainConfig(generations=generations, features=sets, hidden=hidden,
                          probe_width=probe_width, probe_max_depth=probe_max_depth,
                          samples=samples, label_depth=label_depth, label_width=label_width,
-                         epochs=epochs, lr=lr, quiescence=not no_quiescence, teacher=teacher,
+                         label_grace=label_grace or None, epochs=epochs, lr=lr, quiescence=not no_quiescence, teacher=teacher,
                          init=init, seed=seed, candidates=candidates or None,
                          survivor_labels=None if survivor_labels == "lookahead" else "teacher")
     if config.survivor_labels == "teacher" and not teacher:

@@ -4,6 +4,11 @@ A sampled well is labelled by a narrow beam (``width`` wells, ``depth`` pieces) 
 ranked by the network: -1 if every line of play dies within ``depth`` pieces, else the
 best network value reached at the end. The adversary here is the mild one (no history):
 a label is an estimate, and a repeat within ten pieces is vanishingly rare.
+
+With ``grace`` pieces more, the beam plays on after ``depth``: a well whose lines all die
+in that stretch is only partly good. ``lookahead`` reports the value at ``depth`` and the
+fraction of the grace stretch survived; :func:`graded` makes a label of the two (as the
+2023 open-source trainer does: -1 before ``depth``, scaled toward the value after).
 """
 
 from __future__ import annotations
@@ -20,7 +25,11 @@ from .network import forward_one
 
 
 @njit(**NJIT_PARALLEL)
-def lookahead_labels(rows, scores, depth, width, bases, max_active, w1, w2, b2, out):
+def lookahead(rows, scores, depth, grace, width, bases, max_active, w1, w2, b2, value,
+              survived):
+    """``value[i]``: the best network value after ``depth`` pieces (-1 if lost before);
+    ``survived[i]``: 0 if lost before ``depth``, else (pieces survived after ``depth``
+    + 1) / (grace + 1), so 1 for a well that lasts the whole ``depth + grace``."""
     n = rows.shape[0]
     for i in prange(n):
         pad = np.zeros(PAD_ROWS, np.uint16)
@@ -38,8 +47,9 @@ def lookahead_labels(rows, scores, depth, width, bases, max_active, w1, w2, b2, 
             beam[0, r] = rows[i, r]
         beam_scores[0] = scores[i]
         size = 1
-        label = -1.0
-        for step in range(depth):
+        v = -1.0
+        lasted = 0
+        for step in range(depth + grace):
             total = 0
             for b in range(size):
                 top = pad_well(beam[b], pad)
@@ -47,7 +57,6 @@ def lookahead_labels(rows, scores, depth, width, bases, max_active, w1, w2, b2, 
                 total += children_into(pad, p, locks, y_first, y_last, beam_scores[b],
                                        False, kids, kid_scores, kid_moves, total, buf)
             if total == 0:
-                label = -1.0
                 break
             for k in range(total):
                 values[k] = forward_one(kids, k, bases, w1, w2, b2, idx, acc)
@@ -58,5 +67,16 @@ def lookahead_labels(rows, scores, depth, width, bases, max_active, w1, w2, b2, 
                 for r in range(HEIGHT):
                     beam[b, r] = kids[k, r]
                 beam_scores[b] = kid_scores[k]
-            label = values[order[0]]
-        out[i] = label
+            lasted = step + 1
+            if lasted == depth:
+                v = values[order[0]]
+        value[i] = v
+        survived[i] = 0.0 if lasted < depth else (lasted - depth + 1) / (grace + 1)
+
+
+def graded(value: np.ndarray, survived: np.ndarray) -> np.ndarray:
+    """-1 for a well lost within the depth, ``value`` for one that lasts the grace too,
+    and in between a straight line from -1 toward ``value`` by the fraction survived."""
+    value = np.asarray(value, np.float64)
+    partial = -1.0 + (value + 1.0) * survived
+    return np.where(survived >= 1, value, np.where(survived > 0, partial, -1.0))

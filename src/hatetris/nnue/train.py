@@ -33,7 +33,7 @@ from ..search.beam import BeamSearch
 from ..search.checkpoint import load_checkpoint, save_checkpoint
 from .evaluation import NNUEEvaluation
 from .fit import fit, predict_from_rows
-from .labels import lookahead_labels
+from .labels import graded, lookahead
 from .network import Network, load_network, save_network
 
 
@@ -47,6 +47,8 @@ class TrainConfig:
     samples: int = 20000
     label_depth: int = 10
     label_width: int = 8
+    # Pieces the lookahead plays on after label_depth: a loss in that stretch is graded.
+    label_grace: int | None = None
     pool_limit: int = 200000
     epochs: int = 30
     lr: float = 1e-3
@@ -228,17 +230,21 @@ class Trainer:
         after generation (-1 is the only fixed anchor). A beam only compares wells of one
         depth, so only the order among a depth's survivors matters: it is kept, and
         rescaled to 0.9 tanh(z) with z standardised among them. Deaths stay -1.
+
+        With ``label_grace`` G, a well that outlives ``label_depth`` but is lost within G
+        pieces more gets a label between -1 and its survivor's label (:func:`graded`).
         """
         c = self.config
         lay = net.layout
-        out = np.zeros(len(rows))
-        lookahead_labels(rows, scores, c.label_depth, c.label_width, lay.bases, lay.max_active,
-                         net.w1, net.w2, net.b2, out)
+        value = np.zeros(len(rows))
+        survived = np.zeros(len(rows))
+        lookahead(rows, scores, c.label_depth, c.label_grace or 0, c.label_width, lay.bases,
+                  lay.max_active, net.w1, net.w2, net.b2, value, survived)
         if c.survivor_labels == "teacher":
-            return np.where(out <= -0.999, -1.0, self.teacher_labels(rows, scores))
-        if c.normalise_labels:
-            out = spread_by_depth(rows, scores, out)
-        return out
+            value = self.teacher_labels(rows, scores)
+        elif c.normalise_labels:
+            value = spread_by_depth(rows, scores, np.where(survived > 0, value, -1.0))
+        return graded(value, survived)
 
     # -- the loop ----------------------------------------------------------------------
 
