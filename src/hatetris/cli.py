@@ -420,9 +420,13 @@ def train(generations: int, features: str, hidden: int, probe_width: int,
     if config.survivor_labels == "teacher" and not teacher:
         _fail("--survivor-labels teacher needs --teacher PRESET")
     try:
-        Trainer(config, Path(nets_dir), Path(work_dir), log=click.echo).run()
+        Trainer(config, Path(nets_dir), Path(work_dir), log=click.echo, progress=True).run()
     except (ValueError, NetworkError, CheckpointError) as e:
         _fail(str(e))
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: run the same command again to resume from {work_dir}",
+                   err=True)
+        sys.exit(130)
 
 
 @cli.group()

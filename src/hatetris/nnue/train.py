@@ -136,6 +136,7 @@ class Trainer:
     nets_dir: Path
     work_dir: Path
     log: Callable[[str], None] = print
+    progress: bool = False  # tqdm bars for the probe, the labelling and the fit
     state: dict = field(default_factory=dict)
 
     # -- state -----------------------------------------------------------------------
@@ -187,8 +188,18 @@ class Trainer:
         ev = NNUEEvaluation(net)
         return QuiescenceEvaluation(ev, 2) if self.config.quiescence else ev
 
+    def bar(self, **kwargs):
+        from tqdm import tqdm
+
+        return tqdm(disable=not self.progress, dynamic_ncols=True, **kwargs)
+
     def probe(self, k: int, net: Network) -> BeamSearch:
-        """Beam search with generation k's network at the probe width (checkpointed)."""
+        """Beam search with generation k's network at the probe width (checkpointed).
+
+        Ctrl-C saves the checkpoint and raises ``KeyboardInterrupt``: the next run resumes.
+        """
+        from ..solve import drive
+
         c = self.config
         ck = self.work_dir / f"probe-{k}"
         fp = {"kind": "probe", "generation": k, "width": c.probe_width,
@@ -198,13 +209,29 @@ class Trainer:
             search = load_checkpoint(ck, fp, ev, c.probe_max_depth)
         else:
             search = BeamSearch(ev, c.probe_width, c.probe_max_depth)
-        steps = 0
-        while search.step() is not None:
-            steps += 1
-            if steps % 50 == 0:
-                save_checkpoint(ck, search, fp)
+
+        def describe(stats) -> str:
+            rate = stats.children / stats.seconds if stats.seconds > 0 else 0.0
+            return f"beam={stats.beam} best={search.best_score} kids/s={rate:,.0f}"
+
+        bar = self.bar(initial=search.depth, unit="piece", desc=f"gen {k} probe")
+        interrupted = drive(search.step, bar, describe,
+                            save=lambda: save_checkpoint(ck, search, fp), every=50)
+        bar.close()
         save_checkpoint(ck, search, fp)
+        if interrupted:
+            raise KeyboardInterrupt
         return search
+
+    def fit(self, net: Network, rows: np.ndarray, labels: np.ndarray, seed: int):
+        c = self.config
+        with self.bar(total=c.epochs, unit="epoch", desc=f"fit {len(rows):,} wells") as bar:
+            def progress(epoch: int, train_loss: float, val_loss: float) -> None:
+                bar.update(1)
+                bar.set_postfix_str(f"train={train_loss:.4f} val={val_loss:.4f}")
+
+            return fit(net, rows, labels, seed=seed, epochs=c.epochs, batch=c.batch, lr=c.lr,
+                       progress=progress)
 
     def sample(self, k: int, search: BeamSearch) -> tuple[np.ndarray, np.ndarray]:
         """Wells from every depth of the probe, about equally many per depth."""
@@ -238,8 +265,15 @@ class Trainer:
         lay = net.layout
         value = np.zeros(len(rows))
         survived = np.zeros(len(rows))
-        lookahead(rows, scores, c.label_depth, c.label_grace or 0, c.label_width, lay.bases,
-                  lay.max_active, net.w1, net.w2, net.b2, value, survived)
+        chunk = 1000  # for the progress bar only: wells are labelled independently
+        with self.bar(total=len(rows), unit="well", desc="labels") as bar:
+            for a in range(0, len(rows), chunk):
+                b = min(a + chunk, len(rows))
+                lookahead(rows[a:b], scores[a:b], c.label_depth, c.label_grace or 0,
+                          c.label_width, lay.bases, lay.max_active, net.w1, net.w2, net.b2,
+                          value[a:b], survived[a:b])
+                bar.update(b - a)
+                bar.set_postfix_str(f"lost={int((survived[:b] == 0).sum())}", refresh=False)
         if c.survivor_labels == "teacher":
             value = self.teacher_labels(rows, scores)
         elif c.normalise_labels:
@@ -357,8 +391,11 @@ class Trainer:
         preset = load_preset(c.teacher)
         teacher = make_evaluation(preset)
         search = BeamSearch(teacher, c.probe_width, c.probe_max_depth)
-        while search.step() is not None:
-            pass
+        with self.bar(unit="piece", desc=f"teacher {c.teacher}") as bar:
+            while (stats := search.step()) is not None:
+                bar.update(1)
+                bar.set_postfix_str(f"beam={stats.beam} best={search.best_score}",
+                                    refresh=False)
         rows, scores = self.sample(0, search)
         # A beam ranks children, most of which it rejects: the network must see those too,
         # not only the wells the teacher kept.
@@ -367,7 +404,7 @@ class Trainer:
         rows = np.concatenate([rows, kid_rows])
         scores = np.concatenate([scores, kid_scores])
         labels = self.teacher_labels(rows, scores)
-        result = fit(net, rows, labels, seed=c.seed, epochs=c.epochs, batch=c.batch, lr=c.lr)
+        result = self.fit(net, rows, labels, seed=c.seed)
         # The teacher's data joins the pool: the first generations keep learning from it
         # (until newer data pushes it out), so they start from what the teacher knows.
         data = self.work_dir / "data-teacher.npz"
@@ -397,8 +434,7 @@ class Trainer:
                 labels.append(z["labels"])
         rows_a = np.concatenate(rows)[-c.pool_limit:]
         labels_a = np.concatenate(labels)[-c.pool_limit:]
-        result = fit(net, rows_a, labels_a, seed=c.seed + k, epochs=c.epochs, batch=c.batch,
-                     lr=c.lr)
+        result = self.fit(net, rows_a, labels_a, seed=c.seed + k)
         pred = np.zeros(len(rows_a))
         predict_from_rows(rows_a, net.layout.bases, net.layout.max_active, net.w1, net.w2,
                           net.b2, pred)
