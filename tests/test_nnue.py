@@ -16,6 +16,7 @@ from hatetris.nnue.evaluation import NNUEEvaluation
 from hatetris.nnue.fit import fit
 from hatetris.nnue.network import Network, NetworkError, load_network, save_network
 from hatetris.nnue.train import TrainConfig, Trainer, candidate_children
+from hatetris.search.beam import BeamSearch
 
 import naive
 
@@ -306,6 +307,37 @@ def test_generations_resume(tmp_path):
     assert (nets / "gen-2.npz").exists()
     with pytest.raises(ValueError, match="other options"):
         Trainer(TrainConfig(generations=2, hidden=16), nets, work, log=lambda s: None).run()
+
+
+def test_an_interrupted_probe_resumes_where_it_stopped(tmp_path, monkeypatch):
+    import hatetris.solve
+
+    config = TrainConfig(generations=0, probe_width=30, probe_max_depth=25, hidden=8)
+    whole = Trainer(config, tmp_path / "n1", tmp_path / "w1", log=lambda s: None)
+    whole.run()
+    drive = hatetris.solve.drive
+
+    def interrupted_drive(step, bar, describe, on_step=None, save=None, every=25):
+        calls = iter(range(12))
+        drive(lambda: step() if next(calls, None) is not None else None, bar, describe,
+              on_step, save, every)
+        return True  # as if Ctrl-C came after the 12th piece
+
+    monkeypatch.setattr(hatetris.solve, "drive", interrupted_drive)
+    work = tmp_path / "w2"
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(config, tmp_path / "n2", work, log=lambda s: None).run()
+    assert json.loads((work / "probe-0" / "meta.json").read_text())["level_start"][12]
+    monkeypatch.setattr(hatetris.solve, "drive", drive)
+    steps = []
+    monkeypatch.setattr(BeamSearch, "step", lambda self, f=BeamSearch.step: steps.append(1)
+                        or f(self))
+    resumed = Trainer(config, tmp_path / "n2", work, log=lambda s: None)
+    resumed.run()
+    assert resumed.state["generations"]["0"] == whole.state["generations"]["0"] | {
+        "seconds": resumed.state["generations"]["0"]["seconds"],
+        "probe_seconds": resumed.state["generations"]["0"]["probe_seconds"]}
+    assert len(steps) < 25 - 12 + 2  # the first 12 pieces were not played again
 
 
 def test_nets_table_is_generated_from_measured_games(tmp_path):
