@@ -282,6 +282,58 @@ def test_graded_labels(tmp_path):
     assert partial.any() and (~dead & ~partial).any()
 
 
+def test_lineage_reach_and_hindsight_order():
+    from hatetris.nnue.labels import lineage_reach, order_by_hindsight
+    from hatetris.presets import load_preset, make_evaluation
+
+    search = BeamSearch(make_evaluation(load_preset("quick")), 20, 40)
+    while search.step() is not None:
+        pass
+    s = search.store
+    parent, depth = s.parent[:s.size], s.depth[:s.size]
+    naive_reach = depth.astype(np.int64).copy()
+    for j in range(s.size):  # every node raises each of its ancestors
+        a = parent[j]
+        while a >= 0:
+            naive_reach[a] = max(naive_reach[a], depth[j])
+            a = parent[a]
+    reach = lineage_reach(parent, search.level_start, s.size)
+    assert np.array_equal(reach, naive_reach)
+    assert reach[0] == search.depth and (reach > depth).any() and (reach == depth).any()
+
+    rng = np.random.default_rng(0)
+    labels, d, life = rng.random(300), rng.integers(0, 4, 300), rng.integers(0, 5, 300)
+    out = order_by_hindsight(labels, d, life)
+    for k in range(4):
+        m = d == k
+        assert np.array_equal(np.sort(out[m]), np.sort(labels[m]))  # the same values
+        i, j = np.meshgrid(np.flatnonzero(m), np.flatnonzero(m))
+        longer = life[i] > life[j]
+        assert np.all(out[i][longer] > out[j][longer])  # longer-lived, higher label
+        tie = (life[i] == life[j]) & (labels[i] > labels[j])
+        assert np.all(out[i][tie] > out[j][tie])  # ties keep the old order
+
+
+def test_a_hindsight_run_reorders_its_labels_within_each_depth(tmp_path):
+    from hatetris.nnue.train import well_depth
+
+    data = {}
+    for hindsight in (None, True):
+        config = TrainConfig(generations=0, probe_width=30, probe_max_depth=25, samples=300,
+                             label_depth=3, label_width=2, hidden=8, hindsight=hindsight)
+        config.generations = 1  # label generation 0's probe, train generation 1
+        work = tmp_path / str(hindsight)
+        Trainer(config, tmp_path / f"n{hindsight}", work, log=lambda s: None).run()
+        data[hindsight] = np.load(work / "data-0.npz")
+    plain, hind = data[None], data[True]
+    assert np.array_equal(plain["rows"], hind["rows"])
+    depth = well_depth(plain["rows"], plain["scores"])
+    for d in np.unique(depth):
+        m = depth == d
+        assert np.array_equal(np.sort(plain["labels"][m]), np.sort(hind["labels"][m]))
+    assert not np.array_equal(plain["labels"], hind["labels"])
+
+
 def test_generations_resume(tmp_path):
     config = TrainConfig(generations=1, probe_width=30, probe_max_depth=25, samples=300,
                          label_depth=3, label_width=2, epochs=2, hidden=8)

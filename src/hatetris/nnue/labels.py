@@ -80,3 +80,36 @@ def graded(value: np.ndarray, survived: np.ndarray) -> np.ndarray:
     value = np.asarray(value, np.float64)
     partial = -1.0 + (value + 1.0) * survived
     return np.where(survived >= 1, value, np.where(survived > 0, partial, -1.0))
+
+
+def lineage_reach(parent: np.ndarray, level_start: list[int], size: int) -> np.ndarray:
+    """For every node of a beam's tree, the depth of its deepest descendant still in the
+    tree (its own depth for a leaf): how long its line of play lasted in the beam.
+
+    ``level_start[d]`` is the first node of depth d; nodes of one depth are contiguous.
+    """
+    reach = np.zeros(size, np.int64)
+    bounds = list(level_start) + [size]
+    for d in range(len(bounds) - 1):
+        reach[bounds[d]:bounds[d + 1]] = d
+    for d in range(len(bounds) - 2, 0, -1):
+        lo, hi = bounds[d], bounds[d + 1]
+        np.maximum.at(reach, parent[lo:hi], reach[lo:hi])
+    return reach
+
+
+def order_by_hindsight(labels: np.ndarray, depth: np.ndarray, life: np.ndarray) -> np.ndarray:
+    """Each depth's labels, handed out again in the order of ``life`` (ties: old order).
+
+    A lookahead of a few pieces cannot see a loss fifty pieces on; the probe beam saw
+    which of its wells' lines lasted. Among the wells of one depth the longest-lived get
+    the highest of that depth's labels: the values stay, their order becomes hindsight's.
+    """
+    out = np.array(labels, np.float64)
+    for d in np.unique(depth):
+        ids = np.flatnonzero(depth == d)
+        order = np.lexsort((out[ids], life[ids]))
+        new = np.empty(len(ids))
+        new[order] = np.sort(out[ids])
+        out[ids] = new
+    return out

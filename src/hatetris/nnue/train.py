@@ -33,7 +33,7 @@ from ..search.beam import BeamSearch
 from ..search.checkpoint import load_checkpoint, save_checkpoint
 from .evaluation import NNUEEvaluation
 from .fit import fit, predict_from_rows
-from .labels import graded, lookahead
+from .labels import graded, lineage_reach, lookahead, order_by_hindsight
 from .network import Network, load_network, save_network
 
 
@@ -63,6 +63,9 @@ class TrainConfig:
     # What a well that survives the lookahead is labelled with: the best network value
     # at its end (None), or "teacher": the teacher's ranking of the well itself.
     survivor_labels: str | None = None
+    # Reorder the labels of the probe's own wells, depth by depth, by how long each one's
+    # line of play lasted in the probe (order_by_hindsight).
+    hindsight: bool | None = None
     seed: int = 0
 
     def to_json(self) -> dict:
@@ -235,6 +238,10 @@ class Trainer:
 
     def sample(self, k: int, search: BeamSearch) -> tuple[np.ndarray, np.ndarray]:
         """Wells from every depth of the probe, about equally many per depth."""
+        idx = self.sample_nodes(k, search)
+        return search.store.rows[idx].copy(), search.store.score[idx].astype(np.int64)
+
+    def sample_nodes(self, k: int, search: BeamSearch) -> np.ndarray:
         rng = np.random.default_rng(self.config.seed * 1000 + k)
         starts = search.level_start + [search.store.size]
         per_depth = max(1, self.config.samples // max(1, search.depth))
@@ -243,8 +250,7 @@ class Trainer:
             lo, hi = starts[d], starts[d + 1]
             n = min(per_depth, hi - lo)
             picks.append(rng.choice(np.arange(lo, hi), size=n, replace=False))
-        idx = np.sort(np.concatenate(picks)) if picks else np.zeros(0, np.int64)
-        return search.store.rows[idx].copy(), search.store.score[idx].astype(np.int64)
+        return np.sort(np.concatenate(picks)) if picks else np.zeros(0, np.int64)
 
     def label(self, net: Network, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """Lookahead labels; with ``normalise_labels``, survivors are spread per depth.
@@ -339,7 +345,9 @@ class Trainer:
             if k < c.generations and not data.exists():
                 if search is None:
                     search = self.probe(k, net)  # resumes from its final checkpoint
-                rows, scores = self.sample(k, search)
+                nodes = self.sample_nodes(k, search)
+                rows = search.store.rows[nodes].copy()
+                scores = search.store.score[nodes].astype(np.int64)
                 if c.candidates:
                     kid_rows, kid_scores = candidate_children(rows, scores, c.candidates,
                                                               c.seed * 1000 + k)
@@ -347,6 +355,14 @@ class Trainer:
                     scores = np.concatenate([scores, kid_scores])
                 best_net = load_network(self.net_path(self.state["best"]))
                 labels = self.label(best_net, rows, scores)
+                if c.hindsight:
+                    store = search.store
+                    reach = lineage_reach(store.parent[:store.size], search.level_start,
+                                          store.size)
+                    depth = store.depth[nodes]
+                    kept = len(nodes)
+                    labels[:kept] = order_by_hindsight(labels[:kept], depth,
+                                                       reach[nodes] - depth)
                 write_atomic(data, lambda f: np.savez(f, rows=rows, scores=scores,
                                                       labels=labels), mode="wb")
                 self.state["pool"].append(data.name)
