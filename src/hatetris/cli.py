@@ -396,7 +396,8 @@ def diagnose(replay: str | None, file: str | None, solver: str, width: int | Non
               help="Resumable state: data, probe checkpoints, log.")
 def train(generations: int, features: str, hidden: int, probe_width: int,
           probe_max_depth: int, samples: int, label_depth: int, label_width: int,
-          label_grace: int, candidates: int, survivor_labels: str, hindsight: bool, epochs: int, lr: float,
+          label_grace: int, candidates: int, survivor_labels: str, hindsight: bool,
+          epochs: int, lr: float,
           no_quiescence: bool, teacher: str | None, init: str | None, seed: int,
           workers: int | None, nets_dir: str, work_dir: str) -> None:
     """Train NNUE generations from the engine's own searches (resumable: run it again)."""
@@ -417,7 +418,8 @@ def train(generations: int, features: str, hidden: int, probe_width: int,
     config = TrainConfig(generations=generations, features=sets, hidden=hidden,
                          probe_width=probe_width, probe_max_depth=probe_max_depth,
                          samples=samples, label_depth=label_depth, label_width=label_width,
-                         label_grace=label_grace or None, hindsight=hindsight or None, epochs=epochs, lr=lr, quiescence=not no_quiescence, teacher=teacher,
+                         label_grace=label_grace or None, hindsight=hindsight or None,
+                         epochs=epochs, lr=lr, quiescence=not no_quiescence, teacher=teacher,
                          init=init, seed=seed, candidates=candidates or None,
                          survivor_labels=None if survivor_labels == "lookahead" else "teacher")
     if config.survivor_labels == "teacher" and not teacher:

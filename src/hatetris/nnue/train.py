@@ -196,13 +196,25 @@ class Trainer:
 
         return tqdm(disable=not self.progress, dynamic_ncols=True, **kwargs)
 
-    def probe(self, k: int, net: Network) -> BeamSearch:
-        """Beam search with generation k's network at the probe width (checkpointed).
-
-        Ctrl-C saves the checkpoint and raises ``KeyboardInterrupt``: the next run resumes.
-        """
+    def run_beam(self, search: BeamSearch, desc: str, save: Callable | None = None) -> None:
+        """Step ``search`` to its end under a progress bar. On Ctrl-C, ``save()`` (if
+        given) and raise ``KeyboardInterrupt``: a rerun resumes from what was saved."""
         from ..solve import drive
 
+        def describe(stats) -> str:
+            rate = stats.children / stats.seconds if stats.seconds > 0 else 0.0
+            return f"beam={stats.beam} best={search.best_score} kids/s={rate:,.0f}"
+
+        bar = self.bar(initial=search.depth, unit="piece", desc=desc)
+        interrupted = drive(search.step, bar, describe, save=save, every=50)
+        bar.close()
+        if save is not None:
+            save()
+        if interrupted:
+            raise KeyboardInterrupt
+
+    def probe(self, k: int, net: Network) -> BeamSearch:
+        """Beam search with generation k's network at the probe width (checkpointed)."""
         c = self.config
         ck = self.work_dir / f"probe-{k}"
         fp = {"kind": "probe", "generation": k, "width": c.probe_width,
@@ -212,18 +224,7 @@ class Trainer:
             search = load_checkpoint(ck, fp, ev, c.probe_max_depth)
         else:
             search = BeamSearch(ev, c.probe_width, c.probe_max_depth)
-
-        def describe(stats) -> str:
-            rate = stats.children / stats.seconds if stats.seconds > 0 else 0.0
-            return f"beam={stats.beam} best={search.best_score} kids/s={rate:,.0f}"
-
-        bar = self.bar(initial=search.depth, unit="piece", desc=f"gen {k} probe")
-        interrupted = drive(search.step, bar, describe,
-                            save=lambda: save_checkpoint(ck, search, fp), every=50)
-        bar.close()
-        save_checkpoint(ck, search, fp)
-        if interrupted:
-            raise KeyboardInterrupt
+        self.run_beam(search, f"gen {k} probe", lambda: save_checkpoint(ck, search, fp))
         return search
 
     def fit(self, net: Network, rows: np.ndarray, labels: np.ndarray, seed: int):
@@ -236,12 +237,9 @@ class Trainer:
             return fit(net, rows, labels, seed=seed, epochs=c.epochs, batch=c.batch, lr=c.lr,
                        progress=progress)
 
-    def sample(self, k: int, search: BeamSearch) -> tuple[np.ndarray, np.ndarray]:
-        """Wells from every depth of the probe, about equally many per depth."""
-        idx = self.sample_nodes(k, search)
-        return search.store.rows[idx].copy(), search.store.score[idx].astype(np.int64)
-
-    def sample_nodes(self, k: int, search: BeamSearch) -> np.ndarray:
+    def sample(self, k: int, search: BeamSearch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Wells from every depth of the probe, about equally many per depth: their rows,
+        scores and node indices."""
         rng = np.random.default_rng(self.config.seed * 1000 + k)
         starts = search.level_start + [search.store.size]
         per_depth = max(1, self.config.samples // max(1, search.depth))
@@ -250,7 +248,8 @@ class Trainer:
             lo, hi = starts[d], starts[d + 1]
             n = min(per_depth, hi - lo)
             picks.append(rng.choice(np.arange(lo, hi), size=n, replace=False))
-        return np.sort(np.concatenate(picks)) if picks else np.zeros(0, np.int64)
+        nodes = np.sort(np.concatenate(picks)) if picks else np.zeros(0, np.int64)
+        return search.store.rows[nodes].copy(), search.store.score[nodes].astype(np.int64), nodes
 
     def label(self, net: Network, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """Lookahead labels; with ``normalise_labels``, survivors are spread per depth.
@@ -345,9 +344,7 @@ class Trainer:
             if k < c.generations and not data.exists():
                 if search is None:
                     search = self.probe(k, net)  # resumes from its final checkpoint
-                nodes = self.sample_nodes(k, search)
-                rows = search.store.rows[nodes].copy()
-                scores = search.store.score[nodes].astype(np.int64)
+                rows, scores, nodes = self.sample(k, search)
                 if c.candidates:
                     kid_rows, kid_scores = candidate_children(rows, scores, c.candidates,
                                                               c.seed * 1000 + k)
@@ -407,12 +404,8 @@ class Trainer:
         preset = load_preset(c.teacher)
         teacher = make_evaluation(preset)
         search = BeamSearch(teacher, c.probe_width, c.probe_max_depth)
-        with self.bar(unit="piece", desc=f"teacher {c.teacher}") as bar:
-            while (stats := search.step()) is not None:
-                bar.update(1)
-                bar.set_postfix_str(f"beam={stats.beam} best={search.best_score}",
-                                    refresh=False)
-        rows, scores = self.sample(0, search)
+        self.run_beam(search, f"teacher {c.teacher}")
+        rows, scores, _ = self.sample(0, search)
         # A beam ranks children, most of which it rejects: the network must see those too,
         # not only the wells the teacher kept.
         kid_rows, kid_scores = candidate_children(rows, scores, max(2, c.candidates or 0),
