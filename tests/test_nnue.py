@@ -409,6 +409,26 @@ def test_nets_table_is_generated_from_measured_games(tmp_path):
     assert json.loads((tmp_path / "results.json").read_text()) == results
 
 
+def test_nets_table_keeps_stored_games_of_networks_not_asked_for(tmp_path):
+    from hatetris.nnue.report import measure
+
+    nets, solutions = tmp_path / "nets", tmp_path / "solutions"
+    solutions.mkdir()
+    for k in (0, 1):
+        save_network(nets / f"gen-{k}.npz", Network.random(("rows",), hidden=8, seed=k),
+                     generation=k)
+    game = measure(nets, ["gen-0"], [20], None, log=lambda m: None)["gen-0@20"]
+    (nets / "results.json").unlink()  # gen-0's game is now only a stored solution
+    (solutions / "g0.json").write_text(json.dumps({
+        "solver": "nnue-beam", "replay": game["replay"], "score": game["lines"],
+        "pieces": game["pieces"],
+        "parameters": {"width": 20, "eval": {"network": str(nets / "gen-0.npz")}}}))
+    results = measure(nets, ["gen-1"], [20], None, log=lambda m: None,
+                      solutions_dir=solutions)
+    assert set(results) == {"gen-0@20", "gen-1@20"}
+    assert results["gen-0@20"]["replay"] == game["replay"]
+
+
 def test_nets_table_measures_a_changed_preset_again(tmp_path):
     from hatetris.nnue.report import measure
 

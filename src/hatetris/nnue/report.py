@@ -93,7 +93,9 @@ def measure(nets_dir: Path, names: list[str], widths: list[int], heuristic: str 
 
     results = played_now(results)
     if max_depth is None:
-        wanted = set(names) | ({heuristic} if heuristic else set())
+        # Every network here, not only those asked for: the table lists them all.
+        wanted = (set(names) | {f.stem for f in nets_dir.glob("*.npz")}
+                  | ({heuristic} if heuristic else set()))
         for key, r in played_now(_stored_games(solutions_dir)).items():
             if key.split("@")[0] in wanted:
                 results.setdefault(key, r)
