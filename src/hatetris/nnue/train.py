@@ -196,14 +196,14 @@ class Trainer:
 
         return tqdm(disable=not self.progress, dynamic_ncols=True, **kwargs)
 
-    def run_beam(self, search: BeamSearch, desc: str, save: Callable | None = None) -> None:
+    def finish_search(self, search: BeamSearch, desc: str, save: Callable | None = None) -> None:
         """Step ``search`` to its end under a progress bar. On Ctrl-C, ``save()`` (if
         given) and raise ``KeyboardInterrupt``: a rerun resumes from what was saved."""
         from ..solve import drive
 
         def describe(stats) -> str:
-            rate = stats.children / stats.seconds if stats.seconds > 0 else 0.0
-            return f"beam={stats.beam} best={search.best_score} kids/s={rate:,.0f}"
+            return (f"beam={stats.beam} best={search.best_score} "
+                    f"kids/s={stats.children_per_second:,.0f}")
 
         bar = self.bar(initial=search.depth, unit="piece", desc=desc)
         interrupted = drive(search.step, bar, describe, save=save, every=50)
@@ -224,7 +224,7 @@ class Trainer:
             search = load_checkpoint(ck, fp, ev, c.probe_max_depth)
         else:
             search = BeamSearch(ev, c.probe_width, c.probe_max_depth)
-        self.run_beam(search, f"gen {k} probe", lambda: save_checkpoint(ck, search, fp))
+        self.finish_search(search, f"gen {k} probe", lambda: save_checkpoint(ck, search, fp))
         return search
 
     def fit(self, net: Network, rows: np.ndarray, labels: np.ndarray, seed: int):
@@ -404,7 +404,7 @@ class Trainer:
         preset = load_preset(c.teacher)
         teacher = make_evaluation(preset)
         search = BeamSearch(teacher, c.probe_width, c.probe_max_depth)
-        self.run_beam(search, f"teacher {c.teacher}")
+        self.finish_search(search, f"teacher {c.teacher}")
         rows, scores, _ = self.sample(0, search)
         # A beam ranks children, most of which it rejects: the network must see those too,
         # not only the wells the teacher kept.

@@ -165,6 +165,10 @@ class StepStats:
     loops: int
     seconds: float
 
+    @property
+    def children_per_second(self) -> float:
+        return self.children / self.seconds if self.seconds > 0 else 0.0
+
 
 class BeamSearch:
     """A resumable beam search. ``step()`` advances one depth; ``run()`` to the end.
