@@ -13,7 +13,7 @@ from hatetris.engine import children
 from hatetris.eval.heuristic import FEATURES, heuristic_features
 from hatetris.nnue.features import FeatureError, active_features, layout
 from hatetris.nnue.evaluation import NNUEEvaluation
-from hatetris.nnue.fit import fit
+from hatetris.nnue.fit import fit, held_out, predict_from_rows
 from hatetris.nnue.network import Network, NetworkError, load_network, save_network
 from hatetris.nnue.train import TrainConfig, Trainer, candidate_children
 from hatetris.search.beam import BeamSearch
@@ -118,6 +118,28 @@ def test_training_lowers_the_loss():
     out = np.zeros(len(ROWS))
     NNUEEvaluation(net).evaluate(ROWS, SCORES, out)
     assert np.corrcoef(out, labels)[0, 1] > 0.8
+
+
+def test_validation_wells_are_chosen_by_the_well_alone():
+    """A child generation's pool holds its parent's: a well held out from the parent's
+    pool must stay held out, or the child is validated on wells its parent trained on."""
+    pool = ROWS[:1000]
+    grown = np.concatenate([ROWS[1000:], pool, pool[:50]])  # new wells, and repeats
+    assert (held_out(grown, 0.1)[500:1500] == held_out(pool, 0.1)).all()
+    val = held_out(grown, 0.1)
+    seen = {}
+    for well, v in zip(map(bytes, grown), val):
+        assert seen.setdefault(well, v) == v  # a repeated well is never on both sides
+    assert 0.05 < val.mean() < 0.15
+    # fit validates on exactly those wells: with no epoch, its loss is the net's there.
+    net = Network.random(("rows",), hidden=8, seed=3)
+    labels = np.linspace(-1, 1, len(pool))
+    pred = np.zeros(len(pool))
+    predict_from_rows(pool, net.layout.bases, net.layout.max_active, net.w1, net.w2, net.b2,
+                      pred)
+    v = held_out(pool, 0.1)
+    result = fit(net, pool, labels, seed=0, epochs=0)
+    assert result.initial_val_loss == pytest.approx(np.mean((pred[v] - labels[v]) ** 2))
 
 
 def test_save_load_round_trip_and_corruption(tmp_path):

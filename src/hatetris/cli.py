@@ -381,6 +381,8 @@ def diagnose(replay: str | None, file: str | None, solver: str, width: int | Non
 @click.option("--hindsight", is_flag=True,
               help="Give the probe's wells of each depth their labels in the order of how "
                    "long each one's line lasted in the probe.")
+@click.option("--pool-limit", type=click.IntRange(1), default=200000, show_default=True,
+              help="Train each generation on at most this many of the newest labelled wells.")
 @click.option("--epochs", type=click.IntRange(1), default=30, show_default=True)
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 @click.option("--no-quiescence", is_flag=True)
@@ -397,7 +399,7 @@ def diagnose(replay: str | None, file: str | None, solver: str, width: int | Non
 def train(generations: int, features: str, hidden: int, probe_width: int,
           probe_max_depth: int, samples: int, label_depth: int, label_width: int,
           label_grace: int, candidates: int, survivor_labels: str, hindsight: bool,
-          epochs: int, lr: float,
+          pool_limit: int, epochs: int, lr: float,
           no_quiescence: bool, teacher: str | None, init: str | None, seed: int,
           workers: int | None, nets_dir: str, work_dir: str) -> None:
     """Train NNUE generations from the engine's own searches (resumable: run it again)."""
@@ -419,7 +421,7 @@ def train(generations: int, features: str, hidden: int, probe_width: int,
                          probe_width=probe_width, probe_max_depth=probe_max_depth,
                          samples=samples, label_depth=label_depth, label_width=label_width,
                          label_grace=label_grace or None, hindsight=hindsight or None,
-                         epochs=epochs, lr=lr, quiescence=not no_quiescence, teacher=teacher,
+                         pool_limit=pool_limit, epochs=epochs, lr=lr, quiescence=not no_quiescence, teacher=teacher,
                          init=init, seed=seed, candidates=candidates or None,
                          survivor_labels=None if survivor_labels == "lookahead" else "teacher")
     if config.survivor_labels == "teacher" and not teacher:

@@ -14,6 +14,7 @@ import numpy as np
 from numba import njit, prange
 
 from ..config import NJIT, NJIT_PARALLEL
+from ..core import rows_hash
 from .features import active_features
 from .network import Network, forward_one
 
@@ -30,6 +31,34 @@ def predict_from_rows(rows, bases, max_active, w1, w2, b2, out):
         idx = np.zeros(max_active, np.int64)
         acc = np.zeros(w1.shape[1], np.float32)
         out[i] = forward_one(rows, i, bases, w1, w2, b2, idx, acc)
+
+
+@njit(**NJIT)
+def _hash_fractions(rows, out):
+    for i in range(rows.shape[0]):
+        out[i] = (rows_hash(rows[i]) >> np.uint64(11)) * 2.0 ** -53
+
+
+def held_out(rows: np.ndarray, fraction: float) -> np.ndarray:
+    """Which wells form the validation split: those whose rows hash below ``fraction``.
+
+    The split depends on the well alone, not on the data set around it. A generation's
+    pool contains its parent's pool, so a random split would validate the child on
+    wells its parent was trained on: the parent's own loss there is optimistic, and the
+    child can fail to beat it merely for that. By hash, a validation well stays one in
+    every later pool, and a well that appears twice is never on both sides. If no well
+    hashes below ``fraction`` (tiny sets), the one with the smallest hash is held out.
+
+    >>> rows = np.zeros((4, 20), np.uint16); rows[:, 19] = [1, 2, 3, 4]
+    >>> held_out(rows, 0.5).tolist() == held_out(rows[::-1], 0.5)[::-1].tolist()
+    True
+    """
+    u = np.zeros(len(rows))
+    _hash_fractions(np.ascontiguousarray(rows, np.uint16), u)
+    val = u < fraction
+    if len(rows) > 1 and not val.any():
+        val[np.argmin(u)] = True
+    return val
 
 
 @njit(**NJIT)
@@ -129,7 +158,10 @@ class FitResult:
 def fit(net: Network, rows: np.ndarray, labels: np.ndarray, *, seed: int = 0,
         epochs: int = 30, batch: int = 256, lr: float = 1e-3, val_fraction: float = 0.1,
         patience: int = 3, progress=None) -> FitResult:
-    """Train ``net`` in place on (rows, labels); keep the weights of the best validation loss."""
+    """Train ``net`` in place on (rows, labels); keep the weights of the best validation loss.
+
+    The validation wells are chosen by :func:`held_out`, by hash; ``seed`` orders the
+    minibatches."""
     lay = net.layout
     n = len(rows)
     idx = np.zeros((n, lay.max_active), np.int64)
@@ -137,9 +169,9 @@ def fit(net: Network, rows: np.ndarray, labels: np.ndarray, *, seed: int = 0,
     feature_matrix(rows, lay.bases, lay.max_active, idx, nact)
     labels = np.asarray(labels, np.float64)
     rng = np.random.default_rng(seed)
-    perm = rng.permutation(n)
-    n_val = max(1, int(n * val_fraction)) if n > 1 else 0
-    val, train = perm[:n_val], perm[n_val:]
+    is_val = held_out(rows, val_fraction)
+    val, train = np.flatnonzero(is_val), np.flatnonzero(~is_val)
+    n_val = len(val)
     w1 = net.w1.astype(np.float64)
     w2 = net.w2.astype(np.float64)
     b2 = net.b2.astype(np.float64)
