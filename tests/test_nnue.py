@@ -467,3 +467,29 @@ def test_nets_table_measures_a_changed_preset_again(tmp_path):
     assert {k: again["quick@20"][k] for k in ("lines", "replay", "evaluation")} == \
         {k: first["quick@20"][k] for k in ("lines", "replay", "evaluation")}
     assert json.loads((tmp_path / "results.json").read_text())["quick@20"]["lines"] != 999
+
+
+def test_an_interrupted_nets_table_keeps_the_games_it_finished(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import hatetris.solve
+    from hatetris.cli import cli
+
+    save_network(tmp_path / "gen-0.npz", Network.random(("rows",), hidden=8, seed=0),
+                 generation=0)
+    drive = hatetris.solve.drive
+    games = []
+
+    def drive_then_ctrl_c(step, bar, describe, on_step=None, save=None, every=25):
+        games.append(1)
+        if len(games) == 2:
+            return True  # Ctrl-C during the second game
+        return drive(step, bar, describe, on_step, save, every)
+
+    monkeypatch.setattr(hatetris.solve, "drive", drive_then_ctrl_c)
+    result = CliRunner().invoke(cli, ["nets", "table", "--nets", str(tmp_path), "--widths",
+                                      "20", "--heuristic", "quick", "--max-depth", "15"])
+    assert result.exit_code == 130
+    assert result.output.strip().splitlines()[-1].startswith("interrupted:")
+    assert "Traceback" not in result.output
+    assert set(json.loads((tmp_path / "results.json").read_text())) == {"gen-0@20"}

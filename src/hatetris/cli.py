@@ -421,8 +421,9 @@ def train(generations: int, features: str, hidden: int, probe_width: int,
                          probe_width=probe_width, probe_max_depth=probe_max_depth,
                          samples=samples, label_depth=label_depth, label_width=label_width,
                          label_grace=label_grace or None, hindsight=hindsight or None,
-                         pool_limit=pool_limit, epochs=epochs, lr=lr, quiescence=not no_quiescence, teacher=teacher,
-                         init=init, seed=seed, candidates=candidates or None,
+                         pool_limit=pool_limit, epochs=epochs, lr=lr,
+                         quiescence=not no_quiescence, teacher=teacher, init=init,
+                         seed=seed, candidates=candidates or None,
                          survivor_labels=None if survivor_labels == "lookahead" else "teacher")
     if config.survivor_labels == "teacher" and not teacher:
         _fail("--survivor-labels teacher needs --teacher PRESET")
@@ -467,9 +468,13 @@ def nets_table(nets_dir: str, networks: str, widths: str, heuristic: str,
     try:
         results = measure(d, names, width_list, heuristic or None, max_depth,
                           log=lambda m: click.echo(m, err=True),
-                          solutions_dir=Path("data/solutions"))
+                          solutions_dir=Path("data/solutions"), progress=True)
     except (NetworkError, PresetError) as e:
         _fail(str(e))
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: the games finished so far are kept in {d / 'results.json'}",
+                   err=True)
+        sys.exit(130)
     command = shlex.join(["hatetris", "nets", "table"] + sys.argv[3:])
     click.echo(write_table(d, results, command))
 

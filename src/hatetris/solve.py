@@ -78,6 +78,12 @@ def drive(step: Callable, bar, describe: Callable, on_step: Callable | None = No
                 save()
 
 
+def beam_postfix(search, stats) -> str:
+    """A beam's progress-bar postfix: beam size, best score so far, children/s."""
+    return (f"beam={stats.beam} best={search.best_score} "
+            f"kids/s={stats.children_per_second:,.0f}")
+
+
 def beam_fingerprint(preset: Preset, width: int) -> dict:
     """What must match for a checkpoint to be resumed (workers and depth limit need not)."""
     fingerprint = {"solver": preset.name, "kind": "beam", "width": width,

@@ -20,11 +20,21 @@ from .evaluation import NNUEEvaluation
 from .network import load_network
 
 
-def _run(evaluation, width: int, max_depth: int | None) -> dict:
+def _run(evaluation, width: int, max_depth: int | None, desc: str = "",
+         progress: bool = False) -> dict:
+    """Play one game; Ctrl-C raises ``KeyboardInterrupt`` (games finished before it stay
+    in ``results.json``)."""
+    from tqdm import tqdm
+
+    from ..solve import beam_postfix, drive
+
     BeamSearch.warm_up(evaluation)
     search = BeamSearch(evaluation, width, max_depth)
-    while search.step() is not None:
-        pass
+    bar = tqdm(disable=not progress, unit="piece", desc=desc, dynamic_ncols=True)
+    interrupted = drive(search.step, bar, lambda stats: beam_postfix(search, stats))
+    bar.close()
+    if interrupted:
+        raise KeyboardInterrupt
     node = search.best_node
     sol = make_solution(path_keys(search.store, node), int(search.store.score[node]),
                         int(search.store.depth[node]))
@@ -71,7 +81,7 @@ def _evaluation_of(params: dict) -> dict:
 
 def measure(nets_dir: Path, names: list[str], widths: list[int], heuristic: str | None,
             max_depth: int | None = None, log=print,
-            solutions_dir: Path | None = None) -> dict:
+            solutions_dir: Path | None = None, progress: bool = False) -> dict:
     """Run every (network, width) not yet in ``results.json``; return all results.
 
     Games already stored in ``solutions_dir`` by ``hatetris solve`` are reused.
@@ -111,7 +121,7 @@ def measure(nets_dir: Path, names: list[str], widths: list[int], heuristic: str 
         else:
             evaluation = QuiescenceEvaluation(NNUEEvaluation(load_network(nets_dir / f"{name}.npz")), 2)
         t0 = time.perf_counter()
-        results[key] = _run(evaluation, width, max_depth)
+        results[key] = _run(evaluation, width, max_depth, key, progress)
         if name == heuristic:
             results[key]["evaluation"] = current
         log(f"{key}: {results[key]['lines']} lines in {time.perf_counter() - t0:.0f} s")

@@ -199,14 +199,11 @@ class Trainer:
     def finish_search(self, search: BeamSearch, desc: str, save: Callable | None = None) -> None:
         """Step ``search`` to its end under a progress bar. On Ctrl-C, ``save()`` (if
         given) and raise ``KeyboardInterrupt``: a rerun resumes from what was saved."""
-        from ..solve import drive
-
-        def describe(stats) -> str:
-            return (f"beam={stats.beam} best={search.best_score} "
-                    f"kids/s={stats.children_per_second:,.0f}")
+        from ..solve import beam_postfix, drive
 
         bar = self.bar(initial=search.depth, unit="piece", desc=desc)
-        interrupted = drive(search.step, bar, describe, save=save, every=50)
+        interrupted = drive(search.step, bar, lambda stats: beam_postfix(search, stats),
+                            save=save, every=50)
         bar.close()
         if save is not None:
             save()
