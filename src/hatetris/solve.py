@@ -125,8 +125,7 @@ def run_beam(preset: Preset, *, width: int | None = None, max_depth: int | None 
                dynamic_ncols=True, desc=f"{preset.name} w={width}")
 
     def describe(stats) -> str:
-        return (f"depth={search.depth} beam={stats.beam} best={search.best_score} "
-                f"kids/s={stats.children_per_second:,.0f} mem={memory_mb():,.0f}MB")
+        return f"depth={search.depth} {beam_postfix(search, stats)} mem={memory_mb():,.0f}MB"
 
     interrupted = drive(search.step, bar, describe,
                         on_step=(lambda stats: on_step(search, stats)) if on_step else None,
