@@ -84,6 +84,18 @@ def beam_postfix(search, stats) -> str:
             f"kids/s={stats.children_per_second:,.0f}")
 
 
+def finish_search(search, bar, save: Callable | None = None, every: int = 50) -> None:
+    """Step a beam search to its end under ``bar``. On Ctrl-C, ``save()`` (if given) and
+    raise ``KeyboardInterrupt``: a rerun resumes from what was saved."""
+    interrupted = drive(search.step, bar, lambda stats: beam_postfix(search, stats),
+                        save=save, every=every)
+    bar.close()
+    if save is not None:
+        save()
+    if interrupted:
+        raise KeyboardInterrupt
+
+
 def beam_fingerprint(preset: Preset, width: int) -> dict:
     """What must match for a checkpoint to be resumed (workers and depth limit need not)."""
     fingerprint = {"solver": preset.name, "kind": "beam", "width": width,

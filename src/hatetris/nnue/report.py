@@ -26,15 +26,12 @@ def _run(evaluation, width: int, max_depth: int | None, desc: str = "",
     in ``results.json``)."""
     from tqdm import tqdm
 
-    from ..solve import beam_postfix, drive
+    from ..solve import finish_search
 
     BeamSearch.warm_up(evaluation)
     search = BeamSearch(evaluation, width, max_depth)
-    bar = tqdm(disable=not progress, unit="piece", desc=desc, dynamic_ncols=True)
-    interrupted = drive(search.step, bar, lambda stats: beam_postfix(search, stats))
-    bar.close()
-    if interrupted:
-        raise KeyboardInterrupt
+    finish_search(search, tqdm(disable=not progress, unit="piece", desc=desc,
+                               dynamic_ncols=True))
     node = search.best_node
     sol = make_solution(path_keys(search.store, node), int(search.store.score[node]),
                         int(search.store.depth[node]))

@@ -199,16 +199,9 @@ class Trainer:
     def finish_search(self, search: BeamSearch, desc: str, save: Callable | None = None) -> None:
         """Step ``search`` to its end under a progress bar. On Ctrl-C, ``save()`` (if
         given) and raise ``KeyboardInterrupt``: a rerun resumes from what was saved."""
-        from ..solve import beam_postfix, drive
+        from ..solve import finish_search
 
-        bar = self.bar(initial=search.depth, unit="piece", desc=desc)
-        interrupted = drive(search.step, bar, lambda stats: beam_postfix(search, stats),
-                            save=save, every=50)
-        bar.close()
-        if save is not None:
-            save()
-        if interrupted:
-            raise KeyboardInterrupt
+        finish_search(search, self.bar(initial=search.depth, unit="piece", desc=desc), save)
 
     def probe(self, k: int, net: Network) -> BeamSearch:
         """Beam search with generation k's network at the probe width (checkpointed)."""
