@@ -356,6 +356,38 @@ def test_a_hindsight_run_reorders_its_labels_within_each_depth(tmp_path):
     assert not np.array_equal(plain["labels"], hind["labels"])
 
 
+def test_several_probe_widths_judge_a_generation_on_their_mean(tmp_path):
+    from hatetris.nnue.network import load_network as load
+
+    config = TrainConfig(generations=1, probe_width=(20, 30), probe_max_depth=25,
+                         samples=300, label_depth=3, label_width=2, epochs=2, hidden=8,
+                         hindsight=True, candidates=1)
+    nets, work = tmp_path / "nets", tmp_path / "work"
+    Trainer(config, nets, work, log=lambda s: None).run()
+    state = json.loads((work / "state.json").read_text())
+    for k in (0, 1):
+        g = state["generations"][str(k)]
+        net = load(nets / f"gen-{k}.npz")
+        lines = []
+        for w in (20, 30):  # each probe is the beam its network plays at that width
+            alone = BeamSearch(Trainer(config, nets, work).evaluation(net), w, 25)
+            while alone.step():
+                pass
+            lines.append(alone.best_score)
+            assert (work / f"probe-{k}-w{w}" / "meta.json").exists()
+        assert g["probe_lines_by_width"] == {"20": lines[0], "30": lines[1]}
+        assert g["probe_lines"] == np.mean(lines)
+        assert json.loads((nets / f"gen-{k}.json").read_text())["lines_by_width"] == lines
+    assert state["generations"]["1"]["adopted"] == (
+        state["generations"]["1"]["probe_lines"] >= state["generations"]["0"]["probe_lines"])
+    # Both probes were sampled: about half the wells (plus a child each) from each.
+    data = np.load(work / "data-0.npz")
+    assert 250 <= len(data["rows"]) <= 2 * 300
+    log = [json.loads(x) for x in (work / "train-log.jsonl").read_text().splitlines()]
+    decisions = [e for e in log if e["event"] in ("adopted", "rejected")]
+    assert [e["probe_width"] for e in decisions] == [[20, 30], [20, 30]]
+
+
 def test_generations_resume(tmp_path):
     config = TrainConfig(generations=1, probe_width=30, probe_max_depth=25, samples=300,
                          label_depth=3, label_width=2, epochs=2, hidden=8)

@@ -363,8 +363,9 @@ def diagnose(replay: str | None, file: str | None, solver: str, width: int | Non
               help="Feature sets: rows, windows, windows_positional, counts "
                    "(comma-separated).")
 @click.option("--hidden", type=click.IntRange(8, 256), default=32, show_default=True)
-@click.option("--probe-width", type=click.IntRange(1), default=2000, show_default=True,
-              help="Beam width each generation is judged (and sampled) at.")
+@click.option("--probe-width", default="2000", show_default=True,
+              help="Beam width each generation is judged (and sampled) at; several "
+                   "(comma-separated): one probe at each, judged on their mean lines.")
 @click.option("--probe-max-depth", type=click.IntRange(1), default=2000, show_default=True)
 @click.option("--samples", type=click.IntRange(10), default=20000, show_default=True)
 @click.option("--label-depth", type=click.IntRange(1), default=10, show_default=True)
@@ -396,7 +397,7 @@ def diagnose(replay: str | None, file: str | None, solver: str, width: int | Non
               help="Where gen-K.npz (+ .json) go.")
 @click.option("--work", "work_dir", default="runs/train", show_default=True,
               help="Resumable state: data, probe checkpoints, log.")
-def train(generations: int, features: str, hidden: int, probe_width: int,
+def train(generations: int, features: str, hidden: int, probe_width: str,
           probe_max_depth: int, samples: int, label_depth: int, label_width: int,
           label_grace: int, candidates: int, survivor_labels: str, hindsight: bool,
           pool_limit: int, epochs: int, lr: float,
@@ -415,10 +416,17 @@ def train(generations: int, features: str, hidden: int, probe_width: int,
         layout(sets)
     except FeatureError as e:
         _fail(str(e))
+    try:
+        widths = tuple(int(w) for w in probe_width.split(","))
+    except ValueError:
+        widths = ()
+    if not widths or min(widths) < 1 or len(set(widths)) != len(widths):
+        _fail(f"--probe-width must be distinct positive widths, comma-separated; "
+              f"got {probe_width!r}")
     if workers:
         numba.set_num_threads(min(workers, numba.config.NUMBA_NUM_THREADS))
     config = TrainConfig(generations=generations, features=sets, hidden=hidden,
-                         probe_width=probe_width, probe_max_depth=probe_max_depth,
+                         probe_width=widths[0] if len(widths) == 1 else widths, probe_max_depth=probe_max_depth,
                          samples=samples, label_depth=label_depth, label_width=label_width,
                          label_grace=label_grace or None, hindsight=hindsight or None,
                          pool_limit=pool_limit, epochs=epochs, lr=lr,

@@ -161,7 +161,9 @@ def write_table(nets_dir: Path, results: dict, command: str) -> str:
     for n in names:
         m = meta.get(n, {})
         adopted = {True: "yes", False: "no"}.get(m.get("adopted"), "")
-        width = f"{m['probe_width']:,}" if m.get("probe_width") else ""
+        w = m.get("probe_width")
+        # Several probe widths: probe lines are the mean of one game at each.
+        width = "/".join(f"{x:,}" for x in w) if isinstance(w, list) else f"{w:,}" if w else ""
         cells = [n, adopted, str(m.get("probe_lines", "")), width,
                  str(m.get("val_loss", "") or "")]
         for w in widths:

@@ -7,6 +7,11 @@ trained from the best network's weights on the pool, then probed; it is *adopted
 the best) only if it reaches at least as many lines as the best so far. Every decision is
 logged. This is what keeps self-training from drifting into a constant or getting worse.
 
+With several probe widths, a generation plays one probe at each and its score is their
+mean: one game at one width is chaotic (a network's lines can move by 10 between
+neighbouring widths), so a single probe adopts lucky draws. The samples are then spread
+over the probes.
+
 Everything is resumable: each phase of each generation writes its result atomically into
 the work directory, and the probe beam itself checkpoints.
 """
@@ -42,7 +47,8 @@ class TrainConfig:
     generations: int = 4
     features: tuple[str, ...] = ("rows", "windows")
     hidden: int = 32
-    probe_width: int = 2000
+    # One width, or several: the generation's score is then the mean of their lines.
+    probe_width: int | tuple[int, ...] = 2000
     probe_max_depth: int = 2000
     samples: int = 20000
     label_depth: int = 10
@@ -71,7 +77,14 @@ class TrainConfig:
     def to_json(self) -> dict:
         d = dict(self.__dict__)
         d["features"] = list(self.features)
+        if not isinstance(self.probe_width, int):
+            d["probe_width"] = list(self.probe_width)
         return d
+
+    @property
+    def probe_widths(self) -> tuple[int, ...]:
+        w = self.probe_width
+        return (w,) if isinstance(w, int) else tuple(w)
 
 
 def well_depth(rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -203,18 +216,53 @@ class Trainer:
 
         finish_search(search, self.bar(initial=search.depth, unit="piece", desc=desc), save)
 
-    def probe(self, k: int, net: Network) -> BeamSearch:
-        """Beam search with generation k's network at the probe width (checkpointed)."""
+    def probe(self, k: int, net: Network, width: int) -> BeamSearch:
+        """Beam search with generation k's network at ``width`` (checkpointed)."""
         c = self.config
-        ck = self.work_dir / f"probe-{k}"
-        fp = {"kind": "probe", "generation": k, "width": c.probe_width,
+        single = len(c.probe_widths) == 1
+        ck = self.work_dir / (f"probe-{k}" if single else f"probe-{k}-w{width}")
+        fp = {"kind": "probe", "generation": k, "width": width,
               "engine_version": __version__}
         ev = self.evaluation(net)
         if (ck / "meta.json").exists():
             search = load_checkpoint(ck, fp, ev, c.probe_max_depth)
         else:
-            search = BeamSearch(ev, c.probe_width, c.probe_max_depth)
-        self.finish_search(search, f"gen {k} probe", lambda: save_checkpoint(ck, search, fp))
+            search = BeamSearch(ev, width, c.probe_max_depth)
+        desc = f"gen {k} probe" + ("" if single else f" w{width:,}")
+        self.finish_search(search, desc, lambda: save_checkpoint(ck, search, fp))
+        return search
+
+    def play_probes(self, k: int, net: Network) -> BeamSearch | None:
+        """Generation k's probe at every width (each recorded as it ends), then its
+        score, the mean of their lines, and the adoption decision. Returns the last
+        probe if it was played here (its tree is needed next, for the samples)."""
+        c = self.config
+        g = self.gen(k)
+        by_width = g.setdefault("probe_lines_by_width", {})
+        search = None
+        for w in c.probe_widths:
+            if str(w) in by_width:
+                continue
+            search = None  # a wide probe's tree is large: one at a time
+            search = self.probe(k, net, w)
+            by_width[str(w)] = search.best_score
+            g["probe_depth"] = max(g.get("probe_depth", 0), search.depth)
+            g["probe_seconds"] = round(g.get("probe_seconds", 0) + search.elapsed, 1)
+            self.save_state()
+        lines = [by_width[str(w)] for w in c.probe_widths]
+        g["probe_lines"] = lines[0] if len(lines) == 1 else round(float(np.mean(lines)), 2)
+        best_lines = self.state["best_lines"]
+        adopted = g["probe_lines"] >= best_lines
+        g["adopted"] = adopted
+        if adopted:
+            self.state["best"], self.state["best_lines"] = k, g["probe_lines"]
+        each = {} if len(lines) == 1 else {"lines_by_width": lines}
+        self.event(k, "adopted" if adopted else "rejected", probe_lines=g["probe_lines"],
+                   probe_width=c.to_json()["probe_width"], **each, best_before=best_lines,
+                   best_now=self.state["best_lines"])
+        save_network(self.net_path(k), net, probe_lines=g["probe_lines"],
+                     probe_width=c.to_json()["probe_width"], **each, adopted=adopted)
+        self.save_state()
         return search
 
     def fit(self, net: Network, rows: np.ndarray, labels: np.ndarray, seed: int):
@@ -227,12 +275,13 @@ class Trainer:
             return fit(net, rows, labels, seed=seed, epochs=c.epochs, batch=c.batch, lr=c.lr,
                        progress=progress)
 
-    def sample(self, k: int, search: BeamSearch) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Wells from every depth of the probe, about equally many per depth: their rows,
-        scores and node indices."""
-        rng = np.random.default_rng(self.config.seed * 1000 + k)
+    def sample(self, k: int, search: BeamSearch, samples: int,
+               salt: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """About ``samples`` wells from every depth of a probe, equally many per depth:
+        their rows, scores and node indices."""
+        rng = np.random.default_rng(self.config.seed * 1000 + k + 7919 * salt)
         starts = search.level_start + [search.store.size]
-        per_depth = max(1, self.config.samples // max(1, search.depth))
+        per_depth = max(1, samples // max(1, search.depth))
         picks = []
         for d in range(1, len(starts) - 1):
             lo, hi = starts[d], starts[d + 1]
@@ -311,56 +360,63 @@ class Trainer:
             elif k > 0 and not self.net_path(k).exists():
                 self.train_generation(k)
             net = load_network(self.net_path(k))
-            # 2. its probe
-            if "probe_lines" not in g:
-                search = self.probe(k, net)
-                g["probe_lines"] = search.best_score
-                g["probe_depth"] = search.depth
-                g["probe_seconds"] = round(search.elapsed, 1)
-                best_lines = self.state["best_lines"]
-                adopted = g["probe_lines"] >= best_lines
-                g["adopted"] = adopted
-                if adopted:
-                    self.state["best"], self.state["best_lines"] = k, g["probe_lines"]
-                self.event(k, "adopted" if adopted else "rejected",
-                           probe_lines=g["probe_lines"], probe_width=c.probe_width,
-                           best_before=best_lines, best_now=self.state["best_lines"])
-                save_network(self.net_path(k), net, probe_lines=g["probe_lines"],
-                             probe_width=c.probe_width, adopted=adopted)
-                self.save_state()
-            else:
-                search = None
-            # 3. new data from the probe, labelled by the best network
+            # 2. its probes
+            last = self.play_probes(k, net) if "probe_lines" not in g else None
+            # 3. new data from the probes, labelled by the best network
             if k < c.generations and not data.exists():
-                if search is None:
-                    search = self.probe(k, net)  # resumes from its final checkpoint
-                rows, scores, nodes = self.sample(k, search)
-                if c.candidates:
-                    kid_rows, kid_scores = candidate_children(rows, scores, c.candidates,
-                                                              c.seed * 1000 + k)
-                    rows = np.concatenate([rows, kid_rows])
-                    scores = np.concatenate([scores, kid_scores])
-                best_net = load_network(self.net_path(self.state["best"]))
-                labels = self.label(best_net, rows, scores)
-                if c.hindsight:
-                    store = search.store
-                    reach = lineage_reach(store.parent[:store.size], search.level_start,
-                                          store.size)
-                    depth = store.depth[nodes]
-                    kept = len(nodes)
-                    labels[:kept] = order_by_hindsight(labels[:kept], depth,
-                                                       reach[nodes] - depth)
-                write_atomic(data, lambda f: np.savez(f, rows=rows, scores=scores,
-                                                      labels=labels), mode="wb")
-                self.state["pool"].append(data.name)
-                self.event(k, "labelled", samples=len(rows),
-                           dead=int((labels <= -0.999).sum()),
-                           label_mean=round(float(labels.mean()), 3),
-                           label_std=round(float(labels.std()), 3),
-                           labelled_by=f"gen-{self.state['best']}")
+                self.label_probes(k, net, data, last)
             g["done"] = True
             g["seconds"] = round(g.get("seconds", 0) + time.perf_counter() - t0, 1)
             self.save_state()
+
+    def label_probes(self, k: int, net: Network, data: Path,
+                     last: BeamSearch | None = None) -> None:
+        """Sample generation k's probes (``last``: one already in memory), label the
+        wells with the best network and add them to the pool as ``data``.
+
+        The wells of all probes are labelled together: survivors are ranked per depth
+        across the probes (:meth:`label`), then hindsight reorders each probe's own wells
+        by how long their lines lasted in it."""
+        c = self.config
+        widths = c.probe_widths
+        rows, scores, kept, life = [], [], [], []
+        for i, w in enumerate(widths):
+            if last is not None and last.width == w:
+                search = last
+            else:  # resumes from its final checkpoint
+                search = self.probe(k, net, w)
+            share = c.samples // len(widths) + (i < c.samples % len(widths))
+            r, s, nodes = self.sample(k, search, share, salt=i)
+            if c.hindsight:
+                store = search.store
+                reach = lineage_reach(store.parent[:store.size], search.level_start,
+                                      store.size)
+                depth = store.depth[nodes]
+                life.append((depth, reach[nodes] - depth))
+            kept.append(len(r))
+            if c.candidates:
+                kid_rows, kid_scores = candidate_children(r, s, c.candidates,
+                                                          c.seed * 1000 + k + 7919 * i)
+                r, s = np.concatenate([r, kid_rows]), np.concatenate([s, kid_scores])
+            rows.append(r)
+            scores.append(s)
+            search = last = None  # a wide probe's tree is large: one at a time
+        best_net = load_network(self.net_path(self.state["best"]))
+        labels = self.label(best_net, np.concatenate(rows), np.concatenate(scores))
+        if c.hindsight:
+            start = 0
+            for n_all, n_kept, (depth, lived) in zip(map(len, rows), kept, life):
+                part = slice(start, start + n_kept)
+                labels[part] = order_by_hindsight(labels[part], depth, lived)
+                start += n_all
+        rows, scores = np.concatenate(rows), np.concatenate(scores)
+        write_atomic(data, lambda f: np.savez(f, rows=rows, scores=scores, labels=labels),
+                     mode="wb")
+        self.state["pool"].append(data.name)
+        self.event(k, "labelled", samples=len(rows), dead=int((labels <= -0.999).sum()),
+                   label_mean=round(float(labels.mean()), 3),
+                   label_std=round(float(labels.std()), 3),
+                   labelled_by=f"gen-{self.state['best']}")
 
     def teacher_labels(self, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """tanh(z), z the teacher's value standardised among the wells of one depth.
@@ -393,9 +449,9 @@ class Trainer:
         c = self.config
         preset = load_preset(c.teacher)
         teacher = make_evaluation(preset)
-        search = BeamSearch(teacher, c.probe_width, c.probe_max_depth)
+        search = BeamSearch(teacher, c.probe_widths[-1], c.probe_max_depth)
         self.finish_search(search, f"teacher {c.teacher}")
-        rows, scores, _ = self.sample(0, search)
+        rows, scores, _ = self.sample(0, search, c.samples)
         # A beam ranks children, most of which it rejects: the network must see those too,
         # not only the wells the teacher kept.
         kid_rows, kid_scores = candidate_children(rows, scores, max(2, c.candidates or 0),
