@@ -446,6 +446,21 @@ def test_an_interrupted_probe_resumes_where_it_stopped(tmp_path, monkeypatch):
     assert len(steps) < 25 - 12 + 2  # the first 12 pieces were not played again
 
 
+def test_a_finished_probe_is_resumed_without_being_saved_again(tmp_path, monkeypatch):
+    import hatetris.nnue.train as train
+
+    config = TrainConfig(generations=0, probe_width=30, probe_max_depth=25, hidden=8)
+    trainer = Trainer(config, tmp_path / "n", tmp_path / "w", log=lambda s: None)
+    trainer.run()
+    saves = []
+    monkeypatch.setattr(train, "save_checkpoint", lambda *a: saves.append(a))
+    net = load_network(tmp_path / "n" / "gen-0.npz")
+    search = trainer.probe(0, net, 30)
+    assert search.depth == trainer.state["generations"]["0"]["probe_depth"]
+    assert search.best_score == trainer.state["generations"]["0"]["probe_lines"]
+    assert saves == []  # the final checkpoint is already on disk
+
+
 def test_nets_table_is_generated_from_measured_games(tmp_path):
     from hatetris.nnue.report import measure, write_table
     from hatetris.solution import verify

@@ -86,11 +86,13 @@ def beam_postfix(search, stats) -> str:
 
 def finish_search(search, bar, save: Callable | None = None, every: int = 50) -> None:
     """Step a beam search to its end under ``bar``. On Ctrl-C, ``save()`` (if given) and
-    raise ``KeyboardInterrupt``: a rerun resumes from what was saved."""
+    raise ``KeyboardInterrupt``: a rerun resumes from what was saved. A search resumed
+    at its end is not saved again (a wide beam's checkpoint is large)."""
+    start = search.depth
     interrupted = drive(search.step, bar, lambda stats: beam_postfix(search, stats),
                         save=save, every=every)
     bar.close()
-    if save is not None:
+    if save is not None and (interrupted or search.depth != start):
         save()
     if interrupted:
         raise KeyboardInterrupt
