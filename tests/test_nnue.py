@@ -4,6 +4,7 @@ training, weight files, and resumable generations."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import random
 
 import numpy as np
@@ -386,6 +387,43 @@ def test_several_probe_widths_judge_a_generation_on_their_mean(tmp_path):
     log = [json.loads(x) for x in (work / "train-log.jsonl").read_text().splitlines()]
     decisions = [e for e in log if e["event"] in ("adopted", "rejected")]
     assert [e["probe_width"] for e in decisions] == [[20, 30], [20, 30]]
+
+
+def test_wells_from_another_beam_join_the_samples(tmp_path):
+    from hatetris.presets import load_preset
+    from hatetris.solve import run_beam
+
+    preset = tmp_path / "small.toml"
+    preset.write_text(Path("solvers/quick.toml").read_text().replace("width = 2000",
+                                                                     "width = 40"))
+    config = TrainConfig(generations=1, probe_width=30, probe_max_depth=25, samples=300,
+                         label_depth=3, label_width=2, epochs=2, hidden=8,
+                         also_sample=str(preset))
+    work = tmp_path / "work"
+    Trainer(config, tmp_path / "nets", work, log=lambda s: None).run()
+    data = np.load(work / "data-0.npz")
+    # Its game is the preset's own: the same as `hatetris solve` plays.
+    other = Trainer(config, tmp_path / "nets", work).other_beam()
+    solved = run_beam(load_preset(str(preset)), max_depth=25, progress=False)
+    assert (other.best_score, other.depth) == (solved["score"], solved["pieces"])
+    # The samples' second half comes from it (the first from the probe).
+    store = other.store
+    mine = {bytes(r) for r in store.rows[:store.size]}
+    from_other = np.array([bytes(r) in mine for r in data["rows"]])
+    assert from_other[-140:].all() and not from_other[:100].all()
+
+
+def test_train_refuses_an_unknown_or_non_beam_preset_to_sample(tmp_path):
+    from click.testing import CliRunner
+
+    from hatetris.cli import cli
+
+    for name, message in (("no-such-solver", "unknown solver"),
+                          ("mcts-heuristic", "not a beam preset")):
+        result = CliRunner().invoke(cli, ["train", "--also-sample", name,
+                                          "--work", str(tmp_path / "w")])
+        assert result.exit_code == 2 and message in result.output
+        assert not (tmp_path / "w").exists()
 
 
 def test_generations_resume(tmp_path):

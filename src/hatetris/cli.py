@@ -382,6 +382,9 @@ def diagnose(replay: str | None, file: str | None, solver: str, width: int | Non
 @click.option("--hindsight", is_flag=True,
               help="Give the probe's wells of each depth their labels in the order of how "
                    "long each one's line lasted in the probe.")
+@click.option("--also-sample", default=None, metavar="PRESET",
+              help="Also sample each generation's wells from this beam preset's game "
+                   "(played once): another style of play, labelled by the same lookahead.")
 @click.option("--pool-limit", type=click.IntRange(1), default=200000, show_default=True,
               help="Train each generation on at most this many of the newest labelled wells.")
 @click.option("--epochs", type=click.IntRange(1), default=30, show_default=True)
@@ -400,7 +403,7 @@ def diagnose(replay: str | None, file: str | None, solver: str, width: int | Non
 def train(generations: int, features: str, hidden: int, probe_width: str,
           probe_max_depth: int, samples: int, label_depth: int, label_width: int,
           label_grace: int, candidates: int, survivor_labels: str, hindsight: bool,
-          pool_limit: int, epochs: int, lr: float,
+          also_sample: str | None, pool_limit: int, epochs: int, lr: float,
           no_quiescence: bool, teacher: str | None, init: str | None, seed: int,
           workers: int | None, nets_dir: str, work_dir: str) -> None:
     """Train NNUE generations from the engine's own searches (resumable: run it again)."""
@@ -429,12 +432,21 @@ def train(generations: int, features: str, hidden: int, probe_width: str,
                          probe_width=widths[0] if len(widths) == 1 else widths, probe_max_depth=probe_max_depth,
                          samples=samples, label_depth=label_depth, label_width=label_width,
                          label_grace=label_grace or None, hindsight=hindsight or None,
+                         also_sample=also_sample,
                          pool_limit=pool_limit, epochs=epochs, lr=lr,
                          quiescence=not no_quiescence, teacher=teacher, init=init,
                          seed=seed, candidates=candidates or None,
                          survivor_labels=None if survivor_labels == "lookahead" else "teacher")
     if config.survivor_labels == "teacher" and not teacher:
         _fail("--survivor-labels teacher needs --teacher PRESET")
+    if also_sample:
+        from .presets import PresetError, load_preset
+
+        try:  # fail now, not after a generation's probes
+            if load_preset(also_sample).search.get("kind") != "beam":
+                _fail(f"--also-sample {also_sample}: not a beam preset")
+        except PresetError as e:
+            _fail(str(e))
     try:
         Trainer(config, Path(nets_dir), Path(work_dir), log=click.echo, progress=True).run()
     except (ValueError, NetworkError, CheckpointError) as e:

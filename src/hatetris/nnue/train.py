@@ -72,6 +72,9 @@ class TrainConfig:
     # Reorder the labels of the probe's own wells, depth by depth, by how long each one's
     # line of play lasted in the probe (order_by_hindsight).
     hindsight: bool | None = None
+    # A beam preset whose game (played once, at the preset's width) is sampled too, each
+    # generation: wells from another style of play, labelled by the same lookahead.
+    also_sample: str | None = None
     seed: int = 0
 
     def to_json(self) -> dict:
@@ -232,6 +235,29 @@ class Trainer:
         self.finish_search(search, desc, lambda: save_checkpoint(ck, search, fp))
         return search
 
+    def other_beam(self) -> BeamSearch:
+        """The ``also_sample`` preset's beam, played to its end once (checkpointed like
+        ``hatetris solve --checkpoint``, whose checkpoint of the same preset and width
+        it accepts)."""
+        from ..presets import load_preset, make_evaluation
+        from ..solve import beam_fingerprint
+
+        preset = load_preset(self.config.also_sample)
+        if preset.search.get("kind") != "beam":
+            raise ValueError(f"--also-sample {preset.name}: not a beam preset")
+        width = int(preset.search.get("width", 1000))
+        fp = beam_fingerprint(preset, width)
+        ev = make_evaluation(preset)
+        ck = self.work_dir / "also-sample"
+        if (ck / "meta.json").exists():
+            search = load_checkpoint(ck, fp, ev, self.config.probe_max_depth)
+        else:
+            search = BeamSearch(ev, width, self.config.probe_max_depth,
+                                preset.search.get("parent_cap"))
+        self.finish_search(search, f"{preset.name} w{width:,}",
+                           lambda: save_checkpoint(ck, search, fp))
+        return search
+
     def play_probes(self, k: int, net: Network) -> BeamSearch | None:
         """Generation k's probe at every width (each recorded as it ends), then its
         score, the mean of their lines, and the adoption decision. Returns the last
@@ -374,14 +400,16 @@ class Trainer:
         """Sample generation k's probes (``last``: one already in memory), label the
         wells with the best network and add them to the pool as ``data``.
 
-        The wells of all probes are labelled together: survivors are ranked per depth
-        across the probes (:meth:`label`), then hindsight reorders each probe's own wells
-        by how long their lines lasted in it."""
+        The wells of all probes (and of ``also_sample``'s beam) are labelled together:
+        survivors are ranked per depth across the probes (:meth:`label`), then hindsight
+        reorders each probe's own wells by how long their lines lasted in it."""
         c = self.config
-        widths = c.probe_widths
+        widths = c.probe_widths + ((0,) if c.also_sample else ())  # 0: the other beam
         rows, scores, kept, life = [], [], [], []
         for i, w in enumerate(widths):
-            if last is not None and last.width == w:
+            if w == 0:
+                search = self.other_beam()
+            elif last is not None and last.width == w:
                 search = last
             else:  # resumes from its final checkpoint
                 search = self.probe(k, net, w)
