@@ -381,9 +381,35 @@ def test_several_probe_widths_judge_a_generation_on_their_mean(tmp_path):
         assert json.loads((nets / f"gen-{k}.json").read_text())["lines_by_width"] == lines
     assert state["generations"]["1"]["adopted"] == (
         state["generations"]["1"]["probe_lines"] >= state["generations"]["0"]["probe_lines"])
-    # Both probes were sampled: about half the wells (plus a child each) from each.
+    # Both probes were sampled, half the wells (plus a child each) from each, and
+    # hindsight ordered their wells of a depth together: a longer line in either probe,
+    # a higher label.
+    from hatetris.nnue.labels import lineage_reach
+    from hatetris.nnue.train import candidate_children
+
     data = np.load(work / "data-0.npz")
-    assert 250 <= len(data["rows"]) <= 2 * 300
+    trainer = Trainer(config, nets, work)
+    trainer.load_state()
+    start, depth, life, ids = 0, [], [], []
+    for i, w in enumerate((20, 30)):
+        search = trainer.probe(0, load(nets / "gen-0.npz"), w)
+        rows, scores, nodes = trainer.sample(0, search, 150, salt=i)
+        kids, _ = candidate_children(rows, scores, 1, 7919 * i)
+        store = search.store
+        reach = lineage_reach(store.parent[:store.size], search.level_start, store.size)
+        assert np.array_equal(data["rows"][start:start + len(nodes)], rows)
+        depth.append(store.depth[nodes])
+        life.append(reach[nodes] - store.depth[nodes])
+        ids.append(np.arange(start, start + len(nodes)))
+        start += len(nodes) + len(kids)  # its wells, then a child of each (if any)
+    assert start == len(data["rows"])
+    depth, life, ids = np.concatenate(depth), np.concatenate(life), np.concatenate(ids)
+    labels = data["labels"][ids]
+    for d in np.unique(depth):
+        m = depth == d
+        i, j = np.meshgrid(np.flatnonzero(m), np.flatnonzero(m))
+        assert np.all(labels[i][life[i] > life[j]] >= labels[j][life[i] > life[j]])
+    assert len(set(np.round(labels, 9))) > 10
     log = [json.loads(x) for x in (work / "train-log.jsonl").read_text().splitlines()]
     decisions = [e for e in log if e["event"] in ("adopted", "rejected")]
     assert [e["probe_width"] for e in decisions] == [[20, 30], [20, 30]]

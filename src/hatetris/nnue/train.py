@@ -402,7 +402,8 @@ class Trainer:
 
         The wells of all probes (and of ``also_sample``'s beam) are labelled together:
         survivors are ranked per depth across the probes (:meth:`label`), then hindsight
-        reorders each probe's own wells by how long their lines lasted in it."""
+        reorders the beams' own wells, depth by depth, by how long each one's line lasted
+        in its beam."""
         c = self.config
         widths = c.probe_widths + ((0,) if c.also_sample else ())  # 0: the other beam
         rows, scores, kept, life = [], [], [], []
@@ -432,11 +433,12 @@ class Trainer:
         best_net = load_network(self.net_path(self.state["best"]))
         labels = self.label(best_net, np.concatenate(rows), np.concatenate(scores))
         if c.hindsight:
-            start = 0
-            for n_all, n_kept, (depth, lived) in zip(map(len, rows), kept, life):
-                part = slice(start, start + n_kept)
-                labels[part] = order_by_hindsight(labels[part], depth, lived)
-                start += n_all
+            # One ordering over all the beams' wells of a depth: a line that lasted longer
+            # in any beam outranks one that ended sooner in another.
+            starts = np.cumsum([0] + [len(r) for r in rows[:-1]])
+            ids = np.concatenate([np.arange(a, a + n) for a, n in zip(starts, kept)])
+            depth, lived = (np.concatenate(x) for x in zip(*life))
+            labels[ids] = order_by_hindsight(labels[ids], depth, lived)
         rows, scores = np.concatenate(rows), np.concatenate(scores)
         write_atomic(data, lambda f: np.savez(f, rows=rows, scores=scores, labels=labels),
                      mode="wb")
