@@ -604,3 +604,34 @@ def test_an_interrupted_nets_table_keeps_the_games_it_finished(tmp_path, monkeyp
     assert result.output.strip().splitlines()[-1].startswith("interrupted:")
     assert "Traceback" not in result.output
     assert set(json.loads((tmp_path / "results.json").read_text())) == {"gen-0@20"}
+
+
+def test_game_values_are_each_network_on_each_well_of_the_game(tmp_path):
+    from click.testing import CliRunner
+
+    from hatetris.cli import cli
+    from hatetris.codecs import decode
+    from hatetris.game import replay
+    from hatetris.nnue.game_values import game_values
+
+    game = json.loads(Path("data/solutions/quick-w2000.json").read_text())
+    keys = decode(game["replay"])
+    nets = [load_network("data/nets/hind-6.npz"), Network.random(("rows",), 8, seed=3)]
+    lines, values = game_values(keys, nets)
+    result, wells = replay(keys, steps=True)
+    assert len(lines) == result.pieces_placed and lines[-1] == game["score"]
+    assert np.all(np.diff(lines) >= 0) and lines[0] == 0
+    for net, v in zip(nets, values):
+        np.testing.assert_allclose(v, dense_forward(net, wells.astype(np.uint16)), atol=1e-5)
+    out = CliRunner().invoke(cli, ["nets", "values", game["replay"], "--networks",
+                                   "hind-6", "--every", "50"])
+    assert out.exit_code == 0, out.output
+    rows = [line.split() for line in out.output.splitlines()[1:]]
+    assert [int(r[0]) for r in rows[:-1]] == [50, 100, result.pieces_placed]
+    assert float(rows[1][2]) == pytest.approx(values[0, 99], abs=5e-4)
+    assert float(rows[-1][1]) == pytest.approx(values[0].mean(), abs=5e-4)
+    (tmp_path / "bad.npz").write_bytes(b"not a network")
+    (tmp_path / "bad.json").write_text("{")
+    out = CliRunner().invoke(cli, ["nets", "values", game["replay"], "--networks",
+                                   str(tmp_path / "bad.npz")])
+    assert out.exit_code == 2 and "corrupt network description" in out.output

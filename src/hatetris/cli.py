@@ -499,6 +499,40 @@ def nets_table(nets_dir: str, networks: str, widths: str, heuristic: str,
     click.echo(write_table(d, results, command))
 
 
+@nets.command("values")
+@click.argument("replay", required=False)
+@click.option("--file", "file", type=str, help="Read the game's replay from a file.")
+@click.option("--networks", required=True,
+              help="Comma-separated network files (.npz), or names in --nets.")
+@click.option("--nets", "nets_dir", default="data/nets", show_default=True)
+@click.option("--every", type=click.IntRange(1), default=10, show_default=True,
+              help="Print every K-th piece.")
+def nets_values(replay: str | None, file: str | None, networks: str, nets_dir: str,
+                every: int) -> None:
+    """Each network's value of a game's wells, piece by piece (-1: lost)."""
+    from .nnue.game_values import game_values
+    from .nnue.network import NetworkError, load_network
+
+    texts = _read_replays(replay, file)
+    if len(texts) != 1:
+        _fail(f"{file}: give one replay, not {len(texts)}")
+    keys = _decode(texts[0].strip())
+    names = [n.strip() for n in networks.split(",") if n.strip()]
+    paths = [Path(n) if n.endswith(".npz") else Path(nets_dir) / f"{n}.npz" for n in names]
+    try:
+        nets_list = [load_network(p) for p in paths]
+    except NetworkError as e:
+        _fail(str(e))
+    lines, values = game_values(keys, nets_list)
+    width = max(8, *(len(n) for n in names))
+    click.echo(f"{'piece':>5} {'lines':>5}  " + " ".join(f"{n:>{width}}" for n in names))
+    shown = sorted(set(range(every, len(lines) + 1, every)) | {len(lines)} - {0})
+    for p in shown:
+        click.echo(f"{p:>5} {lines[p - 1]:>5}  "
+                   + " ".join(f"{v:>{width}.3f}" for v in values[:, p - 1]))
+    click.echo(f"{'mean':>11}  " + " ".join(f"{v:>{width}.3f}" for v in values.mean(axis=1)))
+
+
 def _write_text(path: str, text: str) -> None:
     from .atomic import write_text_atomic
 

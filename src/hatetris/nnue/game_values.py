@@ -1,0 +1,33 @@
+"""How networks value the wells of one game: where does a network think a game is lost?
+
+A beam keeps the wells its evaluation ranks highest, so a network that values a long
+game's wells near -1 (lost) will never play that game. ``hatetris nets values`` prints
+these values next to each other for a stored game, say another solver's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..game import replay
+from .evaluation import NNUEEvaluation
+from .network import Network
+
+
+def game_values(keys: str, networks: list[Network]) -> tuple[np.ndarray, np.ndarray]:
+    """Each network's value of the well after every piece of the game ``keys`` (no
+    quiescence), and the lines cleared by then: ``(lines[piece], values[net, piece])``.
+    """
+    _, steps = replay(keys, steps=True)
+    rows = np.ascontiguousarray(steps, np.uint16)
+    lines = _lines_after_each_piece(rows)
+    values = np.zeros((len(networks), len(rows)))
+    for i, net in enumerate(networks):
+        NNUEEvaluation(net).evaluate(rows, np.zeros(len(rows), np.int64), values[i])
+    return lines, values
+
+
+def _lines_after_each_piece(rows: np.ndarray) -> np.ndarray:
+    """From the cell counts: after piece p (1-based), cells = 4 p - 10 lines."""
+    cells = (rows[:, :, None] >> np.arange(10) & 1).sum(axis=(1, 2))
+    return (4 * np.arange(1, len(rows) + 1) - cells) // 10
