@@ -524,13 +524,16 @@ def nets_values(replay: str | None, file: str | None, networks: str, nets_dir: s
     except NetworkError as e:
         _fail(str(e))
     lines, values = game_values(keys, nets_list)
-    width = max(8, *(len(n) for n in names))
-    click.echo(f"{'piece':>5} {'lines':>5}  " + " ".join(f"{n:>{width}}" for n in names))
+    widths = [max(7, len(n)) for n in names]
+
+    def row(first: str, cells) -> str:
+        return first + "  " + " ".join(f"{c:>{w}}" for c, w in zip(cells, widths))
+
+    click.echo(row(f"{'piece':>5} {'lines':>5}", names))
     shown = sorted(set(range(every, len(lines) + 1, every)) | {len(lines)} - {0})
     for p in shown:
-        click.echo(f"{p:>5} {lines[p - 1]:>5}  "
-                   + " ".join(f"{v:>{width}.3f}" for v in values[:, p - 1]))
-    click.echo(f"{'mean':>11}  " + " ".join(f"{v:>{width}.3f}" for v in values.mean(axis=1)))
+        click.echo(row(f"{p:>5} {lines[p - 1]:>5}", [f"{v:.3f}" for v in values[:, p - 1]]))
+    click.echo(row(f"{'mean':>11}", [f"{v:.3f}" for v in values.mean(axis=1)]))
 
 
 def _write_text(path: str, text: str) -> None:
