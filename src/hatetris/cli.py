@@ -429,7 +429,8 @@ def train(generations: int, features: str, hidden: int, probe_width: str,
     if workers:
         numba.set_num_threads(min(workers, numba.config.NUMBA_NUM_THREADS))
     config = TrainConfig(generations=generations, features=sets, hidden=hidden,
-                         probe_width=widths[0] if len(widths) == 1 else widths, probe_max_depth=probe_max_depth,
+                         probe_width=widths[0] if len(widths) == 1 else widths,
+                         probe_max_depth=probe_max_depth,
                          samples=samples, label_depth=label_depth, label_width=label_width,
                          label_grace=label_grace or None, hindsight=hindsight or None,
                          also_sample=also_sample,

@@ -415,20 +415,21 @@ class Trainer:
             else:  # resumes from its final checkpoint
                 search = self.probe(k, net, w)
             share = c.samples // len(widths) + (i < c.samples % len(widths))
-            r, s, nodes = self.sample(k, search, share, salt=i)
+            part_rows, part_scores, nodes = self.sample(k, search, share, salt=i)
             if c.hindsight:
                 store = search.store
                 reach = lineage_reach(store.parent[:store.size], search.level_start,
                                       store.size)
                 depth = store.depth[nodes]
                 life.append((depth, reach[nodes] - depth))
-            kept.append(len(r))
+            kept.append(len(part_rows))
             if c.candidates:
-                kid_rows, kid_scores = candidate_children(r, s, c.candidates,
+                kid_rows, kid_scores = candidate_children(part_rows, part_scores, c.candidates,
                                                           c.seed * 1000 + k + 7919 * i)
-                r, s = np.concatenate([r, kid_rows]), np.concatenate([s, kid_scores])
-            rows.append(r)
-            scores.append(s)
+                part_rows = np.concatenate([part_rows, kid_rows])
+                part_scores = np.concatenate([part_scores, kid_scores])
+            rows.append(part_rows)
+            scores.append(part_scores)
             search = last = None  # a wide probe's tree is large: one at a time
         best_net = load_network(self.net_path(self.state["best"]))
         labels = self.label(best_net, np.concatenate(rows), np.concatenate(scores))
