@@ -82,3 +82,13 @@ def well_is(a, i, rows) -> bool:
         if a[i, r] != rows[r]:
             return False
     return True
+
+
+def cell_counts(rows: np.ndarray) -> np.ndarray:
+    """Filled cells of each well in ``rows`` (shape (n, 20)). A game's cells after p pieces
+    are 4 p - 10 lines, so with the pieces or the lines known this gives the other.
+
+    >>> int(cell_counts(np.array([[0] * 19 + [0b1000000001]]))[0])
+    2
+    """
+    return (np.asarray(rows)[:, :, None] >> np.arange(10) & 1).sum(axis=(1, 2))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core import cell_counts
 from ..game import replay
 from .evaluation import NNUEEvaluation
 from .network import Network
@@ -20,14 +21,10 @@ def game_values(keys: str, networks: list[Network]) -> tuple[np.ndarray, np.ndar
     """
     _, steps = replay(keys, steps=True)
     rows = np.ascontiguousarray(steps, np.uint16)
-    lines = _lines_after_each_piece(rows)
+    # After piece p (1-based): cells = 4 p - 10 lines.
+    lines = (4 * np.arange(1, len(rows) + 1) - cell_counts(rows)) // 10
     values = np.zeros((len(networks), len(rows)))
     for i, net in enumerate(networks):
         NNUEEvaluation(net).evaluate(rows, np.zeros(len(rows), np.int64), values[i])
     return lines, values
 
-
-def _lines_after_each_piece(rows: np.ndarray) -> np.ndarray:
-    """From the cell counts: after piece p (1-based), cells = 4 p - 10 lines."""
-    cells = (rows[:, :, None] >> np.arange(10) & 1).sum(axis=(1, 2))
-    return (4 * np.arange(1, len(rows) + 1) - cells) // 10

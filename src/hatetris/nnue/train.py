@@ -31,6 +31,7 @@ from .. import __version__
 from ..adversary import mild_piece
 from ..atomic import write_atomic, write_json_atomic
 from ..config import NJIT
+from ..core import cell_counts
 from ..engine import MAX_CHILDREN, children_into, expand_scratch, pad_well
 from ..eval.quiescence import QuiescenceEvaluation
 from ..rules import HEIGHT
@@ -92,8 +93,7 @@ class TrainConfig:
 
 def well_depth(rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """Pieces placed, from the cell count: cells = 4 * pieces - 10 * lines."""
-    cells = (rows[:, :, None] >> np.arange(10) & 1).sum(axis=(1, 2))
-    return (cells + 10 * np.asarray(scores)) // 4
+    return (cell_counts(rows) + 10 * np.asarray(scores)) // 4
 
 
 def tanh_z_by_depth(depth: np.ndarray, values: np.ndarray, where: np.ndarray,
