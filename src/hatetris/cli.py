@@ -71,6 +71,14 @@ def _read_replays(replay: str | None, file: str | None) -> list[str]:
     return [replay]
 
 
+def _read_one_game(replay: str | None, file: str | None) -> str:
+    """The keys of the one game given as REPLAY or in --file."""
+    texts = _read_replays(replay, file)
+    if len(texts) != 1:
+        _fail(f"{file}: give one replay, not {len(texts)}")
+    return _decode(texts[0].strip())
+
+
 def _decode(text: str, codec: str | None = None, where: str = "") -> str:
     from .codecs import ReplayError, decode
 
@@ -329,10 +337,7 @@ def diagnose(replay: str | None, file: str | None, solver: str, width: int | Non
     from .presets import PresetError, load_preset, make_evaluation
     from .solve import default_workers
 
-    texts = _read_replays(replay, file)
-    if len(texts) != 1:
-        _fail(f"{file}: give one replay, not {len(texts)}")
-    keys = _decode(texts[0].strip())
+    keys = _read_one_game(replay, file)
     try:
         preset = load_preset(solver)
         if preset.search.get("kind") != "beam":
@@ -514,10 +519,7 @@ def nets_values(replay: str | None, file: str | None, networks: str, nets_dir: s
     from .nnue.game_values import game_values
     from .nnue.network import NetworkError, load_network
 
-    texts = _read_replays(replay, file)
-    if len(texts) != 1:
-        _fail(f"{file}: give one replay, not {len(texts)}")
-    keys = _decode(texts[0].strip())
+    keys = _read_one_game(replay, file)
     names = [n.strip() for n in networks.split(",") if n.strip()]
     paths = [Path(n) if n.endswith(".npz") else Path(nets_dir) / f"{n}.npz" for n in names]
     try:

@@ -226,12 +226,16 @@ class Trainer:
         ck = self.work_dir / (f"probe-{k}" if single else f"probe-{k}-w{width}")
         fp = {"kind": "probe", "generation": k, "width": width,
               "engine_version": __version__}
-        ev = self.evaluation(net)
-        if (ck / "meta.json").exists():
-            search = load_checkpoint(ck, fp, ev, c.probe_max_depth)
-        else:
-            search = BeamSearch(ev, width, c.probe_max_depth)
         desc = f"gen {k} probe" + ("" if single else f" w{width:,}")
+        return self.play_to_end(ck, fp, self.evaluation(net), width, desc)
+
+    def play_to_end(self, ck: Path, fp: dict, ev, width: int, desc: str,
+                    parent_cap: int | None = None) -> BeamSearch:
+        """A beam resumed from its checkpoint ``ck`` (or started), played to its end."""
+        if (ck / "meta.json").exists():
+            search = load_checkpoint(ck, fp, ev, self.config.probe_max_depth)
+        else:
+            search = BeamSearch(ev, width, self.config.probe_max_depth, parent_cap)
         self.finish_search(search, desc, lambda: save_checkpoint(ck, search, fp))
         return search
 
@@ -246,17 +250,9 @@ class Trainer:
         if preset.search.get("kind") != "beam":
             raise ValueError(f"--also-sample {preset.name}: not a beam preset")
         width = int(preset.search.get("width", 1000))
-        fp = beam_fingerprint(preset, width)
-        ev = make_evaluation(preset)
-        ck = self.work_dir / "also-sample"
-        if (ck / "meta.json").exists():
-            search = load_checkpoint(ck, fp, ev, self.config.probe_max_depth)
-        else:
-            search = BeamSearch(ev, width, self.config.probe_max_depth,
+        return self.play_to_end(self.work_dir / "also-sample", beam_fingerprint(preset, width),
+                                make_evaluation(preset), width, f"{preset.name} w{width:,}",
                                 preset.search.get("parent_cap"))
-        self.finish_search(search, f"{preset.name} w{width:,}",
-                           lambda: save_checkpoint(ck, search, fp))
-        return search
 
     def play_probes(self, k: int, net: Network) -> BeamSearch | None:
         """Generation k's probe at every width (each recorded as it ends), then its
@@ -282,12 +278,13 @@ class Trainer:
         g["adopted"] = adopted
         if adopted:
             self.state["best"], self.state["best_lines"] = k, g["probe_lines"]
-        each = {} if len(lines) == 1 else {"lines_by_width": lines}
+        each = {"probe_width": c.to_json()["probe_width"]}
+        if len(lines) > 1:
+            each["lines_by_width"] = lines
         self.event(k, "adopted" if adopted else "rejected", probe_lines=g["probe_lines"],
-                   probe_width=c.to_json()["probe_width"], **each, best_before=best_lines,
-                   best_now=self.state["best_lines"])
-        save_network(self.net_path(k), net, probe_lines=g["probe_lines"],
-                     probe_width=c.to_json()["probe_width"], **each, adopted=adopted)
+                   **each, best_before=best_lines, best_now=self.state["best_lines"])
+        save_network(self.net_path(k), net, probe_lines=g["probe_lines"], **each,
+                     adopted=adopted)
         self.save_state()
         return search
 
