@@ -15,7 +15,7 @@ from hatetris.eval.heuristic import FEATURES
 from hatetris.presets import PresetError, load_preset, make_evaluation
 from hatetris.search.beam import BeamSearch, cap_per_parent, plan_children, select_best
 from hatetris.search.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from hatetris.search.tree import NodeStore, path_keys
+from hatetris.search.tree import NodeStore, game_nodes, path_keys
 from hatetris.search.tt import dedupe_children, filter_insert, table_slots
 from hatetris.core import rows_hash
 from hatetris.solution import verify
@@ -153,18 +153,83 @@ def test_parent_cap_limits_children_per_well(tmp_path):
 
 def test_search_adversary_honours_the_loop_rule_of_the_path():
     """Along the loop-basis record, the search's piece choice equals the game's."""
-    record, store = _store_from_record("knewjade loop basis")
+    record, piece, loop = _pieces_along("knewjade loop basis")
+    assert "".join("SZOILJT"[p] for p in piece) == record["pieces"][:len(piece)]
+    assert loop.any()  # the rule really decided a piece here
+
+
+def _pieces_along(name: str) -> tuple[dict, np.ndarray, np.ndarray]:
+    """A record, the piece the search's adversary sends after each of its wells, and
+    whether the loop rule (the game's history) decided it."""
+    record, store = _store_from_record(name)
     seen = np.zeros(table_slots(store.size), np.uint64)
     for i in range(store.size):
         filter_insert(seen, np.uint64(rows_hash(store.rows[i])))
     n = record["pieces_placed"]
-    piece = np.zeros(n, np.int8)
-    count = np.zeros(n, np.int64)
+    piece, count = np.zeros(n, np.int8), np.zeros(n, np.int64)
     loop = np.zeros(n, np.bool_)
     plan_children(store.rows, store.score, store.depth, store.parent, 0, n, seen, piece, count,
                   loop)
-    assert "".join("SZOILJT"[p] for p in piece) == record["pieces"][:n]
-    assert loop.any()  # the rule really decided a piece here
+    return record, piece, loop
+
+
+def _keys_of(name: str) -> tuple[dict, str]:
+    record = next(r for r in load_records() if r["name"] == name)
+    return record, decode(next(iter(record["replays"].values())))
+
+
+def test_a_search_from_a_game_starts_on_its_wells_and_history():
+    """Started after the loop-basis record's k-th piece, the beam holds the record's wells
+    as its path, and its next piece is the record's even where the loop rule decides it:
+    the game's history is the search's."""
+    record, _, loop = _pieces_along("knewjade loop basis")
+    loop_depths = np.flatnonzero(loop).tolist()
+    keys = decode(record["replays"]["Base2048"])
+    _, wells = replay(keys, steps=True)
+    evaluation = make_evaluation(QUICK)
+    assert loop_depths
+    for k in loop_depths[:3]:
+        search = BeamSearch(evaluation, 20, k + 1, start=game_nodes(keys, k))
+        assert search.depth == k and search.beam_size == 1
+        _, path_wells = replay(path_keys(search.store, search.best_node), steps=True)
+        assert np.array_equal(path_wells, wells[:k])
+        search.step()
+        s = search.store
+        new = slice(search.level_start[-1], s.size)
+        assert set(s.piece[new].tolist()) == {"SZOILJT".index(record["pieces"][k])}
+        assert np.all(s.rows[new] == wells[k], axis=1).any()
+
+
+def test_a_search_from_a_games_first_piece_is_the_plain_search():
+    fresh = small_search()
+    start = run_to_end(BeamSearch(make_evaluation(QUICK), 40, 60, start=game_nodes("D", 0)))
+    for name in NodeStore.FIELDS:
+        assert np.array_equal(fresh.store.state()[name], start.store.state()[name]), name
+
+
+def test_a_game_cannot_be_continued_past_its_end():
+    record, keys = _keys_of("Atypical")  # game over
+    n = record["pieces_placed"]
+    assert len(game_nodes(keys, n - 1)["score"]) == n - 1
+    with pytest.raises(ValueError, match="over at piece"):
+        game_nodes(keys, n)
+    with pytest.raises(ValueError, match=f"has {n} pieces"):
+        game_nodes(keys, n + 1)
+
+
+def test_run_beam_continues_a_record_and_its_checkpoint_knows_where(tmp_path):
+    record, keys = _keys_of("knewjade (4)")
+    _, wells = replay(keys, steps=True)
+    sol = run_beam(QUICK, width=100, progress=False, start=(keys, 150),
+                   checkpoint=str(tmp_path / "ck"))
+    verify(sol["replay"], sol["score"], sol["pieces"])  # the whole game, from the empty well
+    _, found = replay(decode(sol["replay"]), steps=True)
+    assert sol["pieces"] > 150 and np.array_equal(found[:150], wells[:150])
+    assert sol["parameters"]["start_piece"] == 150
+    for start in ((keys, 149), None):
+        with pytest.raises(CheckpointError, match="different run"):
+            run_beam(QUICK, width=100, progress=False, start=start,
+                     checkpoint=str(tmp_path / "ck"), resume=True)
 
 
 def test_resume_equals_uninterrupted(tmp_path):

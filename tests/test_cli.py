@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from hatetris.codecs import decode
+from hatetris.game import replay
 from hatetris.solution import verify
 
 from shared_files import SHARED, load_records
@@ -62,6 +63,10 @@ def test_encode_decode_round_trip():
     (("encode", "LRX"), "invalid keys"),
     (("solve", "--solver", "no-such-solver"), "unknown solver"),
     (("solve", "--resume"), "--resume needs --checkpoint"),
+    (("solve", "--from-piece", "3"), "--from-piece needs --from"),
+    (("solve", "--from", "/no/such/game.json"), "cannot read"),
+    (("solve", "--from", "DDDD", "--from-piece", "9"), "the game has 0 pieces, not 9"),
+    (("solve", "--solver", "mcts-heuristic", "--from", "DDDD"), "needs a beam solver"),
     (("bench", "engine", "--wells", "/no/such/wells.txt"), "cannot read"),
     (("no-such-command",), "No such command"),
 ])
@@ -102,3 +107,17 @@ def test_solve_writes_a_verified_solution(tmp_path):
     assert sol["replay"] in proc.stdout and f"score {sol['score']} lines" in proc.stdout
     assert sol["solver"] == "quick" and sol["parameters"]["width"] == 30
     verify(sol["replay"], sol["score"], sol["pieces"])
+
+
+def test_solve_continues_a_stored_game(tmp_path):
+    first, then = tmp_path / "first.json", tmp_path / "then.json"
+    run("solve", "--solver", "quick", "--width", "30", "--max-depth", "40", "--quiet",
+        "--out", str(first))
+    run("solve", "--solver", "quick", "--width", "30", "--max-depth", "60", "--quiet",
+        "--from", str(first), "--from-piece", "25", "--out", str(then))
+    a, b = json.loads(first.read_text()), json.loads(then.read_text())
+    verify(b["replay"], b["score"], b["pieces"])
+    assert b["parameters"]["start_piece"] == 25 and b["pieces"] > 40
+    _, a_wells = replay(decode(a["replay"]), steps=True)
+    _, b_wells = replay(decode(b["replay"]), steps=True)
+    assert (a_wells[:25] == b_wells[:25]).all()

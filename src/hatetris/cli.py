@@ -72,7 +72,15 @@ def _read_replays(replay: str | None, file: str | None) -> list[str]:
 
 
 def _read_one_game(replay: str | None, file: str | None) -> str:
-    """The keys of the one game given as REPLAY or in --file."""
+    """The keys of the one game given as REPLAY or in --file (one replay, or a solution
+    file: JSON with a "replay" field, as ``hatetris solve --out`` writes)."""
+    if file is not None and replay is None and file.endswith(".json"):
+        from .solution import SolutionError, load_solution
+
+        try:
+            return _decode(load_solution(file)["replay"], where=f"{file}: ")
+        except SolutionError as e:
+            _fail(str(e))
     texts = _read_replays(replay, file)
     if len(texts) != 1:
         _fail(f"{file}: give one replay, not {len(texts)}")
@@ -260,6 +268,24 @@ def solvers() -> None:
             click.echo(f"{name:16} INVALID: {e}")
 
 
+def _start_of(game: str, piece: int | None) -> tuple[str, int]:
+    """(keys, k) for ``solve --from``: a game that can be continued after its k-th piece."""
+    from .game import replay
+    from .search.tree import game_nodes
+
+    path = Path(game)
+    if not path.is_file() and (path.suffix in (".json", ".txt") or "/" in game):
+        _fail(f"cannot read {game}: no such file")
+    keys = _read_one_game(None, game) if path.is_file() else _read_one_game(game, None)
+    if piece is None:
+        piece = replay(keys).pieces_placed
+    try:
+        game_nodes(keys, piece)
+    except ValueError as e:
+        _fail(f"--from: {e}")
+    return keys, piece
+
+
 @cli.command()
 @click.option("--solver", default="quick", show_default=True, help="Preset name or .toml path.")
 @click.option("--width", type=click.IntRange(1), default=None, help="Beam width (overrides).")
@@ -275,9 +301,15 @@ def solvers() -> None:
 @click.option("--resume", is_flag=True, help="Continue the run saved in --checkpoint.")
 @click.option("--out", type=str, default=None, help="Write the solution JSON here.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--from", "from_game", type=str, default=None,
+              help="Continue this game (a solution .json, a file with one replay, or a "
+                   "replay) instead of starting from the empty well (beam solvers).")
+@click.option("--from-piece", type=click.IntRange(0), default=None,
+              help="With --from: continue after this many of its pieces (default: all).")
 def solve(solver: str, width: int | None, max_depth: int | None, simulations: int | None,
           workers: int | None, seed: int, checkpoint: str | None,
-          checkpoint_every: int | None, resume: bool, out: str | None, quiet: bool) -> None:
+          checkpoint_every: int | None, resume: bool, out: str | None, quiet: bool,
+          from_game: str | None, from_piece: int | None) -> None:
     """Search for a long game with a solver preset; print and save the verified result."""
     from .presets import PresetError, load_preset
     from .search.checkpoint import CheckpointError
@@ -287,6 +319,9 @@ def solve(solver: str, width: int | None, max_depth: int | None, simulations: in
 
     if resume and not checkpoint:
         _fail("--resume needs --checkpoint DIR")
+    if from_piece is not None and from_game is None:
+        _fail("--from-piece needs --from GAME")
+    start = _start_of(from_game, from_piece) if from_game is not None else None
     try:
         preset = load_preset(solver)
         kwargs = dict(width=width, max_depth=max_depth, workers=workers, seed=seed,
@@ -294,6 +329,10 @@ def solve(solver: str, width: int | None, max_depth: int | None, simulations: in
                       progress=not quiet)
         if simulations is not None:
             kwargs["simulations"] = simulations
+        if start is not None:
+            if preset.search.get("kind") != "beam":
+                _fail(f"--from needs a beam solver; {preset.name!r} is not one")
+            kwargs["start"] = start
         solution = run_preset(preset, **kwargs)
     except (PresetError, CheckpointError) as e:
         _fail(str(e))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import resource
 import signal
@@ -98,26 +99,37 @@ def finish_search(search, bar, save: Callable | None = None, every: int = 50) ->
         raise KeyboardInterrupt
 
 
-def beam_fingerprint(preset: Preset, width: int) -> dict:
+def beam_fingerprint(preset: Preset, width: int, start: tuple[str, int] | None = None) -> dict:
     """What must match for a checkpoint to be resumed (workers and depth limit need not)."""
     fingerprint = {"solver": preset.name, "kind": "beam", "width": width,
                    "eval": preset.eval, "quiescence": preset.quiescence,
                    "engine_version": __version__}
-    if "parent_cap" in preset.search:  # only when set: older checkpoints stay resumable
+    # Only when set, so that older checkpoints stay resumable.
+    if "parent_cap" in preset.search:
         fingerprint["parent_cap"] = preset.search["parent_cap"]
+    if start is not None:
+        keys, piece = start
+        fingerprint["start"] = {"game": hashlib.sha256(keys.encode()).hexdigest()[:16],
+                                "piece": piece}
     return fingerprint
 
 
 def run_beam(preset: Preset, *, width: int | None = None, max_depth: int | None = None,
              workers: int | None = None, seed: int = 0, checkpoint: str | None = None,
              resume: bool = False, checkpoint_every: int | None = None,
-             progress: bool = True, on_step: Callable | None = None) -> dict:
-    """Run a beam preset to the end (or Ctrl-C); return the verified solution record."""
+             progress: bool = True, on_step: Callable | None = None,
+             start: tuple[str, int] | None = None) -> dict:
+    """Run a beam preset to the end (or Ctrl-C); return the verified solution record.
+
+    ``start = (keys, k)`` continues the game ``keys`` after its k-th piece: the search
+    begins from that well, with the game's wells as its history, and the solution is the
+    whole game, replayed from the empty well.
+    """
     from tqdm import tqdm
 
     from .search.beam import BeamSearch
     from .search.checkpoint import load_checkpoint, save_checkpoint
-    from .search.tree import path_keys
+    from .search.tree import game_nodes, path_keys
 
     width = int(width or preset.search.get("width", 1000))
     max_depth = max_depth or preset.search.get("max_depth")
@@ -126,13 +138,14 @@ def run_beam(preset: Preset, *, width: int | None = None, max_depth: int | None 
     numba.set_num_threads(min(workers, numba.config.NUMBA_NUM_THREADS))
     evaluation = make_evaluation(preset)
     BeamSearch.warm_up(evaluation)
-    fingerprint = beam_fingerprint(preset, width)
+    fingerprint = beam_fingerprint(preset, width, start)
     if resume:
         if not checkpoint:
             raise ValueError("--resume needs --checkpoint DIR")
         search = load_checkpoint(checkpoint, fingerprint, evaluation, max_depth)
     else:
-        search = BeamSearch(evaluation, width, max_depth, preset.search.get("parent_cap"))
+        search = BeamSearch(evaluation, width, max_depth, preset.search.get("parent_cap"),
+                            game_nodes(*start) if start else None)
     t_start = time.perf_counter()
     elapsed_before = search.elapsed
     bar = tqdm(total=max_depth, initial=search.depth, disable=not progress, unit="piece",
@@ -156,7 +169,8 @@ def run_beam(preset: Preset, *, width: int | None = None, max_depth: int | None 
         solver=preset.name,
         parameters={**preset.to_json(),
                     "search": {**preset.search, "width": width, "max_depth": max_depth},
-                    "width": width, "max_depth": max_depth},
+                    "width": width, "max_depth": max_depth,
+                    **({"start_piece": start[1]} if start else {})},
         seed=seed,
         elapsed=round(search.elapsed, 3),
         wall_this_run=round(wall, 3),

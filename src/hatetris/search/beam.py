@@ -178,7 +178,7 @@ class BeamSearch:
     """
 
     def __init__(self, evaluation, width: int, max_depth: int | None = None,
-                 parent_cap: int | None = None):
+                 parent_cap: int | None = None, start: dict[str, np.ndarray] | None = None):
         if width < 1:
             raise ValueError("width must be at least 1")
         if parent_cap is not None and parent_cap < 1:
@@ -198,6 +198,23 @@ class BeamSearch:
         self.elapsed = 0.0
         self.finished = False
         self._buffers: dict[str, np.ndarray] = {}
+        if start is not None:
+            self._add_start(start)
+
+    def _add_start(self, nodes: dict[str, np.ndarray]) -> None:
+        """Put a game's first pieces (``tree.game_nodes``) in the store as one line of
+        play: the beam starts from its last well, and the loop rule sees its history."""
+        s = self.store
+        k = len(nodes["score"])
+        s.reserve(k)
+        for name in NodeStore.FIELDS:
+            s.arrays[name][1:k + 1] = nodes[name]
+        s.parent[1:k + 1] = np.arange(k)
+        s.size = k + 1
+        self.level_start = list(range(k + 1))
+        self._grow_seen()
+        _insert_rows_hashes(s.rows, 1, s.size, self.seen)
+        self.best_node = k
 
     @staticmethod
     def warm_up(evaluation) -> None:

@@ -18,9 +18,10 @@ from numba import njit
 from ..adversary import N_PIECES, beats, piece_outcomes
 from ..config import NJIT
 from ..core import same_well
-from ..engine import MAX_CHILDREN, decode_move, top_row
-from ..game import keys_to_lock
-from ..rules import HEIGHT
+from ..engine import MAX_CHILDREN, children_into, decode_move, expand_scratch, lock_masks, \
+    pad_well, top_row
+from ..game import keys_to_lock, replay
+from ..rules import BAR, HEIGHT, PIECE_NAMES
 
 
 class NodeStore:
@@ -145,3 +146,37 @@ def path_keys(store: NodeStore, node: int) -> str:
         o, x, y = decode_move(int(store.move[b]))
         keys.append(keys_to_lock(store.rows[a], int(store.piece[b]), x, y, o))
     return "".join(keys)
+
+
+def game_nodes(keys: str, pieces: int) -> dict[str, np.ndarray]:
+    """The nodes of a game's first ``pieces`` pieces (depths 1..pieces), root excluded.
+
+    Each node's move is the one :func:`~hatetris.engine.children_into` writes for the
+    lock that leaves the game's well, so a search that starts from these nodes and
+    :func:`path_keys` play the same wells (perhaps by other keys). Raises ValueError if
+    the game has fewer pieces, or is over at the last of them (nothing to continue).
+
+    >>> nodes = game_nodes("D" * 18 + "L" * 6 + "D" * 20, 2)  # two S pieces
+    >>> nodes["depth"].tolist(), nodes["score"].tolist(), nodes["piece"].tolist()
+    ([1, 2], [0, 0], [0, 0])
+    """
+    result, wells = replay(keys, steps=True)
+    if not 0 <= pieces <= result.pieces_placed:
+        raise ValueError(f"the game has {result.pieces_placed} pieces, not {pieces}")
+    nodes = {name: np.zeros((pieces,) + shape, dtype)
+             for name, (dtype, shape) in NodeStore.FIELDS.items()}
+    pad, locks, buf, kid_rows, kid_scores, kid_moves = expand_scratch()
+    well, score = np.zeros(HEIGHT, np.uint16), 0
+    for i in range(pieces):
+        p = PIECE_NAMES.index(result.pieces[i])
+        y_first, y_last = lock_masks(pad, pad_well(well, pad), p, locks)
+        n = children_into(pad, p, locks, y_first, y_last, score, True, kid_rows, kid_scores,
+                          kid_moves, 0, buf)
+        j = int(np.flatnonzero(np.all(kid_rows[:n] == wells[i], axis=1))[0])
+        well, score = kid_rows[j].copy(), int(kid_scores[j])
+        for name, value in (("rows", well), ("score", score), ("depth", i + 1),
+                            ("parent", i), ("move", kid_moves[j]), ("piece", p)):
+            nodes[name][i] = value
+    if pieces and well[BAR - 1] != 0:
+        raise ValueError(f"the game is over at piece {pieces}: nothing to continue")
+    return nodes
