@@ -296,6 +296,7 @@ def test_bad_presets_are_refused(tmp_path):
         "opening-name.toml": text.replace('kind = "heuristic"',
                                           'kind = "heuristic"\nopening_pieces = 20')
         + "\n[eval.opening_weights]\nhoels = 1.0\n",
+        "chain-piece.toml": text.replace("[quiescence]", '[quiescence]\npiece = "S"'),
     }
     for name, body in cases.items():
         p = tmp_path / name

@@ -76,6 +76,34 @@ def test_quiescence_equals_naive_recursion(sample, depth):
     assert improved >= 5  # the sample exercises the lookahead
 
 
+def naive_optimistic(well, score: int, depth: int) -> float:
+    """The same over the single clears of the first piece (S, Z, O, I, L, J, T) that
+    cannot clear two lines at once."""
+    value = inner_value(well, score)
+    if depth == 0 or naive.top_row(well) < BAR:
+        return value
+    for piece in range(7):
+        kids = [(rows, s) for rows, s, over in naive.children(well, score, "SZOILJT"[piece])
+                if s > score and not over]
+        if all(s == score + 1 for _, s in kids):
+            for rows, s in kids:
+                value = max(value, naive_optimistic(rows, s, depth - 1))
+            return value
+    return value
+
+
+@pytest.mark.parametrize("depth", [1, 3])
+def test_optimistic_quiescence_equals_naive_recursion(sample, depth):
+    rows, scores = sample
+    out = np.zeros(len(rows))
+    QuiescenceEvaluation(INNER, depth, "optimistic").evaluate(rows, scores, out)
+    wells = [tuple(int(v) for v in r) for r in rows]
+    expected = [naive_optimistic(w, int(s), depth) for w, s in zip(wells, scores)]
+    adversary = [naive_quiescence(w, int(s), depth) for w, s in zip(wells, scores)]
+    assert out.tolist() == expected
+    assert expected != adversary  # the two rules differ on this sample
+
+
 def test_quiescence_never_lowers_the_value():
     rows = np.array([w for w, _ in WELLS[:400]], np.uint16)
     scores = np.array([s for _, s in WELLS[:400]], np.int64)

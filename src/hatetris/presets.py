@@ -36,7 +36,7 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     },
     "eval": {"kind": str, "weights": dict, "network": str, "opening_weights": dict,
              "opening_pieces": int},
-    "quiescence": {"enabled": bool, "depth": int},
+    "quiescence": {"enabled": bool, "depth": int, "piece": str},
 }
 SEARCH_KINDS = ("beam", "mcts")
 EVAL_KINDS = ("heuristic", "nnue")
@@ -176,5 +176,9 @@ def make_evaluation(preset: Preset):
             raise PresetError(f"{preset.path}: {e}") from None
     q = preset.quiescence
     if q.get("enabled", False):
-        evaluation = QuiescenceEvaluation(evaluation, q.get("depth", 2))
+        try:
+            evaluation = QuiescenceEvaluation(evaluation, q.get("depth", 2),
+                                              q.get("piece", "adversary"))
+        except ValueError as e:
+            raise PresetError(f"{preset.path}: [quiescence] {e}") from None
     return evaluation

@@ -2,8 +2,15 @@
 
 A well that the adversary's next piece lets you clear a line from is better than it
 looks. Such a well is valued by the best value over the wells reachable from it by a
-chain of line-clearing placements of the piece the adversary would send (the mild
-choice: this is an estimate, not the game), up to ``depth`` placements deep.
+chain of line-clearing placements, up to ``depth`` placements deep, of one piece per
+well. Which piece (:data:`CHAIN_PIECES`):
+
+* ``adversary``: the piece the adversary would send (the mild choice: this is an
+  estimate, not the game);
+* ``optimistic``: the first piece in S, Z, O, I, L, J, T order none of whose placements
+  clears two lines or more, and its single clears (the rule of the 2023 open-source
+  record search). The adversary sends S or Z most of the time, so this values a well
+  by what an S (or Z) could clear, even where the adversary would send another piece.
 
 Batched, so that it wraps any evaluation with ``evaluate(rows, scores, out)``: each level
 collects the clearing children of the previous level's wells, evaluates them in one
@@ -27,11 +34,30 @@ from ..engine import (
 from ..rules import BAR, HEIGHT, PAD_ROWS
 
 CHUNK = 512
+CHAIN_PIECES = ("adversary", "optimistic")
+
+
+@njit(**NJIT)
+def optimistic_piece(pad, top, locks, score, near_full, kid_rows, kid_scores, buf):
+    """(piece, its clearing children written to ``kid_rows``) by the ``optimistic`` rule;
+    (-1, 0) if every piece can clear two lines at once."""
+    for p in range(N_PIECES):
+        y_first, y_last = lock_masks(pad, top, p, locks)
+        n = clearing_children_into(pad, p, locks, y_first, y_last, score, near_full,
+                                   kid_rows, kid_scores, 0, buf)
+        single = True
+        for j in range(n):
+            if kid_scores[j] != score + 1:
+                single = False
+                break
+        if single:
+            return p, n
+    return -1, 0
 
 
 @njit(**NJIT_PARALLEL)
-def count_clearing_children(rows, scores, out_piece, out_count):
-    """For each well, how many children of its adversary piece clear a line, and the piece.
+def count_clearing_children(rows, scores, optimistic, out_piece, out_count):
+    """For each well, how many children of its chain piece clear a line, and the piece.
 
     Wells without a row one piece row could complete have none: no reachability pass.
     """
@@ -51,6 +77,11 @@ def count_clearing_children(rows, scores, out_piece, out_count):
                 continue
             near_full = near_full_rows(pad)
             if near_full == 0:
+                continue
+            if optimistic:
+                out_piece[i], out_count[i] = optimistic_piece(pad, top, locks, scores[i],
+                                                              near_full, kid_rows,
+                                                              kid_scores, buf)
                 continue
             p, y_first, y_last = mild_piece(pad, top, locks, buf)
             out_piece[i] = p
@@ -99,11 +130,14 @@ def compose(owner, parent, new_owner):
 class QuiescenceEvaluation:
     """``inner``'s value, improved by chains of line clears up to ``depth`` placements."""
 
-    def __init__(self, inner, depth: int = 2):
+    def __init__(self, inner, depth: int = 2, piece: str = "adversary"):
         if depth < 1:
             raise ValueError("quiescence depth must be at least 1")
+        if piece not in CHAIN_PIECES:
+            raise ValueError(f"quiescence piece must be one of {', '.join(CHAIN_PIECES)}")
         self.inner = inner
         self.depth = int(depth)
+        self.optimistic = piece == "optimistic"
 
     def evaluate(self, rows: np.ndarray, scores: np.ndarray, out: np.ndarray) -> None:
         self.inner.evaluate(rows, scores, out)
@@ -115,7 +149,7 @@ class QuiescenceEvaluation:
                 break
             count = np.zeros(n, np.int64)
             piece = np.zeros(n, np.int8)
-            count_clearing_children(level_rows, level_scores, piece, count)
+            count_clearing_children(level_rows, level_scores, self.optimistic, piece, count)
             total = int(count.sum())
             if total == 0:
                 break
