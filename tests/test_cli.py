@@ -67,6 +67,9 @@ def test_encode_decode_round_trip():
     (("solve", "--from", "/no/such/game.json"), "cannot read"),
     (("solve", "--from", "DDDD", "--from-piece", "9"), "the game has 0 pieces, not 9"),
     (("solve", "--solver", "mcts-heuristic", "--from", "DDDD"), "needs a beam solver"),
+    (("bench", "starts", "--starts", "game.json"), "is not GAME:K"),
+    (("bench", "starts", "--starts", "/no/such/game.json:3"), "cannot read"),
+    (("bench", "starts", "--solvers", "mcts-heuristic", "--starts", "g:1"), "not a beam"),
     (("bench", "engine", "--wells", "/no/such/wells.txt"), "cannot read"),
     (("no-such-command",), "No such command"),
 ])
@@ -121,3 +124,25 @@ def test_solve_continues_a_stored_game(tmp_path):
     _, a_wells = replay(decode(a["replay"]), steps=True)
     _, b_wells = replay(decode(b["replay"]), steps=True)
     assert (a_wells[:25] == b_wells[:25]).all()
+
+
+def test_bench_starts_continues_each_start_with_each_solver(tmp_path):
+    game = tmp_path / "game.json"
+    run("solve", "--solver", "quick", "--width", "30", "--max-depth", "40", "--quiet",
+        "--out", str(game))
+    args = ("--width", "20", "--max-depth", "45")
+    rows = [json.loads(line) for line in run(
+        "bench", "starts", "--solvers", "quick,heuristic-beam", *args, "--json",
+        "--starts", f"{game}:10,{game}:30").stdout.splitlines()]
+    assert [(r["start"].rsplit(":", 1)[1], r["solver"]) for r in rows] == [
+        ("10", "quick"), ("10", "heuristic-beam"), ("30", "quick"), ("30", "heuristic-beam")]
+    alone = tmp_path / "alone.json"
+    run("solve", "--solver", "heuristic-beam", *args, "--from", str(game), "--from-piece", "30",
+        "--quiet", "--out", str(alone))
+    assert rows[3]["replay"] == json.loads(alone.read_text())["replay"]
+    for r in rows:
+        verify(r["replay"], r["lines"], r["pieces"])
+    table = run("bench", "starts", "--solvers", "quick", *args,
+                "--starts", f"{game}:10,{game}:30").stdout
+    mean = (rows[0]["lines"] + rows[2]["lines"]) / 2
+    assert f"| mean lines | {mean:.1f} |" in table

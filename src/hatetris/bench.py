@@ -98,8 +98,12 @@ CHILDREN_PER_WELL = 14  # about how many children a beam well has (wells_beam.tx
 
 def run_solver_process(solver: str, *, width: int | None = None,
                        simulations: int | None = None, workers: int | None = None,
-                       max_depth: int | None = None, timeout: float | None = None) -> dict:
-    """Run ``hatetris solve`` in a fresh process and return its solution record."""
+                       max_depth: int | None = None, timeout: float | None = None,
+                       start: tuple[str, int] | None = None) -> dict:
+    """Run ``hatetris solve`` in a fresh process and return its solution record.
+
+    ``start = (game file, k)`` continues that game after its k-th piece (``--from``).
+    """
     import json
     import subprocess
     import sys
@@ -109,8 +113,10 @@ def run_solver_process(solver: str, *, width: int | None = None,
         out = Path(tmp) / "solution.json"
         cmd = [sys.executable, "-m", "hatetris", "solve", "--solver", solver, "--quiet",
                "--out", str(out)]
+        game, piece = start if start else (None, None)
         for flag, value in (("--width", width), ("--simulations", simulations),
-                            ("--workers", workers), ("--max-depth", max_depth)):
+                            ("--workers", workers), ("--max-depth", max_depth),
+                            ("--from", game), ("--from-piece", piece)):
             if value is not None:
                 cmd += [flag, str(value)]
         t0 = time.perf_counter()
@@ -154,6 +160,46 @@ def bench_search(solvers: list[str], budgets: list[int], workers: list[int | Non
                 if progress:
                     progress(row)
     return rows
+
+
+def bench_starts(solvers: list[str], starts: list[tuple[str, int]], width: int,
+                 workers: int | None = None, max_depth: int | None = None,
+                 progress=None) -> list[dict]:
+    """Each beam solver continues each start (a game file and a piece) at one width.
+
+    A game from the empty well turns on its first few dozen pieces: one game per solver
+    says more about its opening than about its evaluation. Continuing the same stored
+    positions compares the solvers on common ground, and their mean over several starts
+    varies less than one game does.
+    """
+    rows = []
+    for game, piece in starts:
+        for solver in solvers:
+            r = run_solver_process(solver, width=width, workers=workers, max_depth=max_depth,
+                                   start=(game, piece))
+            row = {"start": f"{game}:{piece}", "solver": solver, "width": width,
+                   "lines": r["score"], "pieces": r["pieces"],
+                   "seconds": round(r["elapsed"], 2), "replay": r["replay"]}
+            rows.append(row)
+            if progress:
+                progress(row)
+    return rows
+
+
+def format_starts_table(rows: list[dict]) -> str:
+    """Starts down, solvers across (lines, pieces), and each solver's mean lines."""
+    solvers = list(dict.fromkeys(r["solver"] for r in rows))
+    starts = list(dict.fromkeys(r["start"] for r in rows))
+    cell = {(r["start"], r["solver"]): r for r in rows}
+    lines = ["| start | " + " | ".join(solvers) + " |", "|" + "---|" * (len(solvers) + 1)]
+    for s in starts:
+        lines.append(f"| {s} | " + " | ".join(
+            f"{cell[s, v]['lines']} ({cell[s, v]['pieces']} pieces)" if (s, v) in cell else ""
+            for v in solvers) + " |")
+    means = [sum(r["lines"] for r in rows if r["solver"] == v)
+             / max(1, sum(r["solver"] == v for r in rows)) for v in solvers]
+    lines.append("| mean lines | " + " | ".join(f"{m:.1f}" for m in means) + " |")
+    return "\n".join(lines)
 
 
 def format_table(rows: list[dict]) -> str:

@@ -197,6 +197,53 @@ def bench_engine_cmd(wells: str | None, runs: int, as_json: bool, per_well: str 
         click.echo(f"JIT compile        {r['compile_s']:.2f} s (separate)")
 
 
+@bench.command("starts")
+@click.option("--solvers", "solver_names", default="heuristic-beam,nnue-beam",
+              show_default=True, help="Comma-separated beam preset names.")
+@click.option("--starts", "start_specs", required=True,
+              help="Comma-separated GAME:K: continue the stored game GAME (a solution .json "
+                   "or a file with one replay) after its K-th piece.")
+@click.option("--width", type=click.IntRange(1), default=30000, show_default=True)
+@click.option("--workers", type=click.IntRange(1), default=None)
+@click.option("--max-depth", type=click.IntRange(1), default=None)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
+def bench_starts_cmd(solver_names: str, start_specs: str, width: int, workers: int | None,
+                     max_depth: int | None, as_json: bool) -> None:
+    """Beam solvers continuing the same stored positions at one width: a comparison of
+    evaluations that one chaotic game from the empty well cannot give."""
+    from .bench import bench_starts, format_starts_table
+    from .presets import PresetError, load_preset
+
+    names = [s.strip() for s in solver_names.split(",") if s.strip()]
+    try:
+        for name in names:
+            if load_preset(name).search.get("kind") != "beam":
+                _fail(f"solver {name!r} is not a beam search")
+    except PresetError as e:
+        _fail(str(e))
+    starts = []
+    for spec in start_specs.split(","):
+        game, sep, piece = spec.strip().rpartition(":")
+        if not sep or not game or not piece.isdigit():
+            _fail(f"--starts: {spec.strip()!r} is not GAME:K")
+        _start_of(game, int(piece), "--starts")  # fails here, before any search
+        starts.append((game, int(piece)))
+
+    def show(row):
+        if as_json:
+            click.echo(json.dumps(row))
+        else:
+            click.echo(f"  {row['solver']} from {row['start']}: {row['lines']} lines, "
+                       f"{row['seconds']} s", err=True)
+
+    try:
+        rows = bench_starts(names, starts, width, workers, max_depth, progress=show)
+    except RuntimeError as e:
+        _fail(str(e))
+    if not as_json:
+        click.echo(format_starts_table(rows))
+
+
 @bench.command("search")
 @click.option("--solvers", "solver_names", default="quick", show_default=True,
               help="Comma-separated preset names.")
@@ -268,7 +315,7 @@ def solvers() -> None:
             click.echo(f"{name:16} INVALID: {e}")
 
 
-def _start_of(game: str, piece: int | None) -> tuple[str, int]:
+def _start_of(game: str, piece: int | None, option: str = "--from") -> tuple[str, int]:
     """(keys, k) for ``solve --from``: a game that can be continued after its k-th piece."""
     from .game import replay
     from .search.tree import game_nodes
@@ -282,7 +329,7 @@ def _start_of(game: str, piece: int | None) -> tuple[str, int]:
     try:
         game_nodes(keys, piece)
     except ValueError as e:
-        _fail(f"--from: {e}")
+        _fail(f"{option}: {e}")
     return keys, piece
 
 
