@@ -10,6 +10,7 @@ import json
 import shlex
 import sys
 from pathlib import Path
+from typing import Callable
 
 import click
 
@@ -197,6 +198,26 @@ def bench_engine_cmd(wells: str | None, runs: int, as_json: bool, per_well: str 
         click.echo(f"JIT compile        {r['compile_s']:.2f} s (separate)")
 
 
+def _run_bench(run: Callable[[Callable[[dict], None]], list[dict]], as_json: bool,
+               describe: Callable[[dict], str],
+               table: Callable[[list[dict]], str]) -> list[dict]:
+    """Run a benchmark, showing each run as it ends (a JSON line, or a line on stderr),
+    then the table; a failed run is one line and exit 2."""
+    def show(row: dict) -> None:
+        if as_json:
+            click.echo(json.dumps(row))
+        else:
+            click.echo(f"  {describe(row)}: {row['lines']} lines, {row['seconds']} s", err=True)
+
+    try:
+        rows = run(show)
+    except RuntimeError as e:
+        _fail(str(e))
+    if not as_json:
+        click.echo(table(rows))
+    return rows
+
+
 @bench.command("starts")
 @click.option("--solvers", "solver_names", default="heuristic-beam,nnue-beam",
               show_default=True, help="Comma-separated beam preset names.")
@@ -229,19 +250,8 @@ def bench_starts_cmd(solver_names: str, start_specs: str, width: int, workers: i
         _start_of(game, int(piece), "--starts")  # fails here, before any search
         starts.append((game, int(piece)))
 
-    def show(row):
-        if as_json:
-            click.echo(json.dumps(row))
-        else:
-            click.echo(f"  {row['solver']} from {row['start']}: {row['lines']} lines, "
-                       f"{row['seconds']} s", err=True)
-
-    try:
-        rows = bench_starts(names, starts, width, workers, max_depth, progress=show)
-    except RuntimeError as e:
-        _fail(str(e))
-    if not as_json:
-        click.echo(format_starts_table(rows))
+    _run_bench(lambda show: bench_starts(names, starts, width, workers, max_depth, show),
+               as_json, lambda row: f"{row['solver']} from {row['start']}", format_starts_table)
 
 
 @bench.command("search")
@@ -277,19 +287,9 @@ def bench_search_cmd(solver_names: str, budgets: str, workers: str, max_depth: i
         except ImportError:
             _fail("--plot needs matplotlib: pip install -e '.[plot]'")
 
-    def show(row):
-        if as_json:
-            click.echo(json.dumps(row))
-        else:
-            click.echo(f"  {row['solver']} budget {row['budget']:,}: {row['lines']} lines, "
-                       f"{row['seconds']} s", err=True)
-
-    try:
-        rows = bench_search(names, budget_list, worker_list, max_depth, progress=show)
-    except RuntimeError as e:
-        _fail(str(e))
-    if not as_json:
-        click.echo(format_table(rows))
+    rows = _run_bench(
+        lambda show: bench_search(names, budget_list, worker_list, max_depth, progress=show),
+        as_json, lambda row: f"{row['solver']} budget {row['budget']:,}", format_table)
     if plot:
         plot_lines(rows, plot)
         click.echo(f"wrote {plot}", err=True)
