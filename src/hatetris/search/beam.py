@@ -209,7 +209,6 @@ class BeamSearch:
         s.reserve(k)
         for name in NodeStore.FIELDS:
             s.arrays[name][1:k + 1] = nodes[name]
-        s.parent[1:k + 1] = np.arange(k)
         s.size = k + 1
         self.level_start = list(range(k + 1))
         self._grow_seen()

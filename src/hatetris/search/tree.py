@@ -18,8 +18,8 @@ from numba import njit
 from ..adversary import N_PIECES, beats, piece_outcomes
 from ..config import NJIT
 from ..core import same_well
-from ..engine import MAX_CHILDREN, children_into, decode_move, expand_scratch, lock_masks, \
-    pad_well, top_row
+from ..engine import (MAX_CHILDREN, children_into, decode_move, expand_scratch, lock_masks,
+                      pad_well, top_row)
 from ..game import keys_to_lock, replay
 from ..rules import BAR, HEIGHT, PIECE_NAMES
 
@@ -149,7 +149,8 @@ def path_keys(store: NodeStore, node: int) -> str:
 
 
 def game_nodes(keys: str, pieces: int) -> dict[str, np.ndarray]:
-    """The nodes of a game's first ``pieces`` pieces (depths 1..pieces), root excluded.
+    """The nodes of a game's first ``pieces`` pieces (depths 1..pieces), root excluded:
+    node i goes at index i + 1 of a store, after the root (its parent is index i).
 
     Each node's move is the one :func:`~hatetris.engine.children_into` writes for the
     lock that leaves the game's well, so a search that starts from these nodes and
