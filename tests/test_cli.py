@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -131,8 +132,9 @@ def test_bench_starts_continues_each_start_with_each_solver(tmp_path):
     run("solve", "--solver", "quick", "--width", "30", "--max-depth", "40", "--quiet",
         "--out", str(game))
     args = ("--width", "20", "--max-depth", "45")
+    quick_path = Path(__file__).resolve().parents[1] / "solvers" / "quick.toml"
     rows = [json.loads(line) for line in run(
-        "bench", "starts", "--solvers", "quick,heuristic-beam", *args, "--json",
+        "bench", "starts", "--solvers", f"{quick_path},heuristic-beam", *args, "--json",
         "--starts", f"{game}:10,{game}:30").stdout.splitlines()]
     assert [(r["start"].rsplit(":", 1)[1], r["solver"]) for r in rows] == [
         ("10", "quick"), ("10", "heuristic-beam"), ("30", "quick"), ("30", "heuristic-beam")]

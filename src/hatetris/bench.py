@@ -150,7 +150,7 @@ def bench_search(solvers: list[str], budgets: list[int], workers: list[int | Non
                 kwargs = {"width": size} if kind == "beam" else {"simulations": size}
                 r = run_solver_process(solver, workers=w, max_depth=max_depth, **kwargs)
                 elapsed = max(r["elapsed"], 1e-9)
-                row = {"solver": solver, "kind": kind, "budget": budget,
+                row = {"solver": r["solver"], "kind": kind, "budget": budget,
                        "width" if kind == "beam" else "simulations": size,
                        "workers": r.get("workers"), "lines": r["score"], "pieces": r["pieces"],
                        "children": r["children"], "seconds": round(elapsed, 2),
@@ -177,7 +177,7 @@ def bench_starts(solvers: list[str], starts: list[tuple[str, int]], width: int,
         for solver in solvers:
             r = run_solver_process(solver, width=width, workers=workers, max_depth=max_depth,
                                    start=(game, piece))
-            row = {"start": f"{game}:{piece}", "solver": solver, "width": width,
+            row = {"start": f"{game}:{piece}", "solver": r["solver"], "width": width,
                    "lines": r["score"], "pieces": r["pieces"],
                    "seconds": round(r["elapsed"], 2), "replay": r["replay"]}
             rows.append(row)
