@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 
+from .core import cell_counts
 from .game import replay
 from .rules import WIDTH
 from .search.beam import BeamSearch
@@ -42,11 +43,10 @@ def game_wells(keys: str) -> tuple[np.ndarray, np.ndarray]:
     >>> wells.shape, scores.tolist()
     ((1, 20), [0])
     """
-    result, wells = replay(keys, steps=True)
-    wells = wells.astype(np.uint16)
-    cells = np.array([sum(bin(int(v)).count("1") for v in w) for w in wells], np.int64)
+    _, wells = replay(keys, steps=True)
+    wells = np.ascontiguousarray(wells, np.uint16)
     pieces = np.arange(1, len(wells) + 1)
-    scores = (4 * pieces - cells) // WIDTH  # each piece adds 4 cells, each line takes 10
+    scores = (4 * pieces - cell_counts(wells)) // WIDTH  # a piece adds 4 cells, a line takes 10
     return wells, scores
 
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import cell_counts
-from ..game import replay
+from ..diagnose import game_wells
 from .evaluation import NNUEEvaluation
 from .network import Network
 
@@ -19,12 +18,8 @@ def game_values(keys: str, networks: list[Network]) -> tuple[np.ndarray, np.ndar
     """Each network's value of the well after every piece of the game ``keys`` (no
     quiescence), and the lines cleared by then: ``(lines[piece], values[net, piece])``.
     """
-    _, steps = replay(keys, steps=True)
-    rows = np.ascontiguousarray(steps, np.uint16)
-    # After piece p (1-based): cells = 4 p - 10 lines.
-    lines = (4 * np.arange(1, len(rows) + 1) - cell_counts(rows)) // 10
+    rows, lines = game_wells(keys)
     values = np.zeros((len(networks), len(rows)))
     for i, net in enumerate(networks):
         NNUEEvaluation(net).evaluate(rows, np.zeros(len(rows), np.int64), values[i])
     return lines, values
-
