@@ -285,6 +285,52 @@ def test_lookahead_equals_a_naive_greedy_rollout():
     assert ((survived > 0) & (survived < 1)).any()
 
 
+def naive_beam_lookahead(net: Network, well, score: int, depth: int, grace: int,
+                         width: int):
+    """``lookahead`` the long way at any width: each step, the distinct children of every
+    well in the beam (mild adversary), the best ``width`` of them by the dense forward
+    pass. None where wells tie across the cut (which of them stays is arbitrary)."""
+    beam, value, lasted = {(tuple(int(v) for v in well), score)}, -1.0, 0
+    for _ in range(depth + grace):
+        kids = set()
+        for w, sc in beam:
+            piece = naive.Hatetris(loop_prevention=False).next_piece(list(w))
+            kids |= {(k, s) for k, s, over in naive.children(list(w), sc, piece) if not over}
+        if not kids:
+            break
+        kids = sorted(kids)
+        values = dense_forward(net, np.array([k for k, _ in kids], np.uint16))
+        order = np.argsort(-values, kind="stable")
+        if len(kids) > width and values[order[width - 1]] - values[order[width]] < 1e-9:
+            return None
+        beam, lasted = {kids[j] for j in order[:width]}, lasted + 1
+        if lasted == depth:
+            value = float(values[order[0]])
+    return value, 0.0 if lasted < depth else (lasted - depth + 1) / (grace + 1)
+
+
+def test_a_wide_lookahead_keeps_distinct_wells():
+    """At width 4 the label beam equals a naive beam over distinct wells. A beam that kept
+    copies (two parents sharing a child) loses lines of play and labels more wells lost."""
+    from hatetris.nnue.labels import lookahead
+
+    net = Network.random(("rows", "windows"), hidden=8, seed=4, scale=2.0)
+    lay = net.layout
+    rows, scores = ROWS[::25], SCORES[::25]
+    value, survived = np.zeros(len(rows)), np.zeros(len(rows))
+    lookahead(rows, scores, 3, 2, 4, lay.bases, lay.max_active, net.w1, net.w2, net.b2,
+              value, survived)
+    compared = 0
+    for i in range(len(rows)):
+        expected = naive_beam_lookahead(net, rows[i], int(scores[i]), 3, 2, 4)
+        if expected is None:
+            continue
+        compared += 1
+        assert survived[i] == expected[1]
+        assert value[i] == pytest.approx(expected[0], abs=1e-5)
+    assert compared > 0.6 * len(rows)
+
+
 def test_graded_labels(tmp_path):
     net = Network.random(("rows",), hidden=8, seed=0)
     rows, scores = ROWS[:400], SCORES[:400]

@@ -3,7 +3,9 @@
 A sampled well is labelled by a narrow beam (``width`` wells, ``depth`` pieces) from it,
 ranked by the network: -1 if every line of play dies within ``depth`` pieces, else the
 best network value reached at the end. The adversary here is the mild one (no history):
-a label is an estimate, and a repeat within ten pieces is vanishingly rare.
+a label is an estimate, and a repeat within ten pieces is vanishingly rare. The beam holds
+distinct wells: two parents often share a child, and a copy would take a slot from another
+line of play.
 
 With ``grace`` pieces more, the beam plays on after ``depth``: a well whose lines all die
 in that stretch is only partly good. ``lookahead`` reports the value at ``depth`` and the
@@ -18,6 +20,7 @@ from numba import njit, prange
 
 from ..adversary import N_PIECES, mild_piece
 from ..config import NJIT_PARALLEL
+from ..core import rows_hash, same_well
 from ..engine import MAX_CHILDREN, children_into, pad_well
 from ..rules import HEIGHT, PAD_ROWS
 from .network import forward_one
@@ -43,6 +46,11 @@ def lookahead(rows, scores, depth, grace, width, bases, max_active, w1, w2, b2, 
         kid_scores = np.zeros(width * MAX_CHILDREN, np.int64)
         kid_moves = np.zeros(width * MAX_CHILDREN, np.int64)
         values = np.zeros(width * MAX_CHILDREN, np.float64)
+        slots = 1
+        while slots < 2 * width:
+            slots *= 2
+        slot_hash = np.zeros(slots, np.uint64)
+        slot_kid = np.zeros(slots, np.int64)
         for r in range(HEIGHT):
             beam[0, r] = rows[i, r]
         beam_scores[0] = scores[i]
@@ -61,12 +69,28 @@ def lookahead(rows, scores, depth, grace, width, bases, max_active, w1, w2, b2, 
             for k in range(total):
                 values[k] = forward_one(kids, k, bases, w1, w2, b2, idx, acc)
             order = np.argsort(-values[:total], kind="mergesort")
-            size = min(width, total)
-            for b in range(size):
-                k = order[b]
+            slot_hash[:] = 0
+            size = 0
+            for j in range(total):
+                if size == width:
+                    break
+                k = order[j]
+                h = rows_hash(kids[k]) | np.uint64(1)  # 0 marks an empty slot
+                s = np.int64(h & np.uint64(slots - 1))
+                copy = False
+                while slot_hash[s] != 0:
+                    if slot_hash[s] == h and same_well(kids, slot_kid[s], kids, k):
+                        copy = True
+                        break
+                    s = (s + 1) & (slots - 1)
+                if copy:
+                    continue
+                slot_hash[s] = h
+                slot_kid[s] = k
                 for r in range(HEIGHT):
-                    beam[b, r] = kids[k, r]
-                beam_scores[b] = kid_scores[k]
+                    beam[size, r] = kids[k, r]
+                beam_scores[size] = kid_scores[k]
+                size += 1
             lasted = step + 1
             if lasted == depth:
                 v = values[order[0]]
