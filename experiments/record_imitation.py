@@ -117,6 +117,8 @@ def main() -> None:
     ap.add_argument("--label-grace", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--games", choices=("records", "own"), default="records")
+    ap.add_argument("--extra", action="append", default=[],
+                    help="also fit on a trainer's labelled pool file (data-K.npz)")
     a = ap.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -158,10 +160,15 @@ def main() -> None:
     rows = np.ascontiguousarray(np.concatenate([np.repeat(rec_rows, a.record_copies, 0),
                                                 sib_rows]))
     labels = np.concatenate([np.repeat(rec_labels, a.record_copies), sib_labels])
+    for path in a.extra:  # e.g. a self-play generation's data, with the records as anchor
+        with np.load(path) as z:
+            rows = np.ascontiguousarray(np.concatenate([rows, z["rows"]]))
+            labels = np.concatenate([labels, z["labels"]])
     result = fit(net, rows, labels, seed=a.seed, lr=3e-4)
     print(f"fit: val {result.initial_val_loss:.4f} -> {result.val_loss:.4f} "
           f"in {result.epochs} epochs", file=sys.stderr)
     info = {"experiment": "record_imitation", "args": vars(a), "record_wells": len(rec_rows),
+            "samples": len(rows),
             "siblings": len(sib_rows), "label_seconds": round(label_s, 1),
             "val_loss": result.val_loss, "initial_val_loss": result.initial_val_loss}
     save_network(out / "net.npz", net, **info)
