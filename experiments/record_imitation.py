@@ -75,15 +75,16 @@ def siblings(rows: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return out_rows, out_scores
 
 
+def replayed(name: str, replay: str) -> tuple[str, np.ndarray, np.ndarray]:
+    """A game's name, its well after every piece and the score at each."""
+    wells, scores = game_wells(decode(replay))
+    return name, wells, scores.astype(np.int64)
+
+
 def record_games(min_score: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    games = []
-    for rec in json.loads(RECORDS.read_text(encoding="utf-8")):
-        if rec["score"] < min_score or "loop" in rec["name"]:
-            continue
-        text = next(iter(rec["replays"].values()))
-        wells, scores = game_wells(decode(text))
-        games.append((rec["name"], wells, scores.astype(np.int64)))
-    return games
+    return [replayed(rec["name"], next(iter(rec["replays"].values())))
+            for rec in json.loads(RECORDS.read_text(encoding="utf-8"))
+            if rec["score"] >= min_score and "loop" not in rec["name"]]
 
 
 def own_games(min_score: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -91,17 +92,14 @@ def own_games(min_score: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
     replays = {}
     for path in sorted((ROOT / "data" / "solutions").glob("*.json")):
         game = json.loads(path.read_text(encoding="utf-8"))
-        if game["score"] >= min_score:
+        # This script's own games were taught by the records: not the engine's searches.
+        if game["score"] >= min_score and not game["solver"].startswith("records-imitation"):
             replays.setdefault(game["replay"], path.stem)
     table = json.loads((ROOT / "data" / "nets" / "results.json").read_text(encoding="utf-8"))
     for key, game in sorted(table.items()):
         if game["lines"] >= min_score:
             replays.setdefault(game["replay"], key)
-    games = []
-    for text, name in replays.items():
-        wells, scores = game_wells(decode(text))
-        games.append((name, wells, scores.astype(np.int64)))
-    return games
+    return [replayed(name, text) for text, name in replays.items()]
 
 
 def main() -> None:
