@@ -1,0 +1,144 @@
+"""Benchmarks: bench engine, bench starts, bench search."""
+
+from __future__ import annotations
+
+import json
+from typing import Callable
+
+import click
+
+from . import _fail, _start_of, _write_text, cli
+
+
+@cli.group()
+def bench() -> None:
+    """Benchmarks: engine speed, search strategies."""
+
+
+@bench.command("engine")
+@click.option("--wells", "wells", type=str, default=None,
+              help="Wells file (default: the shipped copy of wells_beam.txt).")
+@click.option("--runs", default=7, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--per-well", type=str, default=None,
+              help="Write each well's children count and checksum to this file (debugging).")
+def bench_engine_cmd(wells: str | None, runs: int, as_json: bool, per_well: str | None) -> None:
+    """Time well expansion (adversary's piece + distinct children), single-threaded."""
+    from ..bench import BenchInputError, bench_engine
+
+    try:
+        r = bench_engine(wells, runs=runs)
+    except BenchInputError as e:
+        _fail(str(e))
+    if per_well:
+        lines = [f"{i}\t{n}\t{c}" for i, (n, c) in
+                 enumerate(zip(r["per_well_children"], r["per_well_checksums"]))]
+        _write_text(per_well, "well\tchildren\tchecksum\n" + "\n".join(lines) + "\n")
+    if as_json:
+        click.echo(json.dumps({k: r[k] for k in
+                               ("us_per_expansion", "wells", "distinct_children", "checksum",
+                                "compile_s", "runs")}))
+    else:
+        click.echo(f"wells              {r['wells']}")
+        click.echo(f"distinct children  {r['distinct_children']}")
+        click.echo(f"checksum           {r['checksum']}")
+        click.echo(f"us per expansion   {r['us_per_expansion']:.3f}  "
+                   f"(median of {r['runs']} passes after warm-up)")
+        click.echo(f"JIT compile        {r['compile_s']:.2f} s (separate)")
+
+
+def _run_bench(run: Callable[[Callable[[dict], None]], list[dict]], as_json: bool,
+               describe: Callable[[dict], str],
+               table: Callable[[list[dict]], str]) -> list[dict]:
+    """Run a benchmark, showing each run as it ends (a JSON line, or a line on stderr),
+    then the table; a failed run is one line and exit 2."""
+    def show(row: dict) -> None:
+        if as_json:
+            click.echo(json.dumps(row))
+        else:
+            click.echo(f"  {describe(row)}: {row['lines']} lines, {row['seconds']} s", err=True)
+
+    try:
+        rows = run(show)
+    except RuntimeError as e:
+        _fail(str(e))
+    if not as_json:
+        click.echo(table(rows))
+    return rows
+
+
+@bench.command("starts")
+@click.option("--solvers", "solver_names", default="heuristic-beam,nnue-beam",
+              show_default=True, help="Comma-separated beam preset names.")
+@click.option("--starts", "start_specs", required=True,
+              help="Comma-separated GAME:K: continue the stored game GAME (a solution .json "
+                   "or a file with one replay) after its K-th piece.")
+@click.option("--width", type=click.IntRange(1), default=30000, show_default=True)
+@click.option("--workers", type=click.IntRange(1), default=None)
+@click.option("--max-depth", type=click.IntRange(1), default=None)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
+def bench_starts_cmd(solver_names: str, start_specs: str, width: int, workers: int | None,
+                     max_depth: int | None, as_json: bool) -> None:
+    """Beam solvers continuing the same stored positions at one width: a comparison of
+    evaluations that one chaotic game from the empty well cannot give."""
+    from ..bench import bench_starts, format_starts_table
+    from ..presets import PresetError, load_preset
+
+    names = [s.strip() for s in solver_names.split(",") if s.strip()]
+    try:
+        for name in names:
+            if load_preset(name).search.get("kind") != "beam":
+                _fail(f"solver {name!r} is not a beam search")
+    except PresetError as e:
+        _fail(str(e))
+    starts = []
+    for spec in start_specs.split(","):
+        game, sep, piece = spec.strip().rpartition(":")
+        if not sep or not game or not piece.isdigit():
+            _fail(f"--starts: {spec.strip()!r} is not GAME:K")
+        _start_of(game, int(piece), "--starts")  # fails here, before any search
+        starts.append((game, int(piece)))
+
+    _run_bench(lambda show: bench_starts(names, starts, width, workers, max_depth, show),
+               as_json, lambda row: f"{row['solver']} from {row['start']}", format_starts_table)
+
+
+@bench.command("search")
+@click.option("--solvers", "solver_names", default="quick", show_default=True,
+              help="Comma-separated preset names.")
+@click.option("--budget", "budgets", default="14000", show_default=True,
+              help="Comma-separated budgets: children evaluated per piece "
+                   "(beam width or MCTS simulations = budget / 14).")
+@click.option("--workers", "workers", default="", help="Comma-separated worker counts "
+              "(e.g. 1,2 for the parallel speed-up); default: all cores.")
+@click.option("--max-depth", type=click.IntRange(1), default=None)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
+@click.option("--plot", type=str, default=None, help="Write a PNG of lines against budget.")
+def bench_search_cmd(solver_names: str, budgets: str, workers: str, max_depth: int | None,
+                     as_json: bool, plot: str | None) -> None:
+    """Run solver presets at equal budgets; print a table (lines, time, children/s, memory)."""
+    from ..bench import bench_search, format_table, plot_lines
+    from ..presets import PresetError, load_preset
+
+    names = [s.strip() for s in solver_names.split(",") if s.strip()]
+    try:
+        for name in names:
+            load_preset(name)
+        budget_list = [int(b) for b in budgets.split(",") if b.strip()]
+        worker_list = [int(w) for w in workers.split(",") if w.strip()] or [None]
+    except PresetError as e:
+        _fail(str(e))
+    except ValueError:
+        _fail("--budget and --workers take comma-separated integers")
+    if plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            _fail("--plot needs matplotlib: pip install -e '.[plot]'")
+
+    rows = _run_bench(
+        lambda show: bench_search(names, budget_list, worker_list, max_depth, progress=show),
+        as_json, lambda row: f"{row['solver']} budget {row['budget']:,}", format_table)
+    if plot:
+        plot_lines(rows, plot)
+        click.echo(f"wrote {plot}", err=True)

@@ -1,0 +1,188 @@
+"""Networks: train, nets table, nets values."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+from . import _fail, _read_one_game, cli
+
+
+@cli.command()
+@click.option("--generations", type=click.IntRange(0), default=4, show_default=True)
+@click.option("--features", default="rows,windows", show_default=True,
+              help="Feature sets: rows, windows, windows_positional, counts "
+                   "(comma-separated).")
+@click.option("--hidden", type=click.IntRange(8, 256), default=32, show_default=True)
+@click.option("--probe-width", default="2000", show_default=True,
+              help="Beam width each generation is judged (and sampled) at; several "
+                   "(comma-separated): one probe at each, judged on their mean lines.")
+@click.option("--probe-max-depth", type=click.IntRange(1), default=2000, show_default=True)
+@click.option("--samples", type=click.IntRange(10), default=20000, show_default=True)
+@click.option("--label-depth", type=click.IntRange(1), default=10, show_default=True)
+@click.option("--label-width", type=click.IntRange(1), default=8, show_default=True)
+@click.option("--label-grace", type=click.IntRange(0), default=0, show_default=True,
+              help="Play this many pieces past --label-depth: a well lost there gets a "
+                   "label between -1 and a survivor's.")
+@click.option("--candidates", type=click.IntRange(0), default=0, show_default=True,
+              help="Also label this many random children of each sampled well.")
+@click.option("--survivor-labels", type=click.Choice(["lookahead", "teacher"]),
+              default="lookahead", show_default=True,
+              help="Label wells that survive the lookahead with the best network value at "
+                   "its end, or with the teacher's ranking of the well (needs --teacher).")
+@click.option("--hindsight", is_flag=True,
+              help="Give the probe's wells of each depth their labels in the order of how "
+                   "long each one's line lasted in the probe.")
+@click.option("--also-sample", default=None, metavar="PRESET",
+              help="Also sample each generation's wells from this beam preset's game "
+                   "(played once): another style of play, labelled by the same lookahead.")
+@click.option("--pool-limit", type=click.IntRange(1), default=200000, show_default=True,
+              help="Train each generation on at most this many of the newest labelled wells.")
+@click.option("--epochs", type=click.IntRange(1), default=30, show_default=True)
+@click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--no-quiescence", is_flag=True)
+@click.option("--teacher", default=None,
+              help="Preset whose evaluation generation 0 imitates (default: random weights).")
+@click.option("--init", "init", default=None,
+              help="Start generation 0 from this network (.npz) instead.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--workers", type=click.IntRange(1), default=None)
+@click.option("--nets", "nets_dir", default="data/nets", show_default=True,
+              help="Where gen-K.npz (+ .json) go.")
+@click.option("--work", "work_dir", default="runs/train", show_default=True,
+              help="Resumable state: data, probe checkpoints, log.")
+def train(generations: int, features: str, hidden: int, probe_width: str,
+          probe_max_depth: int, samples: int, label_depth: int, label_width: int,
+          label_grace: int, candidates: int, survivor_labels: str, hindsight: bool,
+          also_sample: str | None, pool_limit: int, epochs: int, lr: float,
+          no_quiescence: bool, teacher: str | None, init: str | None, seed: int,
+          workers: int | None, nets_dir: str, work_dir: str) -> None:
+    """Train NNUE generations from the engine's own searches (resumable: run it again)."""
+    import numba
+
+    from ..nnue.features import FeatureError, layout
+    from ..nnue.network import NetworkError
+    from ..nnue.train import TrainConfig, Trainer
+    from ..search.checkpoint import CheckpointError
+
+    sets = tuple(f.strip() for f in features.split(",") if f.strip())
+    try:
+        layout(sets)
+    except FeatureError as e:
+        _fail(str(e))
+    try:
+        widths = tuple(int(w) for w in probe_width.split(","))
+    except ValueError:
+        widths = ()
+    if not widths or min(widths) < 1 or len(set(widths)) != len(widths):
+        _fail(f"--probe-width must be distinct positive widths, comma-separated; "
+              f"got {probe_width!r}")
+    if workers:
+        numba.set_num_threads(min(workers, numba.config.NUMBA_NUM_THREADS))
+    config = TrainConfig(generations=generations, features=sets, hidden=hidden,
+                         probe_width=widths[0] if len(widths) == 1 else widths,
+                         probe_max_depth=probe_max_depth,
+                         samples=samples, label_depth=label_depth, label_width=label_width,
+                         label_grace=label_grace or None, hindsight=hindsight or None,
+                         also_sample=also_sample,
+                         pool_limit=pool_limit, epochs=epochs, lr=lr,
+                         quiescence=not no_quiescence, teacher=teacher, init=init,
+                         seed=seed, candidates=candidates or None,
+                         survivor_labels=None if survivor_labels == "lookahead" else "teacher")
+    if config.survivor_labels == "teacher" and not teacher:
+        _fail("--survivor-labels teacher needs --teacher PRESET")
+    if also_sample:
+        from ..presets import PresetError, load_preset
+
+        try:  # fail now, not after a generation's probes
+            if load_preset(also_sample).search.get("kind") != "beam":
+                _fail(f"--also-sample {also_sample}: not a beam preset")
+        except PresetError as e:
+            _fail(str(e))
+    try:
+        Trainer(config, Path(nets_dir), Path(work_dir), log=click.echo, progress=True).run()
+    except (ValueError, NetworkError, CheckpointError) as e:
+        _fail(str(e))
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: run the same command again to resume from {work_dir}",
+                   err=True)
+        sys.exit(130)
+
+
+@cli.group()
+def nets() -> None:
+    """Trained networks: the generations table."""
+
+
+@nets.command("table")
+@click.option("--nets", "nets_dir", default="data/nets", show_default=True)
+@click.option("--networks", default="",
+              help="Comma-separated names (gen-K, counts-K); default: all.")
+@click.option("--widths", default="10000,100000", show_default=True)
+@click.option("--heuristic", default="heuristic-beam", show_default=True,
+              help="Preset to compare with ('' for none).")
+@click.option("--max-depth", type=click.IntRange(1), default=None,
+              help="Stop each game after D pieces (marked 'capped').")
+def nets_table(nets_dir: str, networks: str, widths: str, heuristic: str,
+               max_depth: int | None) -> None:
+    """Measure networks at fixed widths (cached in results.json) and write README.md."""
+    from ..nnue.network import NetworkError
+    from ..nnue.report import measure, network_order, write_table
+    from ..presets import PresetError
+
+    d = Path(nets_dir)
+    names = [n.strip() for n in networks.split(",") if n.strip()] or sorted(
+        (p.stem for p in d.glob("*.npz")), key=network_order)
+    try:
+        width_list = [int(w) for w in widths.split(",") if w.strip()]
+    except ValueError:
+        _fail("--widths takes comma-separated integers")
+    try:
+        results = measure(d, names, width_list, heuristic or None, max_depth,
+                          log=lambda m: click.echo(m, err=True),
+                          solutions_dir=Path("data/solutions"), progress=True)
+    except (NetworkError, PresetError) as e:
+        _fail(str(e))
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: the games finished so far are kept in {d / 'results.json'}",
+                   err=True)
+        sys.exit(130)
+    command = shlex.join(["hatetris", "nets", "table"] + sys.argv[3:])
+    click.echo(write_table(d, results, command))
+
+
+@nets.command("values")
+@click.argument("replay", required=False)
+@click.option("--file", "file", type=str, help="Read the game's replay from a file.")
+@click.option("--networks", required=True,
+              help="Comma-separated network files (.npz), or names in --nets.")
+@click.option("--nets", "nets_dir", default="data/nets", show_default=True)
+@click.option("--every", type=click.IntRange(1), default=10, show_default=True,
+              help="Print every K-th piece.")
+def nets_values(replay: str | None, file: str | None, networks: str, nets_dir: str,
+                every: int) -> None:
+    """Each network's value of a game's wells, piece by piece (-1: lost)."""
+    from ..nnue.game_values import game_values
+    from ..nnue.network import NetworkError, load_network
+
+    keys = _read_one_game(replay, file)
+    names = [n.strip() for n in networks.split(",") if n.strip()]
+    paths = [Path(n) if n.endswith(".npz") else Path(nets_dir) / f"{n}.npz" for n in names]
+    try:
+        nets_list = [load_network(p) for p in paths]
+    except NetworkError as e:
+        _fail(str(e))
+    lines, values = game_values(keys, nets_list)
+    widths = [max(7, len(n)) for n in names]
+
+    def row(first: str, cells) -> str:
+        return first + "  " + " ".join(f"{c:>{w}}" for c, w in zip(cells, widths))
+
+    click.echo(row(f"{'piece':>5} {'lines':>5}", names))
+    shown = sorted(set(range(every, len(lines) + 1, every)) | {len(lines)} - {0})
+    for p in shown:
+        click.echo(row(f"{p:>5} {lines[p - 1]:>5}", [f"{v:.3f}" for v in values[:, p - 1]]))
+    click.echo(row(f"{'mean':>11}", [f"{v:.3f}" for v in values.mean(axis=1)]))
