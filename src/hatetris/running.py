@@ -1,0 +1,77 @@
+"""Running a long search: Ctrl-C between steps, the worker default, memory figures.
+
+Shared by every search driver (beam in :mod:`hatetris.solve`, MCTS in
+:mod:`hatetris.search.mcts.runner`), so neither imports the other.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+from contextlib import contextmanager
+from typing import Callable
+
+import numba
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory of this process (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def memory_mb() -> float:
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return peak_memory_mb()
+
+
+def default_workers() -> int:
+    return numba.config.NUMBA_NUM_THREADS
+
+
+@contextmanager
+def deferred_interrupt():
+    """Turn Ctrl-C into a flag checked between steps, so a step is never half-done."""
+    flag = {"set": False}
+
+    def handler(signum, frame):
+        if flag["set"]:  # a second Ctrl-C: stop at once
+            raise KeyboardInterrupt
+        flag["set"] = True
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not in the main thread
+        yield flag
+        return
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def drive(step: Callable, bar, describe: Callable, on_step: Callable | None = None,
+          save: Callable | None = None, every: int = 25) -> bool:
+    """Call ``step()`` until it returns None or Ctrl-C; True if interrupted.
+
+    After each step: the progress bar, ``on_step(stats)``, and every ``every`` steps
+    ``save()`` (a checkpoint). Ctrl-C is honoured between steps only.
+    """
+    with deferred_interrupt() as stop:
+        steps = 0
+        while True:
+            if stop["set"]:
+                return True
+            stats = step()
+            if stats is None:
+                return False
+            steps += 1
+            bar.update(1)
+            bar.set_postfix_str(describe(stats), refresh=False)
+            if on_step is not None:
+                on_step(stats)
+            if save is not None and steps % every == 0:
+                save()
