@@ -1,0 +1,89 @@
+"""The exact global top-``width`` of values spread over shards.
+
+The single-process beam keeps the ``width`` largest finite values, ties to the lower
+child index (``search.beam.select_best``). A child's index there is its place in the
+concatenation of every parent's children: parents in beam order, then the move order of
+one parent. The cluster gives each child the key ``parent's beam index * MAX_CHILDREN +
+child slot``, which orders children exactly as that concatenation does, so "ties to the
+lower index" becomes "ties to the lower key" and the kept set is the same.
+
+Three small messages find it without moving the children:
+
+1. every shard sends its own top-``width`` values (largest first) and its count of
+   finite values: the global top-``width`` is inside the union of those lists;
+2. the client finds the ``width``-th largest value ``kth`` and how many ties at ``kth``
+   it still needs (:func:`value_threshold`); only when that is ambiguous, each shard
+   sends the lowest keys of its ties and the client finds the last tie kept
+   (:func:`key_cut`);
+3. every shard keeps its values above ``kth`` and its ties up to that key (:func:`keep_mask`).
+
+>>> import numpy as np
+>>> values = [np.array([5.0, 3.0, 3.0]), np.array([4.0, 3.0])]   # two shards, sorted
+>>> keys = [np.array([7, 2, 9]), np.array([1, 4])]
+>>> kth, need, exact = value_threshold(values, [3, 2], 3)
+>>> kth, need, exact      # keep 5 and 4, and one of the three 3.0s: the lowest key (2)
+(3.0, 1, False)
+>>> cut = key_cut([tied_keys(v, k, kth, need) for v, k in zip(values, keys)], need)
+>>> cut
+2
+>>> [keep_mask(v, k, kth, cut).tolist() for v, k in zip(values, keys)]
+[[True, True, False], [True, False]]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+KEEP_ALL = None  # value_threshold's answer when every finite value is kept
+MAX_KEY = np.iinfo(np.int64).max
+
+
+def shard_order(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Indices of a shard's finite values, largest first, ties by lower key.
+
+    >>> shard_order(np.array([1.0, -np.inf, 2.0, 1.0]), np.array([9, 0, 5, 3])).tolist()
+    [2, 3, 0]
+    """
+    finite = np.flatnonzero(values > -np.inf)  # as select_best: -inf (and NaN) never kept
+    order = np.lexsort((keys[finite], -values[finite]))
+    return finite[order]
+
+
+def value_threshold(tops: list[np.ndarray], finite_counts: list[int],
+                    width: int) -> tuple[float, int, bool] | None:
+    """From each shard's top-``width`` values (largest first) and its number of finite
+    values: None if all of them fit in ``width``, else ``(kth, need, exact)``: keep every
+    value above ``kth`` and ``need`` of the ties at ``kth``; ``exact`` says that the
+    lists hold every tie and exactly ``need`` of them (no key cut is needed).
+    """
+    total = sum(int(c) for c in finite_counts)
+    if total <= width:
+        return KEEP_ALL
+    merged = np.concatenate([np.asarray(t, np.float64) for t in tops])
+    kth = float(np.partition(merged, len(merged) - width)[len(merged) - width])
+    # Values above kth are fewer than width, so each shard's are all in its list.
+    above = int(np.count_nonzero(merged > kth))
+    need = width - above
+    complete = all(len(t) == c or (len(t) and t[-1] < kth)
+                   for t, c in zip(tops, finite_counts))
+    ties = int(np.count_nonzero(merged == kth))
+    return kth, need, bool(complete and ties == need)
+
+
+def tied_keys(values: np.ndarray, keys: np.ndarray, kth: float, need: int) -> np.ndarray:
+    """A shard's lowest ``need`` keys among its values equal to ``kth`` (sorted)."""
+    return np.sort(keys[values == kth])[:need]
+
+
+def key_cut(tied: list[np.ndarray], need: int) -> int:
+    """The largest key among the ``need`` lowest tied keys of all shards."""
+    merged = np.sort(np.concatenate(tied))
+    return int(merged[need - 1])
+
+
+def keep_mask(values: np.ndarray, keys: np.ndarray, kth: float | None,
+              cut: int = MAX_KEY) -> np.ndarray:
+    """Which of a shard's values are in the global top-``width``."""
+    if kth is None:
+        return values > -np.inf
+    return (values > kth) | ((values == kth) & (keys <= cut))
