@@ -78,7 +78,8 @@ class ClusterBeamSearch:
         self.loops_total = 0
         self.elapsed = 0.0
         self.finished = False
-        self.memory_mb: dict[str, float] = {}
+        self.memory_mb: dict[str, float] = {}  # per worker, the last step
+        self.peak_memory_mb: dict[str, float] = {}
         self.run_id = ""
         self.addresses: list[str] = []
         self._previous: list = []  # last step's commit futures, appended by the next expand
@@ -139,10 +140,7 @@ class ClusterBeamSearch:
         setups = [self._submit(shards.setup, i, self.run_id, i, self.n_shards, self.width,
                                self.evaluation, state_future, self.level_start, self.threads)
                   for i in range(self.n_shards)]
-        mem = self._gather(setups)
-        self.memory_mb = {}
-        for i, m in enumerate(mem):
-            self.memory_mb[self.addresses[i]] = m
+        self._note_memory([{"memory_mb": m} for m in self._gather(setups)])
         self._previous = []
 
     def _submit(self, fn, shard: int, *args):
@@ -171,6 +169,16 @@ class ClusterBeamSearch:
             return self.client.gather(futures)
         except (KilledWorker, FutureCancelledError, OSError) as e:
             raise WorkerLost(getattr(e, "last_worker", None) or str(e)) from None
+
+    def _note_memory(self, reports: list[dict]) -> None:
+        """Each worker's resident memory in this step (the largest its tasks saw)."""
+        now: dict[str, float] = {}
+        for i, r in enumerate(reports):
+            a = self.addresses[i % self.n_shards]
+            now[a] = max(now.get(a, 0.0), r["memory_mb"])
+        self.memory_mb = now
+        for a, m in now.items():
+            self.peak_memory_mb[a] = max(self.peak_memory_mb.get(a, 0.0), m)
 
     def _drop(self) -> None:
         try:
@@ -247,10 +255,7 @@ class ClusterBeamSearch:
         del exp, parts
         total = sum(r["children"] for r in expand_stats)
         loops = sum(r["loops"] for r in expand_stats)
-        for i, r in enumerate(expand_stats + reports):
-            a = self.addresses[i % n]
-            self.memory_mb[a] = max(self.memory_mb.get(a, 0.0), r["memory_mb"]) \
-                if i >= n else r["memory_mb"]
+        self._note_memory(expand_stats + reports)
         if total == 0:
             self.finished = True
             self.elapsed += time.perf_counter() - t0
