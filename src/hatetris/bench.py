@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 from importlib import resources
 from pathlib import Path
@@ -28,11 +29,16 @@ def load_wells(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
         text = resources.files("hatetris").joinpath("data/wells_beam.txt").read_text()
         name = "wells_beam.txt (shipped)"
     else:
+        name = "standard input" if str(path) == "-" else str(path)
         try:
-            text = Path(path).read_text()
+            if str(path) == "-":
+                text = sys.stdin.buffer.read().decode("utf-8")
+            else:
+                text = Path(path).read_text(encoding="utf-8")
         except OSError as e:
-            raise BenchInputError(f"cannot read wells file {path}: {e.strerror}") from None
-        name = str(path)
+            raise BenchInputError(f"cannot read wells file {name}: {e.strerror}") from None
+        except UnicodeDecodeError:
+            raise BenchInputError(f"cannot read wells file {name}: not UTF-8 text") from None
     rows = []
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():

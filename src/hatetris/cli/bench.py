@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Callable
 
 import click
 
-from . import _fail, _start_of, _write_text, cli
+from . import _check_preset_options, _fail, _start_of, _write_text, cli
 
 
 @cli.group()
@@ -49,26 +50,34 @@ def bench_engine_cmd(wells: str | None, runs: int, as_json: bool, per_well: str 
 
 def _run_bench(run: Callable[[Callable[[dict], None]], list[dict]], as_json: bool,
                describe: Callable[[dict], str],
-               table: Callable[[list[dict]], str]) -> list[dict]:
-    """Run a benchmark, showing each run as it ends (a JSON line, or a line on stderr),
-    then the table; a failed run is one line and exit 2."""
+               table: Callable[[list[dict]], str], total: int | None = None) -> list[dict]:
+    """Run a benchmark under a progress bar (stderr), showing each run as it ends (a JSON
+    line, or a line on stderr), then the table; a failed run is one line and exit 2."""
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="run", dynamic_ncols=True, desc="bench", leave=False)
+
     def show(row: dict) -> None:
+        bar.update(1)
         if as_json:
             click.echo(json.dumps(row))
         else:
-            click.echo(f"  {describe(row)}: {row['lines']} lines, {row['seconds']} s", err=True)
+            bar.write(f"  {describe(row)}: score {row['lines']} lines, {row['pieces']} "
+                      f"pieces, {row['seconds']} s", file=sys.stderr)
 
     try:
         rows = run(show)
     except RuntimeError as e:
+        bar.close()
         _fail(str(e))
+    bar.close()
     if not as_json:
         click.echo(table(rows))
     return rows
 
 
 @bench.command("starts")
-@click.option("--solvers", "solver_names", default="heuristic-beam,nnue-beam",
+@click.option("--solvers", "--solver", "solver_names", default="heuristic-beam,nnue-beam",
               show_default=True, help="Comma-separated beam preset names.")
 @click.option("--starts", "start_specs", required=True,
               help="Comma-separated GAME:K: continue the stored game GAME (a solution .json "
@@ -89,6 +98,7 @@ def bench_starts_cmd(solver_names: str, start_specs: str, width: int, workers: i
         for name in names:
             if load_preset(name).search.get("kind") != "beam":
                 _fail(f"solver {name!r} is not a beam search")
+            _check_preset_options(load_preset(name), width)
     except PresetError as e:
         _fail(str(e))
     starts = []
@@ -100,11 +110,12 @@ def bench_starts_cmd(solver_names: str, start_specs: str, width: int, workers: i
         starts.append((game, int(piece)))
 
     _run_bench(lambda show: bench_starts(names, starts, width, workers, max_depth, show),
-               as_json, lambda row: f"{row['solver']} from {row['start']}", format_starts_table)
+               as_json, lambda row: f"{row['solver']} from {row['start']}", format_starts_table,
+               total=len(names) * len(starts))
 
 
 @bench.command("search")
-@click.option("--solvers", "solver_names", default="quick", show_default=True,
+@click.option("--solvers", "--solver", "solver_names", default="quick", show_default=True,
               help="Comma-separated preset names.")
 @click.option("--budget", "budgets", default="14000", show_default=True,
               help="Comma-separated budgets: children evaluated per piece "
@@ -117,7 +128,7 @@ def bench_starts_cmd(solver_names: str, start_specs: str, width: int, workers: i
 def bench_search_cmd(solver_names: str, budgets: str, workers: str, max_depth: int | None,
                      as_json: bool, plot: str | None) -> None:
     """Run solver presets at equal budgets; print a table (lines, time, children/s, memory)."""
-    from ..bench import bench_search, format_table, plot_lines
+    from ..bench import CHILDREN_PER_WELL, bench_search, format_table, plot_lines
     from ..presets import PresetError, load_preset
 
     names = [s.strip() for s in solver_names.split(",") if s.strip()]
@@ -130,6 +141,16 @@ def bench_search_cmd(solver_names: str, budgets: str, workers: str, max_depth: i
         _fail(str(e))
     except ValueError:
         _fail("--budget and --workers take comma-separated integers")
+    if not names or not budget_list:
+        _fail("--solvers and --budget need at least one value each")
+    if min(budget_list) < 1:
+        _fail(f"--budget must be positive (children per piece), not {min(budget_list)}")
+    if any(w is not None and w < 1 for w in worker_list):
+        _fail("--workers must be positive")
+    for name in names:  # the widest beam must fit in memory, before the first run starts
+        preset = load_preset(name)
+        if preset.search.get("kind") == "beam":
+            _check_preset_options(preset, max(1, max(budget_list) // CHILDREN_PER_WELL))
     if plot:
         try:
             import matplotlib  # noqa: F401
@@ -138,7 +159,8 @@ def bench_search_cmd(solver_names: str, budgets: str, workers: str, max_depth: i
 
     rows = _run_bench(
         lambda show: bench_search(names, budget_list, worker_list, max_depth, progress=show),
-        as_json, lambda row: f"{row['solver']} budget {row['budget']:,}", format_table)
+        as_json, lambda row: f"{row['solver']} budget {row['budget']:,}", format_table,
+        total=len(names) * len(budget_list) * len(worker_list))
     if plot:
         plot_lines(rows, plot)
         click.echo(f"wrote {plot}", err=True)
