@@ -19,12 +19,77 @@ import numpy as np
 from numba import njit, prange
 
 from ..adversary import N_PIECES, mild_piece
-from ..config import NJIT_PARALLEL
+from ..config import NJIT, NJIT_PARALLEL
 from ..core import rows_hash, same_well
 from ..engine import MAX_CHILDREN, children_into, pad_well
 from ..rules import HEIGHT, PAD_ROWS
 from .network import forward_one
 
+
+@njit(**NJIT)
+def _lookahead_one(rows, scores, i, depth, grace, width, bases, max_active, w1, w2, b2):
+    """One well's label beam: (best network value after ``depth`` pieces or -1 if lost
+    before, pieces placed before every line of play died, at most ``depth + grace``)."""
+    pad = np.zeros(PAD_ROWS, np.uint16)
+    locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
+    buf = np.zeros((1, HEIGHT), np.int64)
+    idx = np.zeros(max_active, np.int64)
+    acc = np.zeros(w1.shape[1], np.float32)
+    beam = np.zeros((width, HEIGHT), np.uint16)
+    beam_scores = np.zeros(width, np.int64)
+    kids = np.zeros((width * MAX_CHILDREN, HEIGHT), np.uint16)
+    kid_scores = np.zeros(width * MAX_CHILDREN, np.int64)
+    kid_moves = np.zeros(width * MAX_CHILDREN, np.int64)
+    values = np.zeros(width * MAX_CHILDREN, np.float64)
+    slots = 1
+    while slots < 2 * width:
+        slots *= 2
+    slot_hash = np.zeros(slots, np.uint64)
+    slot_kid = np.zeros(slots, np.int64)
+    for r in range(HEIGHT):
+        beam[0, r] = rows[i, r]
+    beam_scores[0] = scores[i]
+    size = 1
+    v = -1.0
+    lasted = 0
+    for step in range(depth + grace):
+        total = 0
+        for b in range(size):
+            top = pad_well(beam[b], pad)
+            p, y_first, y_last = mild_piece(pad, top, locks, buf)
+            total += children_into(pad, p, locks, y_first, y_last, beam_scores[b],
+                                   False, kids, kid_scores, kid_moves, total, buf)
+        if total == 0:
+            break
+        for k in range(total):
+            values[k] = forward_one(kids, k, bases, w1, w2, b2, idx, acc)
+        order = np.argsort(-values[:total], kind="mergesort")
+        slot_hash[:] = 0
+        size = 0
+        for j in range(total):
+            if size == width:
+                break
+            k = order[j]
+            h = rows_hash(kids[k]) | np.uint64(1)  # 0 marks an empty slot
+            s = np.int64(h & np.uint64(slots - 1))
+            copy = False
+            while slot_hash[s] != 0:
+                if slot_hash[s] == h and same_well(kids, slot_kid[s], kids, k):
+                    copy = True
+                    break
+                s = (s + 1) & (slots - 1)
+            if copy:
+                continue
+            slot_hash[s] = h
+            slot_kid[s] = k
+            for r in range(HEIGHT):
+                beam[size, r] = kids[k, r]
+            beam_scores[size] = kid_scores[k]
+            size += 1
+        lasted = step + 1
+        if lasted == depth:
+            v = values[order[0]]
+    return v, lasted
 
 
 @njit(**NJIT_PARALLEL)
@@ -33,69 +98,23 @@ def lookahead(rows, scores, depth, grace, width, bases, max_active, w1, w2, b2, 
     """``value[i]``: the best network value after ``depth`` pieces (-1 if lost before);
     ``survived[i]``: 0 if lost before ``depth``, else (pieces survived after ``depth``
     + 1) / (grace + 1), so 1 for a well that lasts the whole ``depth + grace``."""
-    n = rows.shape[0]
-    for i in prange(n):
-        pad = np.zeros(PAD_ROWS, np.uint16)
-        locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
-        buf = np.zeros((1, HEIGHT), np.int64)
-        idx = np.zeros(max_active, np.int64)
-        acc = np.zeros(w1.shape[1], np.float32)
-        beam = np.zeros((width, HEIGHT), np.uint16)
-        beam_scores = np.zeros(width, np.int64)
-        kids = np.zeros((width * MAX_CHILDREN, HEIGHT), np.uint16)
-        kid_scores = np.zeros(width * MAX_CHILDREN, np.int64)
-        kid_moves = np.zeros(width * MAX_CHILDREN, np.int64)
-        values = np.zeros(width * MAX_CHILDREN, np.float64)
-        slots = 1
-        while slots < 2 * width:
-            slots *= 2
-        slot_hash = np.zeros(slots, np.uint64)
-        slot_kid = np.zeros(slots, np.int64)
-        for r in range(HEIGHT):
-            beam[0, r] = rows[i, r]
-        beam_scores[0] = scores[i]
-        size = 1
-        v = -1.0
-        lasted = 0
-        for step in range(depth + grace):
-            total = 0
-            for b in range(size):
-                top = pad_well(beam[b], pad)
-                p, y_first, y_last = mild_piece(pad, top, locks, buf)
-                total += children_into(pad, p, locks, y_first, y_last, beam_scores[b],
-                                       False, kids, kid_scores, kid_moves, total, buf)
-            if total == 0:
-                break
-            for k in range(total):
-                values[k] = forward_one(kids, k, bases, w1, w2, b2, idx, acc)
-            order = np.argsort(-values[:total], kind="mergesort")
-            slot_hash[:] = 0
-            size = 0
-            for j in range(total):
-                if size == width:
-                    break
-                k = order[j]
-                h = rows_hash(kids[k]) | np.uint64(1)  # 0 marks an empty slot
-                s = np.int64(h & np.uint64(slots - 1))
-                copy = False
-                while slot_hash[s] != 0:
-                    if slot_hash[s] == h and same_well(kids, slot_kid[s], kids, k):
-                        copy = True
-                        break
-                    s = (s + 1) & (slots - 1)
-                if copy:
-                    continue
-                slot_hash[s] = h
-                slot_kid[s] = k
-                for r in range(HEIGHT):
-                    beam[size, r] = kids[k, r]
-                beam_scores[size] = kid_scores[k]
-                size += 1
-            lasted = step + 1
-            if lasted == depth:
-                v = values[order[0]]
+    for i in prange(rows.shape[0]):
+        v, lasted = _lookahead_one(rows, scores, i, depth, grace, width, bases, max_active,
+                                   w1, w2, b2)
         value[i] = v
         survived[i] = 0.0 if lasted < depth else (lasted - depth + 1) / (grace + 1)
+
+
+@njit(**NJIT_PARALLEL)
+def lookahead_lasted(rows, scores, depth, grace, width, bases, max_active, w1, w2, b2,
+                     value, lasted):
+    """As :func:`lookahead`, but ``lasted[i]`` is the pieces the label beam placed before
+    every line of play died (``depth + grace`` if one lasted throughout)."""
+    for i in prange(rows.shape[0]):
+        v, n = _lookahead_one(rows, scores, i, depth, grace, width, bases, max_active,
+                              w1, w2, b2)
+        value[i] = v
+        lasted[i] = n
 
 
 def graded(value: np.ndarray, survived: np.ndarray) -> np.ndarray:

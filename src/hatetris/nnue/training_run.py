@@ -1,0 +1,462 @@
+"""A training run on stored games: records as ground truth, then self-play from inside
+the positions the records live in; every generation judged on a benchmark.
+
+Generation 0 fine-tunes the initial network (``init``) on the records
+(:mod:`hatetris.nnue.dataset`): every record well with its pieces-to-go label, and the
+other placements of the same pieces labelled by a lookahead with the initial network.
+
+Generation k > 0 starts from the best network so far. Its *probes* are beams with that
+network continuing stored games at many positions (``probe_starts``); wells sampled from
+every depth of the probes, with a random child each, are labelled by the lookahead with
+the best network, on the same scale. Generation k is fitted on the records' wells (the
+anchor against forgetting: in every generation, with their fixed labels), their siblings
+labelled again by the best network, and the self-play wells of every generation so far.
+
+A generation is *adopted* (becomes the best) only if its benchmark beats the best's:
+mean pieces survived over a suite of steady-state starts (:mod:`hatetris.suite`), over
+the cap, plus the mean lines from the empty well at two widths, over 150 (the issue's
+line target): one lucky game cannot decide it. The initial network is measured the
+same way first, so generation 0 must beat it too.
+
+State lives in the run directory (under ``data/training/``: small, compressed, meant to
+be committed) and every phase's result is written atomically before the state names it:
+a run that is killed resumes from its last finished phase (labelling resumes from its
+last finished chunk), and ends with the same network as one that never stopped, since
+every phase is deterministic. A file whose sha256 is not the one the state recorded is
+refused with one line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .. import __version__
+from ..atomic import write_atomic, write_json_atomic, write_text_atomic
+from .dataset import (HORIZON, DatasetError, file_digest, load_dataset, read_games,
+                      records_dataset, save_dataset, search_labels)
+from .network import Network, NetworkError, load_network, save_network
+
+STATE_FORMAT = "hatetris-training-run/1"
+LINE_TARGET = 150  # the empty-well benchmark's scale: lines over this
+
+
+@dataclass
+class RunConfig:
+    games: str = "data/records/records.json"
+    min_pieces: int = 400  # records of at least this many pieces (148 lines and more)
+    # (game name, piece): that game's wells from this piece on are not trained on, so
+    # the suite's later starts of it measure positions the network never saw.
+    hold_out: tuple = (("David & Felipe (6), first 5,000 pieces", 2750),)
+    horizon: float = HORIZON
+    siblings: int = 2  # per record well
+    record_copies: int = 2  # each record well's weight in the fit
+    label_width: int = 32
+    label_depth: int = 10
+    label_grace: int = 10
+    init: str = "data/nets/hind-6.npz"
+    epochs: int = 20
+    lr: float = 3e-4
+    batch: int = 256
+    seed: int = 0
+    generations: int = 0  # self-play generations after generation 0
+    probe_starts: tuple = ()  # "GAME:K" (GAME a game file), continued by each probe
+    probe_width: int = 500
+    probe_pieces: int = 150
+    probe_samples: int = 1000  # wells per probe, spread over its depths
+    bench_suite: str | None = "steady"
+    bench_starts: tuple = ()  # start labels of the suite (all if empty)
+    bench_width: int = 1000
+    empty_widths: tuple = (1000, 3000)
+    chunk: int = 2000  # wells labelled between two saves
+
+    def to_json(self) -> dict:
+        return json.loads(json.dumps(asdict(self)))
+
+    @classmethod
+    def from_json(cls, d: dict) -> "RunConfig":
+        d = dict(d)
+        for k in ("probe_starts", "bench_starts", "empty_widths"):
+            d[k] = tuple(d.get(k, ()))
+        d["hold_out"] = tuple(tuple(x) for x in d.get("hold_out", ()))
+        return cls(**d)
+
+
+class RunError(ValueError):
+    """A run directory that cannot be used (one line)."""
+
+
+@dataclass
+class TrainingRun:
+    config: RunConfig
+    run_dir: Path
+    log_path: Path | None = None  # the JSON-lines log of every decision
+    log: Callable[[str], None] = print
+    workers: int | None = None
+    progress: bool = False
+    state: dict = field(default_factory=dict)
+
+    # -- state -----------------------------------------------------------------------
+
+    @property
+    def state_path(self) -> Path:
+        return self.run_dir / "state.json"
+
+    def load_state(self) -> None:
+        if self.state_path.exists():
+            try:
+                state = json.loads(self.state_path.read_text(encoding="utf-8"))
+                if state.get("format") != STATE_FORMAT:
+                    raise ValueError("not a training-run state")
+                theirs = RunConfig.from_json(state["config"]).to_json()
+            except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as e:
+                raise RunError(f"corrupt training state {self.state_path}: "
+                               f"{str(e).splitlines()[0]}") from None
+            mine = self.config.to_json()
+            diff = [k for k in mine if k != "generations" and mine[k] != theirs.get(k)]
+            if diff:
+                raise RunError(f"{self.run_dir} holds a run with other options "
+                               f"({', '.join(diff)}); use another --run dir or the same options")
+            state["config"] = mine
+            self.state = state
+        else:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self.state = {"format": STATE_FORMAT, "config": self.config.to_json(),
+                          "engine_version": __version__, "files": {}, "generations": {},
+                          "best": None, "best_score": None}
+            self.save_state()
+
+    def save_state(self) -> None:
+        write_json_atomic(self.state_path, self.state)
+
+    def record_file(self, name: str) -> None:
+        self.state["files"][name] = file_digest(self.run_dir / name)
+        self.save_state()
+
+    def checked(self, name: str) -> Path:
+        """A file the state names, refused unless its sha256 is the recorded one."""
+        path = self.run_dir / name
+        want = self.state["files"].get(name)
+        try:
+            ok = want is not None and file_digest(path) == want
+        except OSError:
+            raise RunError(f"{path}: missing (the state names it)") from None
+        if not ok:
+            raise RunError(f"{path} is corrupt: its sha256 is not the one the state recorded")
+        return path
+
+    def gen(self, k: int) -> dict:
+        return self.state["generations"].setdefault(str(k), {})
+
+    def event(self, k: int | None, what: str, **fields) -> None:
+        entry = {"run": self.run_dir.name, "generation": k, "event": what,
+                 "time": time.strftime("%Y-%m-%d %H:%M:%S"), **fields}
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.log_path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(entry) + "\n")
+        short = {a: b for a, b in fields.items() if not isinstance(b, (list, dict))}
+        self.log(f"gen {k}: {what} " + ", ".join(f"{a}={b}" for a, b in short.items()))
+
+    def bar(self, **kwargs):
+        from tqdm import tqdm
+
+        return tqdm(disable=not self.progress, dynamic_ncols=True, **kwargs)
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def run(self) -> None:
+        self.load_state()
+        c = self.config
+        self.build_records()
+        if c.bench_suite and "init" not in self.state.get("baseline", {}):
+            self.state.setdefault("baseline", {})["init"] = self.benchmark(
+                None, Path(c.init).resolve())
+            self.save_state()
+            self.state["best_score"] = self.state["baseline"]["init"]["score"]
+            self.save_state()
+        for k in range(c.generations + 1):
+            g = self.gen(k)
+            if g.get("decision"):
+                continue
+            parent = self.best_network()
+            if k > 0:
+                self.self_play(k, parent)
+            self.label(k, parent)
+            self.train(k, parent)
+            self.decide(k)
+
+    def best_network(self) -> Network:
+        best = self.state["best"]
+        if best is None:
+            return load_network(self.config.init)
+        return load_network(self.checked(f"net-{best}.npz"))
+
+    # -- phases ------------------------------------------------------------------------
+
+    def build_records(self) -> None:
+        """records.npz: every record well (label: its pieces to go) and its siblings."""
+        if "records.npz" in self.state["files"]:
+            return
+        c = self.config
+        games = read_games(c.games, c.min_pieces)
+        rows, scores, labels, kind, game, piece = records_dataset(games, c.siblings, c.seed,
+                                                                  c.horizon)
+        # Held out: a held-out game's wells from its piece on, and their siblings.
+        keep = np.ones(len(rows), np.bool_)
+        names = [g.name for g in games]
+        for name, first in c.hold_out:
+            if name in names:
+                keep &= ~((game == names.index(name)) & (piece >= first))
+        labels = np.where(np.isnan(labels), 0.0, labels)
+        save_dataset(self.run_dir / "records.npz", rows[keep], scores[keep], labels[keep],
+                     kind[keep], games=names, horizon=c.horizon, held_out=int((~keep).sum()))
+        self.record_file("records.npz")
+        self.event(None, "records dataset", record_wells=int((kind[keep] == 0).sum()),
+                   siblings=int((kind[keep] == 1).sum()), held_out=int((~keep).sum()),
+                   games=len(games))
+
+    def self_play(self, k: int, net: Network) -> None:
+        """selfplay-k.npz: wells sampled from probes continuing stored games with ``net``."""
+        from ..eval.quiescence import QuiescenceEvaluation
+        from ..search.beam import BeamSearch
+        from ..search.tree import game_nodes
+        from ..suite import read_game
+        from .evaluation import NNUEEvaluation
+        from .train import candidate_children
+
+        c = self.config
+        g = self.gen(k)
+        name = f"selfplay-{k}.npz"
+        if name in self.state["files"]:
+            return
+        part = self.run_dir / f"selfplay-{k}.partial.npz"
+        done = g.get("probes_done", 0)
+        if done and part.exists():
+            d = load_dataset(part)
+            rows, scores = [d.rows], [d.scores]
+        else:
+            done, rows, scores = 0, [], []
+        evaluation = QuiescenceEvaluation(NNUEEvaluation(net), 2)
+        for i, spec in enumerate(c.probe_starts):
+            if i < done:
+                continue
+            game, _, piece = spec.rpartition(":")
+            keys, piece = read_game(Path(game)), int(piece)
+            search = BeamSearch(evaluation, c.probe_width, piece + c.probe_pieces, None,
+                                game_nodes(keys, piece))
+            from ..solve import finish_search
+
+            finish_search(search, self.bar(initial=search.depth, unit="piece",
+                                           desc=f"gen {k} probe {spec}"))
+            rng = np.random.default_rng(c.seed * 1000 + k * 101 + i)
+            starts = search.level_start + [search.store.size]
+            depths = range(piece + 1, len(starts) - 1)
+            per_depth = max(1, c.probe_samples // max(1, len(depths)))
+            picks = [rng.choice(np.arange(starts[d], starts[d + 1]),
+                                size=min(per_depth, starts[d + 1] - starts[d]), replace=False)
+                     for d in depths]
+            nodes = np.sort(np.concatenate(picks)) if picks else np.zeros(0, np.int64)
+            r = search.store.rows[nodes].copy()
+            s = search.store.score[nodes].astype(np.int64)
+            kr, ks = candidate_children(r, s, 1, c.seed * 1000 + k * 101 + i)
+            rows += [r, kr]
+            scores += [s, ks]
+            g.setdefault("probes", {})[spec] = {"survived": int(search.depth - piece),
+                                                "lines": int(search.best_score),
+                                                "wells": int(len(r) + len(kr))}
+            all_rows, all_scores = np.concatenate(rows), np.concatenate(scores)
+            save_dataset(part, all_rows, all_scores, np.zeros(len(all_rows)),
+                         np.full(len(all_rows), 2, np.uint8))
+            g["probes_done"] = i + 1
+            self.save_state()
+            search = None
+        all_rows = np.concatenate(rows) if rows else np.zeros((0, 20), np.uint16)
+        all_scores = np.concatenate(scores) if scores else np.zeros(0, np.int64)
+        save_dataset(self.run_dir / name, all_rows, all_scores, np.zeros(len(all_rows)),
+                     np.full(len(all_rows), 2, np.uint8))
+        self.record_file(name)
+        if part.exists():
+            part.unlink()
+        self.event(k, "self-play", probes=g.get("probes", {}), wells=int(len(all_rows)),
+                   mean_probe_survived=round(float(np.mean(
+                       [p["survived"] for p in g.get("probes", {}).values()] or [0])), 1))
+
+    def to_label(self, k: int):
+        """The wells generation k labels: the records' siblings, then its self-play wells."""
+        rec = load_dataset(self.checked("records.npz"))
+        sib = rec.kind == 1
+        rows, scores = [rec.rows[sib]], [rec.scores[sib]]
+        if k > 0:
+            sp = load_dataset(self.checked(f"selfplay-{k}.npz"))
+            rows.append(sp.rows)
+            scores.append(sp.scores)
+        return np.concatenate(rows), np.concatenate(scores), int(sib.sum())
+
+    def label(self, k: int, net: Network) -> None:
+        """labels-k.npz, by the lookahead with ``net`` (the best network), chunk by chunk."""
+        c = self.config
+        name = f"labels-{k}.npz"
+        if name in self.state["files"]:
+            return
+        rows, scores, _ = self.to_label(k)
+        path = self.run_dir / name
+        labels = np.zeros(len(rows), np.float32)
+        done = 0
+        if path.exists():  # a partial file from a run that stopped
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    part, done = z["labels"], int(z["done"])
+                if len(part) != len(rows) or not 0 <= done <= len(rows):
+                    raise ValueError("wrong length")
+            except (OSError, ValueError, KeyError, EOFError) as e:
+                raise RunError(f"corrupt partial labels {path}: {e}") from None
+            labels[:done] = part[:done]
+        kill_after = int(os.environ.get("HATETRIS_TEST_KILL_AFTER_CHUNK", "0"))
+        chunks = 0
+        with self.bar(total=len(rows), initial=done, unit="well", desc=f"gen {k} labels") as b:
+            while done < len(rows):
+                end = min(done + c.chunk, len(rows))
+                labels[done:end] = search_labels(rows[done:end], scores[done:end], net,
+                                                 c.label_width, c.label_depth, c.label_grace,
+                                                 c.horizon)
+                done = end
+                write_atomic(path, lambda f: np.savez_compressed(
+                    f, labels=labels, done=np.array(done)), mode="wb")
+                b.update(end - b.n)
+                chunks += 1
+                if kill_after and chunks == kill_after and done < len(rows):
+                    os.kill(os.getpid(), signal.SIGKILL)  # tests: a kill, not a Ctrl-C
+        self.record_file(name)
+        self.event(k, "labelled", wells=int(len(rows)),
+                   label_mean=round(float(labels.mean()), 4) if len(rows) else None,
+                   label_std=round(float(labels.std()), 4) if len(rows) else None,
+                   lost_within_lookahead=int((labels <= -0.99).sum()))
+
+    def training_data(self, k: int):
+        """Generation k's fit data: record wells (copies), siblings, self-play pool."""
+        c = self.config
+        rec = load_dataset(self.checked("records.npz"))
+        with np.load(self.checked(f"labels-{k}.npz"), allow_pickle=False) as z:
+            labels_k = z["labels"].astype(np.float64)
+        rec_w = rec.kind == 0
+        n_sib = int((rec.kind == 1).sum())
+        rows = [np.repeat(rec.rows[rec_w], c.record_copies, 0), rec.rows[rec.kind == 1]]
+        labels = [np.repeat(rec.labels[rec_w], c.record_copies), labels_k[:n_sib]]
+        kinds = [np.zeros(int(rec_w.sum()) * c.record_copies, np.uint8),
+                 np.ones(n_sib, np.uint8)]
+        for j in range(1, k + 1):
+            sp = load_dataset(self.checked(f"selfplay-{j}.npz"))
+            with np.load(self.checked(f"labels-{j}.npz"), allow_pickle=False) as z:
+                lab = z["labels"].astype(np.float64)
+            rows.append(sp.rows)
+            labels.append(lab[len(lab) - len(sp.rows):])
+            kinds.append(np.full(len(sp.rows), 2, np.uint8))
+        return (np.ascontiguousarray(np.concatenate(rows)), np.concatenate(labels),
+                np.concatenate(kinds))
+
+    def train(self, k: int, parent: Network) -> None:
+        from .fit import fit, predict_from_rows
+
+        c = self.config
+        g = self.gen(k)
+        name = f"net-{k}.npz"
+        if name in self.state["files"]:
+            return
+        rows, labels, kinds = self.training_data(k)
+        net = parent.copy()
+        with self.bar(total=c.epochs, unit="epoch", desc=f"gen {k} fit {len(rows):,}") as b:
+            def progress(epoch, train_loss, val_loss):
+                b.update(1)
+                b.set_postfix_str(f"train={train_loss:.4f} val={val_loss:.4f}")
+
+            result = fit(net, rows, labels, seed=c.seed + k, epochs=c.epochs, batch=c.batch,
+                         lr=c.lr, progress=progress)
+        pred = np.zeros(len(rows))
+        predict_from_rows(rows, net.layout.bases, net.layout.max_active, net.w1, net.w2,
+                          net.b2, pred)
+        spread = {KIND: {"mean": round(float(pred[kinds == i].mean()), 4),
+                         "std": round(float(pred[kinds == i].std()), 4)}
+                  for i, KIND in enumerate(("record", "sibling", "selfplay"))
+                  if (kinds == i).any()}
+        g["fit"] = {"samples": int(len(rows)), "val_loss": round(result.val_loss, 5),
+                    "initial_val_loss": round(result.initial_val_loss, 5),
+                    "train_loss": round(result.train_loss, 5), "epochs": result.epochs,
+                    "value_std": round(float(pred.std()), 4), "values": spread}
+        save_network(self.run_dir / name, net, generation=k, run=self.run_dir.name,
+                     parent=self.state["best"] if self.state["best"] is not None else
+                     str(c.init), samples=int(len(rows)), val_loss=round(result.val_loss, 5),
+                     engine_version=__version__)
+        self.record_file(name)
+        self.record_file(f"net-{k}.json")
+        self.event(k, "trained", **g["fit"])
+
+    def benchmark(self, k: int | None, network: Path) -> dict:
+        """The network's beam on the suite's starts and from the empty well; its score."""
+        from ..bench import run_solver_process
+        from ..suite import load_suite, mean_survived, run_suite
+
+        c = self.config
+        preset = self.run_dir / "presets" / (f"net-{k}.toml" if k is not None else "init.toml")
+        net_ref = f"net-{k}.npz" if k is not None else str(network)
+        write_text_atomic(preset, (
+            f'description = "Training run {self.run_dir.name}: '
+            f'{"generation " + str(k) if k is not None else "its initial network"}"\n\n'
+            '[search]\nkind = "beam"\nwidth = 1000\ncheckpoint_every = 10\n\n'
+            f'[eval]\nkind = "nnue"\nnetwork = "{net_ref}"\n\n'
+            '[quiescence]\nenabled = true\ndepth = 2\n'))
+        suite = load_suite(c.bench_suite).subset(list(c.bench_starts) or None)
+        cache = self.run_dir / "bench.jsonl"
+        rows = run_suite(suite, [str(preset)], c.bench_width, self.workers, cache,
+                         lambda r: self.log(f"  {r['start']}: {r['survived']} pieces"))
+        steady = mean_survived(rows)[preset.stem]
+        empty = {}
+        done = self.gen(k)["empty"] if k is not None and "empty" in self.gen(k) else {}
+        for w in c.empty_widths:
+            if str(w) in done:
+                empty[str(w)] = done[str(w)]
+                continue
+            r = run_solver_process(str(preset), width=w, workers=self.workers)
+            empty[str(w)] = {"lines": int(r["score"]), "pieces": int(r["pieces"]),
+                             "seconds": round(float(r["elapsed"]), 1)}
+            self.log(f"  empty well w{w}: {r['score']} lines")
+            if k is not None:
+                self.gen(k).setdefault("empty", {})[str(w)] = empty[str(w)]
+                self.save_state()
+        lines = float(np.mean([e["lines"] for e in empty.values()])) if empty else 0.0
+        score = steady / suite.cap + lines / LINE_TARGET
+        result = {"steady": {r["start"]: r["survived"] for r in rows},
+                  "steady_mean": round(steady, 2), "empty": empty,
+                  "empty_mean_lines": round(lines, 2), "score": round(score, 4),
+                  "bench_width": c.bench_width}
+        self.event(k, "benchmark", network=str(network if k is None else net_ref), **result)
+        return result
+
+    def decide(self, k: int) -> None:
+        c = self.config
+        g = self.gen(k)
+        if c.bench_suite:
+            if "bench" not in g:
+                g["bench"] = self.benchmark(k, self.run_dir / f"net-{k}.npz")
+                self.save_state()
+            best = self.state["best_score"]
+            adopted = best is None or g["bench"]["score"] > best
+            reason = f"score {g['bench']['score']} vs best {best}"
+        else:
+            adopted, reason = True, "no benchmark configured"
+        before = self.state["best"]
+        if adopted:
+            self.state["best"] = k
+            if c.bench_suite:
+                self.state["best_score"] = g["bench"]["score"]
+        g["decision"] = "adopted" if adopted else "rejected"
+        self.save_state()
+        self.event(k, g["decision"], reason=reason,
+                   best_before=before if before is not None else "init", best_now=self.state["best"])
