@@ -126,6 +126,8 @@ class TrainingRun:
                                f"({', '.join(diff)}); use another --run dir or the same options")
             state["config"] = mine
             self.state = state
+            for name in state.get("files", {}):  # refuse a damaged run before any work
+                self.checked(name)
         else:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             self.state = {"format": STATE_FORMAT, "config": self.config.to_json(),

@@ -1,0 +1,97 @@
+"""A training run on stored games survives a killed process: resumed, it ends with the
+network an uninterrupted run makes; corrupt state or data files are refused (one line)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tiny_run(tmp_path: Path) -> Path:
+    records = json.loads((ROOT / "data/records/records.json").read_text("utf-8"))
+    games = tmp_path / "games.json"
+    kj4 = [r for r in records if r["name"] == "knewjade (4)"]
+    games.write_text(json.dumps(kj4))
+    (tmp_path / "kj4.txt").write_text(kj4[0]["replay"] + "\n", encoding="utf-8")
+    config = {"games": str(games), "min_pieces": 0, "hold_out": [], "siblings": 2,
+              "label_width": 2, "label_depth": 2, "label_grace": 1, "init": None,
+              "epochs": 2, "generations": 1, "chunk": 60,
+              "probe_starts": [f"{tmp_path / 'kj4.txt'}:100"],
+              "probe_width": 4, "probe_pieces": 5, "probe_samples": 20, "bench_suite": None}
+    # A small network to start from, so that the run needs no shipped file.
+    from hatetris.nnue.network import Network, save_network
+
+    save_network(tmp_path / "init.npz", Network.random(("rows",), hidden=8, seed=2))
+    config["init"] = str(tmp_path / "init.npz")
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def train(run: Path, config: Path | None, env: dict | None = None, *extra: str):
+    cmd = [sys.executable, "-m", "hatetris", "train", "--dataset", "records", "--run",
+           str(run), "--workers", "1", *extra]
+    if config is not None:
+        cmd += ["--run-config", str(config)]
+    return subprocess.run(cmd, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("resume")
+    config = tiny_run(tmp)
+    whole = train(tmp / "whole", config)
+    assert whole.returncode == 0, whole.stderr
+    killed = train(tmp / "killed", config, {"HATETRIS_TEST_KILL_AFTER_CHUNK": "2"})
+    return tmp, config, whole, killed
+
+
+def test_a_killed_run_resumes_to_the_same_network(runs):
+    tmp, config, whole, killed = runs
+    assert killed.returncode == -9  # SIGKILL mid-labelling, not a Ctrl-C
+    partial = np.load(tmp / "killed" / "labels-0.npz")
+    assert 0 < int(partial["done"]) < len(partial["labels"])
+    assert not (tmp / "killed" / "net-0.npz").exists()
+    resumed = train(tmp / "killed", config)
+    assert resumed.returncode == 0, resumed.stderr
+    for name in ("net-0.npz", "net-1.npz"):
+        a, b = np.load(tmp / "whole" / name), np.load(tmp / "killed" / name)
+        for key in ("w1", "w2", "b2"):
+            assert a[key].tobytes() == b[key].tobytes()
+    for name in ("records.npz", "labels-0.npz", "selfplay-1.npz", "labels-1.npz"):
+        with np.load(tmp / "whole" / name) as a, np.load(tmp / "killed" / name) as b:
+            for key in a.files:
+                assert np.array_equal(a[key], b[key])
+    state = json.loads((tmp / "killed" / "state.json").read_text())
+    assert state["best"] == 1 and state["generations"]["1"]["decision"] == "adopted"
+    # A finished run, run again, does nothing and keeps its files.
+    again = train(tmp / "whole", None)
+    assert again.returncode == 0, again.stderr
+
+
+def test_corrupt_files_are_refused_with_one_line(runs):
+    tmp, config, _, _ = runs
+    run = tmp / "whole"
+    data = bytearray((run / "records.npz").read_bytes())
+    data[100] ^= 0xFF
+    (run / "records.npz").write_bytes(bytes(data))
+    bad = train(run, None, None, "--generations", "2")
+    assert bad.returncode == 2
+    assert len(bad.stderr.strip().splitlines()) == 1 and "corrupt" in bad.stderr
+    (run / "state.json").write_text("{ not json")
+    bad = train(run, None)
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    other = json.loads(config.read_text())
+    other["epochs"] = 3
+    (tmp / "other.json").write_text(json.dumps(other))
+    bad = train(tmp / "killed", tmp / "other.json")
+    assert bad.returncode == 2 and "other options" in bad.stderr
