@@ -14,8 +14,10 @@ hatetris.cluster.local.ClusterSpecError: --cluster local:N needs N >= 1, not 'lo
 from __future__ import annotations
 
 import os
+import socket
 from contextlib import contextmanager
 from typing import Iterator
+from urllib.parse import urlsplit
 
 
 class ClusterSpecError(ValueError):
@@ -49,6 +51,22 @@ def numba_threads_for(n_workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // n_workers)
 
 
+def _check_reachable(address: str, timeout: float) -> None:
+    """Fail fast (and in one line) when nothing listens at a tcp scheduler address."""
+    u = urlsplit(address if "://" in address else "tcp://" + address)
+    try:
+        host, port = u.hostname, u.port
+    except ValueError:
+        raise ClusterSpecError(f"--cluster: {address!r} is not a scheduler address") from None
+    if u.scheme not in ("tcp", "tls") or not host or not port:
+        return  # other protocols (ucx, inproc): let distributed judge
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as e:
+        raise ClusterSpecError(f"cannot reach the Dask scheduler at {address}: "
+                               f"{e.strerror or e}") from None
+
+
 @contextmanager
 def connect(cluster, timeout: float = 10.0) -> Iterator[tuple[object, int | None]]:
     """``(client, numba threads per worker or None)`` for ``local:N``, an address or a
@@ -67,6 +85,7 @@ def connect(cluster, timeout: float = 10.0) -> Iterator[tuple[object, int | None
         finally:
             lc.close()
         return
+    _check_reachable(str(cluster).strip(), timeout)
     try:
         client = Client(str(cluster).strip(), timeout=timeout)
     except (OSError, TimeoutError, ValueError) as e:

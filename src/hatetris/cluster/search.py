@@ -78,11 +78,17 @@ class ClusterBeamSearch:
         self.loops_total = 0
         self.elapsed = 0.0
         self.finished = False
+        # Checkpoint fields of a pruning single-process search (search.checkpoint): this
+        # store is never compacted, but a compacted one (a resumed checkpoint's) is fine.
+        self.prune = False
+        self.compactions = 0
+        self.compact_at = 1 << 62
         self.memory_mb: dict[str, float] = {}  # per worker, the last step
         self.peak_memory_mb: dict[str, float] = {}
         self.run_id = ""
         self.addresses: list[str] = []
         self._previous: list = []  # last step's commit futures, appended by the next expand
+        self._pending: tuple[list, list] | None = None  # expanded, not yet committed
         if start is not None:
             self._add_start(start)
 
@@ -111,6 +117,7 @@ class ClusterBeamSearch:
         c.loops_total = int(search.loops_total)
         c.elapsed = float(search.elapsed)
         c.finished = bool(search.finished)
+        c.compactions = int(getattr(search, "compactions", 0))
         return c
 
     @classmethod
@@ -142,6 +149,7 @@ class ClusterBeamSearch:
                   for i in range(self.n_shards)]
         self._note_memory([{"memory_mb": m} for m in self._gather(setups)])
         self._previous = []
+        self._pending = None
 
     def _submit(self, fn, shard: int, *args):
         return self.client.submit(fn, *args, workers=[self.addresses[shard]],
@@ -192,6 +200,7 @@ class ClusterBeamSearch:
             self._drop()
             self.run_id = ""
             self._previous = []
+            self._pending = None
 
     # -- state ---------------------------------------------------------------------------
 
@@ -222,14 +231,14 @@ class ClusterBeamSearch:
                 break
             except WorkerLost as e:
                 if self.recoveries >= self.max_recoveries:
-                    self.run_id = ""
+                    self.close()
                     raise ClusterError(
                         f"worker {e.address} left the cluster during the step to depth "
                         f"{self.depth + 1}; the search stopped there (resume from a "
                         f"checkpoint with --resume)") from None
                 self.recoveries += 1
-                self._wait_for_workers()
-                self._setup()
+                self.close()
+                self._wait_for_workers()  # then the loop rebuilds the shards
         return stats
 
     def _wait_for_workers(self, seconds: float = 30.0) -> None:
@@ -241,22 +250,34 @@ class ClusterBeamSearch:
                 return
             time.sleep(0.25)
 
-    def _step(self, t0: float) -> StepStats | None:
+    def _submit_expand(self) -> tuple[list, list]:
+        """Expand every shard (appending the last commits first) and route the children
+        to their owners; the futures of the expand statistics and the owners' reports."""
         n = self.n_shards
         exp = [self._submit(shards.expand, i, self.run_id, i, *self._previous)
                for i in range(n)]
-        parts = [[self._submit(shards.bucket, s, exp[s], d) for d in range(n)]
-                 for s in range(n)]
+        self._previous = []
         stats = [self._submit(shards.expand_stats, s, exp[s]) for s in range(n)]
         received = [self._submit(shards.receive, d, self.run_id, d,
-                                 *[parts[s][d] for s in range(n)]) for d in range(n)]
-        expand_stats = self._gather(stats)
-        reports = self._gather(received)
-        del exp, parts
+                                 *[self._submit(shards.bucket, s, exp[s], d)
+                                   for s in range(n)])
+                    for d in range(n)]
+        return stats, received
+
+    def _step(self, t0: float) -> StepStats | None:
+        """Commit the step whose children wait at their owners, and (pipelined, in the
+        same round trip) expand the next level: one wait per step instead of two."""
+        n = self.n_shards
+        if self._pending is None:
+            stats, received = self._submit_expand()
+            got = self._gather(stats + received)
+            self._pending = got[:n], got[n:]
+        expand_stats, reports = self._pending
         total = sum(r["children"] for r in expand_stats)
         loops = sum(r["loops"] for r in expand_stats)
         self._note_memory(expand_stats + reports)
         if total == 0:
+            self._pending = None
             self.finished = True
             self.elapsed += time.perf_counter() - t0
             return None
@@ -271,12 +292,16 @@ class ClusterBeamSearch:
                                                   need) for d in range(n)])
                 cut = topk.key_cut(tied, need)
         commits = [self._submit(shards.commit, d, self.run_id, d, kth, cut) for d in range(n)]
-        kept = self._gather(commits)
+        self._previous = commits
+        more = self.max_depth is None or self.depth + 1 < self.max_depth
+        nxt = self._submit_expand() if more else ([], [])
+        got = self._gather(commits + nxt[0] + nxt[1])
+        kept = got[:n]
+        self._pending = (got[n:2 * n], got[2 * n:]) if more else None
         s = self.store
         level = shards.merge_level(kept, self.level_start[-1], self.depth + 1)
         at = shards.append_level(s, level)
         self.level_start.append(at)
-        self._previous = commits
         if s.size > at:
             best_here = at + int(np.argmax(s.score[at:s.size]))
             if s.score[best_here] >= s.score[self.best_node]:
