@@ -49,7 +49,8 @@ def reference_height_holes(well) -> tuple[int, int]:
 
 def reference_series(keys: str, pieces: str) -> dict:
     """Per-piece series of a game played with the given piece sequence, in plain Python."""
-    out = {k: [] for k in ("lines", "cleared", "height", "holes", "bottom", "cleared_rows")}
+    out = {k: [] for k in ("lines", "cleared", "height", "holes", "bottom", "cleared_rows",
+                           "wells")}
     well, score, placed = EMPTY_WELL, 0, 0
     state = (SPAWN_X, SPAWN_Y, SPAWN_O)
     for key in keys:
@@ -73,7 +74,7 @@ def reference_series(keys: str, pieces: str) -> dict:
         height, holes = reference_height_holes(new_well)
         for name, value in (("lines", new_score), ("cleared", new_score - score),
                             ("height", height), ("holes", holes), ("bottom", new_well[-1]),
-                            ("cleared_rows", mask)):
+                            ("cleared_rows", mask), ("wells", new_well)):
             out[name].append(value)
         well, score, placed = new_well, new_score, placed + 1
         state = (SPAWN_X, SPAWN_Y, SPAWN_O)
@@ -98,6 +99,7 @@ def test_series_equal_the_pure_python_reference(game):
     assert summary.pieces == record["pieces"]
     for name in ("lines", "cleared", "height", "holes", "bottom", "cleared_rows"):
         assert getattr(summary, name).tolist() == ref[name], name
+    assert summary.cells.tolist() == [sum(bin(r).count("1") for r in w) for w in ref["wells"]]
     bottoms = [0] + ref["bottom"]
     assert summary.bottom_changed.tolist() == [a != b for a, b in zip(bottoms, bottoms[1:])]
 
@@ -111,6 +113,7 @@ def test_windows_and_totals_follow_from_the_reference(game):
         assert w["lines"] == ref["lines"][b - 1] - before
         assert w["height_mean"] == round(sum(ref["height"][a:b]) / (b - a), 2)
         assert w["holes_max"] == max(ref["holes"][a:b])
+        assert w["cells_last"] == sum(bin(r).count("1") for r in ref["wells"][b - 1])
         depths = [bin(m >> 1 & 3).count("1") for m in ref["cleared_rows"][a:b]]
         assert w["clears_rows_2_3"] == sum(depths)
     totals = summary.totals()

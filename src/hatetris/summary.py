@@ -4,6 +4,8 @@ The series are computed from the replayed wells by Numba kernels, one value per 
 placed (index ``k`` is the state after piece ``k + 1``):
 
 * ``lines``: the score after the piece; ``cleared``: the lines that piece cleared;
+* ``cells``: the filled cells in the well, ``4 x pieces - 10 x lines`` (a steady state
+  keeps it flat: every piece adds 4, every line takes 10);
 * ``height``: rows of the stack, ``20 - first non-empty row`` (0 for an empty well; the
   16 rows below the bar are the playing field, so 16 or more is at the bar);
 * ``holes``: empty cells with a filled cell anywhere above them in the same column;
@@ -170,6 +172,11 @@ class GameSummary:
     def pieces_placed(self) -> int:
         return len(self.lines)
 
+    @property
+    def cells(self) -> np.ndarray:
+        """Filled cells in the well after every piece."""
+        return 4 * np.arange(1, self.pieces_placed + 1) - 10 * self.lines
+
     def lines_per_100(self, span: int = 100) -> np.ndarray:
         """Lines cleared by the last ``span`` pieces, per 100 pieces, after every piece
         (over all pieces so far while fewer than ``span`` were placed)."""
@@ -196,6 +203,8 @@ class GameSummary:
         return {
             "first": a + 1, "last": b, "lines": lines,
             "lines_per_100": round(100.0 * lines / (b - a), 1),
+            "cells_mean": round(float(self.cells[a:b].mean()), 1),
+            "cells_last": int(self.cells[b - 1]),
             "height_mean": round(float(self.height[a:b].mean()), 2),
             "height_max": int(self.height[a:b].max()),
             "holes_mean": round(float(self.holes[a:b].mean()), 2),
@@ -219,7 +228,7 @@ class GameSummary:
             return out
         whole = self.window(0, n)
         stable = self.bottom_stable_from()
-        out.update({k: whole[k] for k in ("height_mean", "height_max", "holes_mean",
+        out.update({k: whole[k] for k in ("cells_mean", "height_mean", "height_max", "holes_mean",
                                           "holes_max", "bottom_changes", "clears_row_1",
                                           "clears_rows_2_3", "clears_share_rows_2_3")})
         out["lines_per_piece"] = round(self.score / n, 4)
@@ -229,7 +238,7 @@ class GameSummary:
         if stable < n:
             tail = self.window(stable - 1, n)
             out["after_stable"] = {k: tail[k] for k in (
-                "lines", "height_mean", "holes_mean", "clears_share_rows_2_3")}
+                "lines", "cells_mean", "height_mean", "holes_mean", "clears_share_rows_2_3")}
             out["after_stable"]["lines_per_piece"] = round(tail["lines"] / (n - stable + 1), 4)
             out["after_stable"]["height_share_15_plus"] = round(
                 float((self.height[stable - 1:] >= 15).mean()), 3)
@@ -239,12 +248,12 @@ class GameSummary:
 
     def text(self, every: int = 500) -> str:
         """A table of windows of ``every`` pieces, then the totals and the firings."""
-        head = ("pieces", "lines", "l/100", "height", "max", "holes", "max", "bottom",
-                "r2-3", "loop")
+        head = ("pieces", "lines", "l/100", "cells", "height", "max", "holes", "max",
+                "bottom", "r2-3", "loop")
         rows = [head]
         for w in self.windows(every):
             rows.append((f"{w['first']}-{w['last']}", str(w["lines"]), f"{w['lines_per_100']:.1f}",
-                         f"{w['height_mean']:.1f}", str(w["height_max"]),
+                         f"{w['cells_mean']:.0f}", f"{w['height_mean']:.1f}", str(w["height_max"]),
                          f"{w['holes_mean']:.1f}", str(w["holes_max"]), str(w["bottom_changes"]),
                          f"{100 * w['clears_share_rows_2_3']:.0f}%", str(w["firings"])))
         widths = [max(len(r[c]) for r in rows) for c in range(len(head))]
@@ -255,9 +264,10 @@ class GameSummary:
         lines.append(f"{t['lines']} lines in {t['pieces']} pieces ({state})"
                      + (f", {t['lines_per_piece']:.3f} lines per piece" if t["pieces"] else ""))
         if t["pieces"]:
-            lines.append(f"stack {t['height_mean']:.1f} rows on average (max {t['height_max']}, "
-                         f"15+ rows {100 * t['height_share_15_plus']:.0f}% of pieces), "
-                         f"holes {t['holes_mean']:.1f} (max {t['holes_max']})")
+            lines.append(f"on average {t['cells_mean']:.0f} cells, a stack of "
+                         f"{t['height_mean']:.1f} rows (max {t['height_max']}, 15+ rows "
+                         f"{100 * t['height_share_15_plus']:.0f}% of pieces), "
+                         f"{t['holes_mean']:.1f} holes (max {t['holes_max']})")
             lines.append(f"clears: {t['clears_row_1']} in the bottom row, "
                          f"{t['clears_rows_2_3']} in rows 2-3 "
                          f"({100 * t['clears_share_rows_2_3']:.0f}% of all)")
@@ -265,8 +275,8 @@ class GameSummary:
                          f"({t['bottom_changes']} changes)")
             if "after_stable" in t:
                 a = t["after_stable"]
-                lines.append(f"  since then: {a['lines_per_piece']:.3f} lines per piece, stack "
-                             f"{a['height_mean']:.1f}, holes {a['holes_mean']:.1f}, "
+                lines.append(f"  since then: {a['lines_per_piece']:.3f} lines per piece, "
+                             f"{a['cells_mean']:.0f} cells, stack {a['height_mean']:.1f}, holes {a['holes_mean']:.1f}, "
                              f"{100 * a['clears_share_rows_2_3']:.0f}% of clears in rows 2-3")
         if not self.loop_rule:
             lines.append("no loop rule (this adversary keeps no history)")
