@@ -20,7 +20,7 @@ from hatetris.cluster import shards as shard_tasks  # noqa: E402
 from hatetris.cluster import topk  # noqa: E402
 from hatetris.presets import load_preset, make_evaluation  # noqa: E402
 from hatetris.search.beam import BeamSearch, select_best  # noqa: E402
-from hatetris.search.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from hatetris.search.checkpoint import load_checkpoint  # noqa: E402
 from hatetris.search.tree import NodeStore, game_nodes, path_keys  # noqa: E402
 from hatetris.solve import beam_fingerprint  # noqa: E402
 
@@ -108,28 +108,30 @@ def test_threshold_over_shards_is_select_best(seed):
 
 # -- the same search on 1, 2 and 3 shards ----------------------------------------------
 
-@pytest.mark.parametrize("n_shards,on_workers", [(1, 1), (2, 2), (3, 2)])
-def test_same_game_as_single_process(client, n_shards, on_workers):
+@pytest.mark.parametrize("n_shards,on_workers,max_depth", [(1, 1, 25), (2, 2, None),
+                                                           (3, 2, 25)])
+def test_same_game_as_single_process(client, n_shards, on_workers, max_depth):
+    """1 worker, 2 workers, 3 shards on 2 workers; the 2-worker game is played out."""
     workers = sorted(client.nthreads())[:on_workers]
-    c = run_to_end(ClusterBeamSearch(client, _evaluation(), 50, shards=n_shards,
+    c = run_to_end(ClusterBeamSearch(client, _evaluation(), 50, max_depth, shards=n_shards,
                                      workers=workers, threads=1))
     assert len(set(c.addresses)) == on_workers
-    assert c.finished
-    assert_same_search(c, single(50))
+    assert c.finished == (max_depth is None)
+    assert_same_search(c, single(50, max_depth))
 
 
 def test_same_levels_at_a_wider_beam(client):
-    c = run_to_end(ClusterBeamSearch(client, _evaluation(), 400, 30, threads=1))
-    assert_same_search(c, single(400, 30))
+    c = run_to_end(ClusterBeamSearch(client, _evaluation(), 300, 15, threads=1))
+    assert_same_search(c, single(300, 15))
 
 
 def test_continued_game_and_loop_rule_history(client):
     """From a stored game's wells (the loop rule's history comes from the start)."""
     keys = path_keys(single(50).store, single(50).best_node)
-    b = BeamSearch(_evaluation(), 60, 60, start=game_nodes(keys, 40))
+    b = BeamSearch(_evaluation(), 40, 60, start=game_nodes(keys, 40))
     while b.step() is not None:
         pass
-    c = run_to_end(ClusterBeamSearch.from_game(client, _evaluation(), 60, keys, 40,
+    c = run_to_end(ClusterBeamSearch.from_game(client, _evaluation(), 40, keys, 40,
                                                max_depth=60, threads=1))
     assert_same_search(c, b)
 
@@ -139,16 +141,16 @@ def test_continued_game_and_loop_rule_history(client):
 def test_resume_on_the_cluster_equals_an_uninterrupted_run(client, tmp_path):
     preset = load_preset("quick")
     fingerprint = beam_fingerprint(preset, 50)
-    c = ClusterBeamSearch(client, _evaluation(), 50, threads=1)
-    for _ in range(25):
+    c = ClusterBeamSearch(client, _evaluation(), 50, 25, threads=1)
+    for _ in range(12):
         c.step()
-    save_checkpoint(tmp_path, c, fingerprint)
+    c.save_checkpoint(tmp_path, fingerprint)
     c.close()
-    loaded = load_checkpoint(tmp_path, fingerprint, _evaluation(), None)
+    loaded = load_checkpoint(tmp_path, fingerprint, _evaluation(), 25)
     resumed = run_to_end(ClusterBeamSearch.from_search(client, loaded, shards=3, threads=1))
-    assert_same_search(resumed, single(50))
+    assert_same_search(resumed, single(50, 25))
     # The format is the single-process one: a cluster checkpoint resumes in one process.
-    alone = load_checkpoint(tmp_path, fingerprint, _evaluation(), None)
+    alone = load_checkpoint(tmp_path, fingerprint, _evaluation(), 25)
     while alone.step() is not None:
         pass
     assert path_keys(alone.store, alone.best_node) == path_keys(resumed.store,
@@ -164,7 +166,7 @@ def _kill_at(client, depth: int) -> str:
 
 
 def test_worker_killed_mid_step_fails_with_one_line(client):
-    c = ClusterBeamSearch(client, _evaluation(), 50, threads=1, max_recoveries=0)
+    c = ClusterBeamSearch(client, _evaluation(), 50, 20, threads=1, max_recoveries=0)
     victim = _kill_at(client, 7)
     with pytest.raises(ClusterError) as e:
         c.run()
@@ -176,16 +178,16 @@ def test_worker_killed_mid_step_fails_with_one_line(client):
     # nanny restarts the dead one), to the single-process game.
     client.wait_for_workers(2, timeout=60)
     run_to_end(c)
-    assert_same_search(c, single(50))
+    assert_same_search(c, single(50, 20))
 
 
 def test_worker_killed_mid_step_recovers_the_same_game(client):
     client.wait_for_workers(2, timeout=60)
-    c = ClusterBeamSearch(client, _evaluation(), 50, threads=1, max_recoveries=1)
-    _kill_at(client, 12)
+    c = ClusterBeamSearch(client, _evaluation(), 50, 20, threads=1, max_recoveries=1)
+    _kill_at(client, 10)
     run_to_end(c)
     assert c.recoveries == 1
-    assert_same_search(c, single(50))
+    assert_same_search(c, single(50, 20))
     client.wait_for_workers(2, timeout=60)
 
 
@@ -211,7 +213,7 @@ def test_solve_cluster_unreachable_scheduler():
 
 def test_solve_on_a_given_scheduler_plays_the_single_process_game(client):
     address = client.scheduler.address
-    args = ["solve", "--quiet", "--width", "50", "--max-depth", "30"]
+    args = ["solve", "--quiet", "--width", "30", "--max-depth", "15"]
     alone = CliRunner().invoke(cli, args)
     clustered = CliRunner().invoke(cli, args + ["--cluster", address])
     assert alone.exit_code == 0 and clustered.exit_code == 0, clustered.output

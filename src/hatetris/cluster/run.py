@@ -54,7 +54,7 @@ def run_cluster_beam(preset: Preset, cluster, *, width: int | None = None,
     The game is the single-process ``run_beam``'s, and the checkpoints are its format."""
     from tqdm import tqdm
 
-    from ..search.checkpoint import load_checkpoint, save_checkpoint
+    from ..search.checkpoint import load_checkpoint
     from ..search.tree import game_nodes, path_keys
     from ..solve import beam_fingerprint
 
@@ -85,7 +85,7 @@ def run_cluster_beam(preset: Preset, cluster, *, width: int | None = None,
             interrupted = drive(search.step, bar, lambda stats: cluster_postfix(search, stats),
                                 on_step=(lambda stats: on_step(search, stats))
                                 if on_step else None,
-                                save=(lambda: save_checkpoint(checkpoint, search, fingerprint))
+                                save=(lambda: search.save_checkpoint(checkpoint, fingerprint))
                                 if checkpoint else None, every=every)
         finally:
             bar.close()
@@ -93,7 +93,7 @@ def run_cluster_beam(preset: Preset, cluster, *, width: int | None = None,
             memory = dict(search.peak_memory_mb)
             search.close()
     if checkpoint:
-        save_checkpoint(checkpoint, search, fingerprint)
+        search.save_checkpoint(checkpoint, fingerprint)
     node = search.best_node
     keys = path_keys(search.store, node)
     wall = time.perf_counter() - t_start

@@ -78,17 +78,15 @@ class ClusterBeamSearch:
         self.loops_total = 0
         self.elapsed = 0.0
         self.finished = False
-        # Checkpoint fields of a pruning single-process search (search.checkpoint): this
-        # store is never compacted, but a compacted one (a resumed checkpoint's) is fine.
-        self.prune = False
+        # This store is never compacted, but a compacted one (a resumed checkpoint's, see
+        # BeamSearch(prune=True)) continues fine; its count goes back into checkpoints.
         self.compactions = 0
-        self.compact_at = 1 << 62
         self.memory_mb: dict[str, float] = {}  # per worker, the last step
         self.peak_memory_mb: dict[str, float] = {}
         self.run_id = ""
         self.addresses: list[str] = []
         self._previous: list = []  # last step's commit futures, appended by the next expand
-        self._pending: tuple[list, list] | None = None  # expanded, not yet committed
+        self._pending: list | None = None  # owners' reports of children not yet committed
         if start is not None:
             self._add_start(start)
 
@@ -120,6 +118,30 @@ class ClusterBeamSearch:
         c.compactions = int(getattr(search, "compactions", 0))
         return c
 
+    def as_beam_search(self):
+        """A single-process :class:`BeamSearch` sharing this search's store and counters:
+        what ``search.checkpoint.save_checkpoint`` writes (its format, whatever fields it
+        grows), and a search that continues in one process."""
+        from ..search.beam import BeamSearch
+
+        b = BeamSearch(self.evaluation, self.width, self.max_depth)
+        b.store = self.store
+        b.level_start = list(self.level_start)
+        b.best_node = self.best_node
+        b.children_total = self.children_total
+        b.loops_total = self.loops_total
+        b.elapsed = self.elapsed
+        b.finished = self.finished
+        if hasattr(b, "compactions"):
+            b.compactions = self.compactions
+        return b
+
+    def save_checkpoint(self, directory, fingerprint: dict) -> None:
+        """A checkpoint in the single-process format (resumable with or without a cluster)."""
+        from ..search.checkpoint import save_checkpoint
+
+        save_checkpoint(directory, self.as_beam_search(), fingerprint)
+
     @classmethod
     def from_game(cls, client, evaluation, width: int, keys: str, pieces: int,
                   **kwargs) -> "ClusterBeamSearch":
@@ -143,7 +165,9 @@ class ClusterBeamSearch:
             self._drop()
         self.run_id = uuid.uuid4().hex
         self.addresses = [chosen[i % len(chosen)] for i in range(self.n_shards)]
-        state_future = self.client.scatter(self.store.state(), broadcast=True, hash=False)
+        # In a list: a dict given to scatter would be scattered as named keys.
+        state_future = self.client.scatter([self.store.state()], broadcast=True,
+                                           hash=False)[0]
         setups = [self._submit(shards.setup, i, self.run_id, i, self.n_shards, self.width,
                                self.evaluation, state_future, self.level_start, self.threads)
                   for i in range(self.n_shards)]
@@ -250,29 +274,25 @@ class ClusterBeamSearch:
                 return
             time.sleep(0.25)
 
-    def _submit_expand(self) -> tuple[list, list]:
+    def _submit_expand(self) -> list:
         """Expand every shard (appending the last commits first) and route the children
-        to their owners; the futures of the expand statistics and the owners' reports."""
+        to their owners; the futures of the owners' reports."""
         n = self.n_shards
         exp = [self._submit(shards.expand, i, self.run_id, i, *self._previous)
                for i in range(n)]
         self._previous = []
-        stats = [self._submit(shards.expand_stats, s, exp[s]) for s in range(n)]
-        received = [self._submit(shards.receive, d, self.run_id, d,
-                                 *[self._submit(shards.bucket, s, exp[s], d)
-                                   for s in range(n)])
-                    for d in range(n)]
-        return stats, received
+        return [self._submit(shards.receive, d, self.run_id, d,
+                             *[self._submit(shards.bucket, s, exp[s], d) for s in range(n)])
+                for d in range(n)]
 
     def _step(self, t0: float) -> StepStats | None:
         """Commit the step whose children wait at their owners, and (pipelined, in the
         same round trip) expand the next level: one wait per step instead of two."""
         n = self.n_shards
         if self._pending is None:
-            stats, received = self._submit_expand()
-            got = self._gather(stats + received)
-            self._pending = got[:n], got[n:]
-        expand_stats, reports = self._pending
+            self._pending = self._gather(self._submit_expand())
+        reports = self._pending
+        expand_stats = sorted(reports[0]["sources"], key=lambda r: r["shard"])
         total = sum(r["children"] for r in expand_stats)
         loops = sum(r["loops"] for r in expand_stats)
         self._note_memory(expand_stats + reports)
@@ -294,10 +314,9 @@ class ClusterBeamSearch:
         commits = [self._submit(shards.commit, d, self.run_id, d, kth, cut) for d in range(n)]
         self._previous = commits
         more = self.max_depth is None or self.depth + 1 < self.max_depth
-        nxt = self._submit_expand() if more else ([], [])
-        got = self._gather(commits + nxt[0] + nxt[1])
+        got = self._gather(commits + (self._submit_expand() if more else []))
         kept = got[:n]
-        self._pending = (got[n:2 * n], got[2 * n:]) if more else None
+        self._pending = got[n:] if more else None
         s = self.store
         level = shards.merge_level(kept, self.level_start[-1], self.depth + 1)
         at = shards.append_level(s, level)

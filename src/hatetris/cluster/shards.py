@@ -106,7 +106,7 @@ class Shard:
             insert_rows_hashes(s.rows, at, s.size, self.seen)
         self._own_beam()
 
-    def expand(self) -> dict:
+    def expand(self) -> list[dict]:
         """This shard's children, one bucket per destination shard."""
         self._threads()
         s = self.store
@@ -131,14 +131,16 @@ class Shard:
         shards_of(rows, scores, total, self.n_shards, dest)
         order = np.argsort(dest, kind="stable")
         bounds = np.searchsorted(dest[order], np.arange(self.n_shards + 1))
+        # Each bucket carries its source's statistics, so the owners' reports bring them
+        # back without a task of their own.
+        stats = {"shard": self.shard, "wells": n, "children": total,
+                 "loops": int(loop.sum()), "memory_mb": process_memory_mb()}
         buckets = []
         for d in range(self.n_shards):
             sel = order[bounds[d]:bounds[d + 1]]
             buckets.append({"rows": rows[sel], "score": scores[sel], "move": moves[sel],
-                            "piece": piece[parent[sel]], "key": key[sel]})
-        stats = {"wells": n, "children": total, "loops": int(loop.sum()),
-                 "memory_mb": process_memory_mb()}
-        return {"buckets": buckets, "stats": stats}
+                            "piece": piece[parent[sel]], "key": key[sel], "stats": stats})
+        return buckets
 
     def receive(self, parts: list[dict]) -> dict:
         """Dedupe (first in global order keeps its parent) and value the children sent
@@ -165,7 +167,7 @@ class Shard:
         self.candidates["value"] = values[order]
         return {"distinct": int(distinct), "finite": len(order),
                 "top": self.candidates["value"][:self.width].copy(),
-                "memory_mb": process_memory_mb()}
+                "memory_mb": process_memory_mb(), "sources": [p["stats"] for p in parts]}
 
     def tied_keys(self, kth: float, need: int) -> np.ndarray:
         c = self.candidates
@@ -191,7 +193,7 @@ def setup(run: str, shard: int, n_shards: int, width: int, evaluation, state: di
     return process_memory_mb()
 
 
-def expand(run: str, shard: int, *previous: dict) -> dict:
+def expand(run: str, shard: int, *previous: dict) -> list[dict]:
     """Append the previous step's kept children (if any), then expand the beam."""
     sh = _SHARDS[run, shard]
     if previous:
@@ -201,12 +203,8 @@ def expand(run: str, shard: int, *previous: dict) -> dict:
     return sh.expand()
 
 
-def bucket(result: dict, dest: int) -> dict:
-    return result["buckets"][dest]
-
-
-def expand_stats(result: dict) -> dict:
-    return result["stats"]
+def bucket(buckets: list[dict], dest: int) -> dict:
+    return buckets[dest]
 
 
 def receive(run: str, shard: int, *parts: dict) -> dict:
