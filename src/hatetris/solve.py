@@ -87,7 +87,7 @@ def run_beam(preset: Preset, *, width: int | None = None, max_depth: int | None 
         search = load_checkpoint(checkpoint, fingerprint, evaluation, max_depth)
     else:
         search = BeamSearch(evaluation, width, max_depth, preset.search.get("parent_cap"),
-                            game_nodes(*start) if start else None)
+                            game_nodes(*start) if start else None, prune=True)
     t_start = time.perf_counter()
     elapsed_before = search.elapsed
     bar = tqdm(total=max_depth, initial=search.depth, disable=not progress, unit="piece",

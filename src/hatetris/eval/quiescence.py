@@ -128,7 +128,11 @@ def compose(owner, parent, new_owner):
 
 
 class QuiescenceEvaluation:
-    """``inner``'s value, improved by chains of line clears up to ``depth`` placements."""
+    """``inner``'s value, improved by chains of line clears up to ``depth`` placements.
+
+    Level buffers grow and are reused from call to call: a beam step allocates nothing
+    here once the first steps have sized them.
+    """
 
     def __init__(self, inner, depth: int = 2, piece: str = "adversary"):
         if depth < 1:
@@ -138,31 +142,63 @@ class QuiescenceEvaluation:
         self.inner = inner
         self.depth = int(depth)
         self.optimistic = piece == "optimistic"
+        self._buffers: dict[tuple[str, int], np.ndarray] = {}
+
+    def _buffer(self, name: str, level: int, n: int, dtype, shape=()) -> np.ndarray:
+        a = self._buffers.get((name, level))
+        if a is None or len(a) < n:
+            a = np.empty((max(n, 1024) * 5 // 4,) + shape, dtype)
+            self._buffers[(name, level)] = a
+        return a[:n]
 
     def evaluate(self, rows: np.ndarray, scores: np.ndarray, out: np.ndarray) -> None:
         self.inner.evaluate(rows, scores, out)
         owner = np.arange(len(rows), dtype=np.int64)
-        level_rows, level_scores = rows, np.asarray(scores, dtype=np.int64)
-        for _ in range(self.depth):
+        self._improve(rows, np.asarray(scores, dtype=np.int64), owner, out)
+
+    def evaluate_children(self, parent_rows: np.ndarray, parent_start: int,
+                          offsets: np.ndarray, count: np.ndarray, rows: np.ndarray,
+                          scores: np.ndarray, keep: np.ndarray, out: np.ndarray) -> None:
+        """:meth:`evaluate` of the children ``rows[j]`` with ``keep[j]``, the inner
+        evaluation updating each child from its parent where it can (see
+        :meth:`hatetris.nnue.evaluation.NNUEEvaluation.evaluate_children`)."""
+        kept = np.flatnonzero(keep[: len(rows)])
+        if hasattr(self.inner, "evaluate_children"):
+            self.inner.evaluate_children(parent_rows, parent_start, offsets, count, rows,
+                                         scores, keep, out)
+        else:
+            values = np.empty(len(kept), np.float64)
+            self.inner.evaluate(rows[kept], scores[kept], values)
+            out[kept] = values
+        if len(kept) == len(rows):
+            self._improve(rows, np.asarray(scores, dtype=np.int64), kept, out)
+        else:
+            self._improve(rows[kept], np.asarray(scores, dtype=np.int64)[kept], kept, out)
+
+    def _improve(self, level_rows, level_scores, owner, out) -> None:
+        """Fold the values of the clearing chains from ``level_rows`` into
+        ``out[owner[i]]``, level by level."""
+        for level in range(self.depth):
             n = len(level_rows)
             if n == 0:
                 break
-            count = np.zeros(n, np.int64)
-            piece = np.zeros(n, np.int8)
+            count = self._buffer("count", level, n, np.int64)
+            piece = self._buffer("piece", level, n, np.int8)
             count_clearing_children(level_rows, level_scores, self.optimistic, piece, count)
             total = int(count.sum())
             if total == 0:
                 break
-            offsets = np.zeros(n, np.int64)
+            offsets = self._buffer("offsets", level, n, np.int64)
+            offsets[0] = 0
             np.cumsum(count[:-1], out=offsets[1:])
-            new_rows = np.zeros((total, HEIGHT), np.uint16)
-            new_scores = np.zeros(total, np.int64)
-            parent = np.zeros(total, np.int64)
+            new_rows = self._buffer("rows", level, total, np.uint16, (HEIGHT,))
+            new_scores = self._buffer("scores", level, total, np.int64)
+            parent = self._buffer("parent", level, total, np.int64)
             write_clearing_children(level_rows, level_scores, piece, count, offsets, new_rows,
                                     new_scores, parent)
-            values = np.zeros(total, np.float64)
+            values = self._buffer("values", level, total, np.float64)
             self.inner.evaluate(new_rows, new_scores, values)
             fold_max(out, owner, parent, values)
-            new_owner = np.zeros(total, np.int64)
+            new_owner = self._buffer("owner", level, total, np.int64)
             compose(owner, parent, new_owner)
             owner, level_rows, level_scores = new_owner, new_rows, new_scores

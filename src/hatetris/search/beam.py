@@ -156,6 +156,46 @@ def _append_nodes(sel, parent_base, kid_rows, kid_scores, kid_moves, kid_parent,
         piece_arr[i] = piece[kid_parent[j]]
 
 
+@njit(**NJIT)
+def mark_live(parent, start, size, best, live):
+    """``live[i]`` for the beam nodes ``start..size-1``, node ``best`` and every ancestor of
+    them: the nodes a game traced back from the beam (or the best node) can reach."""
+    live[:size] = False
+    for i in range(start, size + 1):
+        a = i if i < size else best
+        while a >= 0 and not live[a]:
+            live[a] = True
+            a = parent[a]
+
+
+@njit(**NJIT)
+def compact_nodes(live, size, rows, score, depth, parent, move, piece, new_index) -> int:
+    """Move the live nodes down, in order, with their parents renumbered; return how many.
+
+    Order is kept, so parents still precede children and a depth's nodes stay together.
+    """
+    n = 0
+    for i in range(size):
+        if not live[i]:
+            new_index[i] = -1
+            continue
+        new_index[i] = n
+        for r in range(rows.shape[1]):
+            rows[n, r] = rows[i, r]
+        score[n] = score[i]
+        depth[n] = depth[i]
+        parent[n] = -1 if parent[i] < 0 else new_index[parent[i]]
+        move[n] = move[i]
+        piece[n] = piece[i]
+        n += 1
+    return n
+
+
+# A pruning search compacts its store once it holds this many nodes, or twice what the
+# last compaction left, whichever is more: amortized O(1) per node, memory <= 2x live.
+MIN_COMPACT_NODES = 1 << 16
+
+
 @dataclass
 class StepStats:
     depth: int
@@ -178,7 +218,8 @@ class BeamSearch:
     """
 
     def __init__(self, evaluation, width: int, max_depth: int | None = None,
-                 parent_cap: int | None = None, start: dict[str, np.ndarray] | None = None):
+                 parent_cap: int | None = None, start: dict[str, np.ndarray] | None = None,
+                 prune: bool = False):
         if width < 1:
             raise ValueError("width must be at least 1")
         if parent_cap is not None and parent_cap < 1:
@@ -198,6 +239,13 @@ class BeamSearch:
         self.elapsed = 0.0
         self.finished = False
         self._buffers: dict[str, np.ndarray] = {}
+        # With ``prune``, nodes whose lineage has no descendant in the beam are dropped
+        # (see :meth:`compact`): memory then follows the width, not the depth. Callers
+        # that read every depth's beam afterwards (the trainer) leave it off.
+        self.prune = bool(prune)
+        self.min_compact = MIN_COMPACT_NODES
+        self.compact_at = MIN_COMPACT_NODES
+        self.compactions = 0
         if start is not None:
             self._add_start(start)
 
@@ -243,6 +291,30 @@ class BeamSearch:
             self._buffers[name] = a
         return a
 
+    def compact(self) -> None:
+        """Drop every node that neither the beam nor the best node descends from.
+
+        The loop rule needs only the wells on each beam node's own path, all kept; the
+        seen-well filter is rebuilt from the kept wells. Node order is kept, so the beam,
+        its order, and every game that follows are those of an unpruned search.
+        """
+        s = self.store
+        live = self._buffer("live", s.size, np.bool_)
+        mark_live(s.parent, self.level_start[-1], s.size, self.best_node, live)
+        new_index = self._buffer("new_index", s.size, np.int64)
+        kept = compact_nodes(live, s.size, s.rows, s.score, s.depth, s.parent, s.move, s.piece,
+                             new_index)
+        before = np.concatenate([[0], np.cumsum(live[: s.size])])
+        self.level_start = [int(before[i]) for i in self.level_start]
+        self.best_node = int(new_index[self.best_node])
+        s.size = kept
+        self.compactions += 1
+        self.compact_at = max(2 * kept, self.min_compact)
+        self.seen = np.zeros(table_slots(2 * s.size), np.uint64)
+        _insert_rows_hashes(s.rows, 0, s.size, self.seen)
+        for name in ("live", "new_index"):
+            self._buffers.pop(name, None)
+
     def _grow_seen(self) -> None:
         if 2 * self.store.size <= len(self.seen):
             return
@@ -283,7 +355,12 @@ class BeamSearch:
         table_view = table[: table_slots(total)]
         distinct = dedupe_children(kid_rows, kid_scores, total, hashes, table_view, keep)
         values = self._buffer("values", total, np.float64)[:total]
-        if distinct == total:
+        if hasattr(self.evaluation, "evaluate_children"):
+            # The evaluation updates each child from its parent (NNUE accumulators).
+            values[:] = -np.inf
+            self.evaluation.evaluate_children(s.rows, start, offsets, count, kid_rows[:total],
+                                              kid_scores[:total], keep[:total], values)
+        elif distinct == total:
             self.evaluation.evaluate(kid_rows[:total], kid_scores[:total], values)
         else:
             # Evaluation is nearly all of a step's time: duplicates are not evaluated.
@@ -309,6 +386,8 @@ class BeamSearch:
             self.best_node = best_here
         self.children_total += total
         self.loops_total += int(loop.sum())
+        if self.prune and s.size >= self.compact_at:
+            self.compact()
         dt = time.perf_counter() - t0
         self.elapsed += dt
         return StepStats(self.depth, len(sel), total, distinct, int(loop.sum()), dt)

@@ -1,8 +1,11 @@
-"""Beam search checkpoints: append-only node chunks plus a small JSON index.
+"""Beam search checkpoints: node chunks plus a small JSON index.
 
-Nodes never change once kept, so each checkpoint writes only the nodes added since the
-previous one (``nodes-FROM-TO.npz``) and then replaces ``meta.json``; both writes are
-atomic, so an interruption at any moment leaves the previous checkpoint usable.
+Between two compactions of a pruning search (``BeamSearch(prune=True)``) nodes never
+change once kept, so each checkpoint writes only the nodes added since the previous one
+(``nodes-cK-FROM-TO.npz``, K the compaction count) and then replaces ``meta.json``. After
+a compaction it writes the whole (small) store once as a new first chunk, and only then
+deletes the chunks the new ``meta.json`` no longer names. Every write is atomic, so an
+interruption at any moment leaves a usable checkpoint.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from .beam import BeamSearch, _insert_rows_hashes
 from .tree import NodeStore
 from .tt import table_slots
 
-FORMAT = "hatetris-beam-checkpoint/1"
+FORMAT = "hatetris-beam-checkpoint/2"
+READABLE = ("hatetris-beam-checkpoint/1", FORMAT)
 
 
 class CheckpointError(ValueError):
@@ -33,11 +37,12 @@ def save_checkpoint(directory: str | Path, search: BeamSearch, fingerprint: dict
     saved = 0
     if meta_path.exists():
         meta = _read_meta(directory)
-        if meta["fingerprint"] == fingerprint and meta["size"] <= search.store.size:
+        if (meta["fingerprint"] == fingerprint and meta["size"] <= search.store.size
+                and int(meta.get("compactions", 0)) == search.compactions):
             chunks, saved = list(meta["chunks"]), int(meta["size"])
     size = search.store.size
     if size > saved:
-        name = f"nodes-{saved:012d}-{size:012d}.npz"
+        name = f"nodes-c{search.compactions:06d}-{saved:012d}-{size:012d}.npz"
         state = {k: v[saved:size] for k, v in search.store.state().items()}
         write_atomic(directory / name, lambda f: np.savez(f, **state), mode="wb")
         chunks.append(name)
@@ -52,7 +57,14 @@ def save_checkpoint(directory: str | Path, search: BeamSearch, fingerprint: dict
         "loops_total": int(search.loops_total),
         "elapsed": search.elapsed,
         "finished": search.finished,
+        "prune": search.prune,
+        "compactions": search.compactions,
+        "compact_at": search.compact_at,
+        "min_compact": search.min_compact,
     })
+    for old in directory.glob("nodes-*.npz"):
+        if old.name not in chunks:
+            old.unlink(missing_ok=True)
 
 
 def _read_meta(directory: Path) -> dict[str, Any]:
@@ -63,7 +75,7 @@ def _read_meta(directory: Path) -> dict[str, Any]:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise CheckpointError(f"corrupt checkpoint {path}: {e}") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") not in READABLE:
         raise CheckpointError(f"corrupt checkpoint {path}: not a {FORMAT} file")
     for key in ("fingerprint", "size", "chunks", "level_start", "best_node"):
         if key not in meta:
@@ -95,7 +107,7 @@ def load_checkpoint(directory: str | Path, fingerprint: dict, evaluation,
     expected = 0
     try:
         for name in meta["chunks"]:
-            lo, hi = (int(v) for v in name[len("nodes-"):-len(".npz")].split("-"))
+            lo, hi = (int(v) for v in name[:-len(".npz")].split("-")[-2:])
             if lo != expected:
                 raise CheckpointError(f"corrupt checkpoint {directory}: chunk {name} "
                                       f"does not follow node {expected}")
@@ -124,7 +136,7 @@ def load_checkpoint(directory: str | Path, fingerprint: dict, evaluation,
             or not 0 <= best < store.size):
         raise CheckpointError(f"corrupt checkpoint {directory}: inconsistent index")
     search = BeamSearch(evaluation, fingerprint["width"], max_depth,
-                        fingerprint.get("parent_cap"))
+                        fingerprint.get("parent_cap"), prune=bool(meta.get("prune", False)))
     search.store = store
     search.level_start = level_start
     search.best_node = best
@@ -132,6 +144,9 @@ def load_checkpoint(directory: str | Path, fingerprint: dict, evaluation,
     search.loops_total = int(meta.get("loops_total", 0))
     search.elapsed = float(meta.get("elapsed", 0.0))
     search.finished = bool(meta.get("finished", False))
+    search.compactions = int(meta.get("compactions", 0))
+    search.compact_at = int(meta.get("compact_at", search.compact_at))
+    search.min_compact = int(meta.get("min_compact", search.min_compact))
     search.seen = np.zeros(table_slots(2 * store.size), np.uint64)
     _insert_rows_hashes(store.rows, 0, store.size, search.seen)
     return search
