@@ -122,24 +122,26 @@ def _plan(arrays: dict[str, np.ndarray], node: int, first: int = 0) -> tuple[int
     return int(piece[0]), int(count[0]), bool(loop[0])
 
 
-def test_plan_children_sends_the_replays_piece_against_a_well_thousands_back(game):
-    """The beam's planning kernel, on the record's node chain up to the spawn where the
-    rule fires against the oldest well, with the whole path as history."""
+def test_plan_children_sends_the_replays_piece_against_wells_far_back(game):
+    """The beam's planning kernel, on the record's node chain up to each spawn where the
+    rule fires (one against a well thousands of spawns back), with the whole path as
+    history; and on the same chain cut just after the repeated well."""
     result, wells, _, firings = game
-    far = max(firings, key=lambda f: f["back"])
-    k = far["spawn"] - 1  # pieces placed before that spawn
-    arrays = _store_arrays(k)
-    piece, count, loop = _plan(arrays, k)
-    assert loop and PIECE_NAMES[piece] == result.pieces[k] == far["sent"] != far["mild"]
-    rows, _, over = children(wells[k - 1], 0, piece)
-    assert count == int((~over).sum())
-    # A path cut short of the old well (as if the history held only recent wells) is a
-    # different game: the kernel then sends the mild piece.
-    cut = dict(arrays, parent=arrays["parent"].copy())
-    first = k - far["back"] + 1
-    cut["parent"][first] = -1
-    piece_cut, _, loop_cut = _plan(cut, k, first)
-    assert not loop_cut and PIECE_NAMES[piece_cut] == far["mild"]
+    arrays = _store_arrays(max(f["spawn"] for f in firings) - 1)
+    for f in firings:
+        k = f["spawn"] - 1  # pieces placed before that spawn
+        chain = {name: a[:k + 1] for name, a in arrays.items()}
+        piece, count, loop = _plan(chain, k)
+        assert loop and PIECE_NAMES[piece] == result.pieces[k] == f["sent"] != f["mild"]
+        _, _, over = children(wells[k - 1], 0, piece)
+        assert count == int((~over).sum())
+        # A history of only the wells after the repeated one is another game: the kernel
+        # then sends the mild piece.
+        cut = dict(chain, parent=chain["parent"].copy())
+        first = k - f["back"] + 1
+        cut["parent"][first] = -1
+        piece_cut, _, loop_cut = _plan(cut, k, first)
+        assert not loop_cut and PIECE_NAMES[piece_cut] == f["mild"], f
 
 
 def test_a_beam_continued_at_the_firing_follows_the_rule_on_every_path(game):
