@@ -125,8 +125,11 @@ def bench_starts_cmd(solver_names: str, start_specs: str, width: int, workers: i
 @click.option("--max-depth", type=click.IntRange(1), default=None)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
 @click.option("--plot", type=str, default=None, help="Write a PNG of lines against budget.")
+@click.option("--cluster", type=str, default=None,
+              help="Run the beam presets on a Dask cluster (tcp://host:8786 or local:N); "
+                   "--workers is then Numba threads per worker.")
 def bench_search_cmd(solver_names: str, budgets: str, workers: str, max_depth: int | None,
-                     as_json: bool, plot: str | None) -> None:
+                     as_json: bool, plot: str | None, cluster: str | None = None) -> None:
     """Run solver presets at equal budgets; print a table (lines, time, children/s, memory)."""
     from ..bench import CHILDREN_PER_WELL, bench_search, format_table, plot_lines
     from ..presets import PresetError, load_preset
@@ -157,6 +160,9 @@ def bench_search_cmd(solver_names: str, budgets: str, workers: str, max_depth: i
         except ImportError:
             _fail("--plot needs matplotlib: pip install -e '.[plot]'")
 
+    if cluster is not None:
+        _bench_on_cluster(names, budget_list, worker_list, max_depth, as_json, cluster)
+        return
     rows = _run_bench(
         lambda show: bench_search(names, budget_list, worker_list, max_depth, progress=show),
         as_json, lambda row: f"{row['solver']} budget {row['budget']:,}", format_table,
@@ -164,3 +170,24 @@ def bench_search_cmd(solver_names: str, budgets: str, workers: str, max_depth: i
     if plot:
         plot_lines(rows, plot)
         click.echo(f"wrote {plot}", err=True)
+
+
+def _bench_on_cluster(names: list[str], budgets: list[int], worker_list: list[int | None],
+                      max_depth: int | None, as_json: bool, cluster: str) -> None:
+    """bench search --cluster: children/s and memory per worker; bad input is one line."""
+    from ..cluster.bench import bench_cluster_search, format_cluster_table
+    from ..cluster.run import check_cluster_option
+    from ..presets import load_preset
+
+    if len(worker_list) > 1:
+        _fail("with --cluster, --workers is one number (Numba threads per worker)")
+    try:
+        for name in names:
+            check_cluster_option(cluster, load_preset(name))
+    except ValueError as e:
+        _fail(str(e))
+    _run_bench(lambda show: bench_cluster_search(names, budgets, cluster, max_depth,
+                                                 worker_list[0], progress=show),
+               as_json, lambda row: f"{row['solver']} budget {row['budget']:,} on "
+                                    f"{row['workers']} workers", format_cluster_table,
+               total=len(names) * len(budgets))
