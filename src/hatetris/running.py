@@ -29,7 +29,17 @@ def memory_mb() -> float:
 
 
 def default_workers() -> int:
-    return numba.config.NUMBA_NUM_THREADS
+    """Threads a search uses unless told (``--workers``, a preset's ``workers``).
+
+    One, or ``$HATETRIS_WORKERS``: on a shared machine a second thread waits for a busy
+    core at every parallel step. Measured on the 2-core machine with a busy loop on one
+    core: beam quick w=1000, 120 pieces, 12.0-15.1 s with 1 worker, 27.7-34.8 s with 2;
+    MCTS 100 simulations, 40 pieces, 1.5 s with 1, 21.9 s with 2 (docs/results.md).
+    """
+    try:
+        return max(1, int(os.environ.get("HATETRIS_WORKERS", "1")))
+    except ValueError:
+        return 1
 
 
 @contextmanager

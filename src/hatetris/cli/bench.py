@@ -121,7 +121,7 @@ def bench_starts_cmd(solver_names: str, start_specs: str, width: int, workers: i
               help="Comma-separated budgets: children evaluated per piece "
                    "(beam width or MCTS simulations = budget / 14).")
 @click.option("--workers", "workers", default="", help="Comma-separated worker counts "
-              "(e.g. 1,2 for the parallel speed-up); default: all cores.")
+              "(e.g. 1,2 for the parallel speed-up); default: 1.")
 @click.option("--max-depth", type=click.IntRange(1), default=None)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
 @click.option("--plot", type=str, default=None, help="Write a PNG of lines against budget.")

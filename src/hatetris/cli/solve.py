@@ -52,7 +52,8 @@ def solvers() -> None:
 @click.option("--simulations", type=click.IntRange(1), default=None,
               help="MCTS simulations per move (overrides).")
 @click.option("--workers", type=click.IntRange(1), default=None,
-              help="Threads (default: all cores). The result does not depend on it.")
+              help="Threads (default: 1, or $HATETRIS_WORKERS). The result does not "
+                   "depend on it.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--checkpoint", "checkpoint", type=str, default=None,
               help="Directory for checkpoints (written every N steps and on Ctrl-C).")

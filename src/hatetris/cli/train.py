@@ -3,12 +3,42 @@
 from __future__ import annotations
 
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
 import click
 
-from . import _fail, _read_one_game, cli
+from . import _fail, _read_one_game, _resume_command, cli
+
+
+def _check_training_run(work: Path, nets: Path, resume: bool, overwrite: bool) -> None:
+    """A training run is continued only with --resume and replaced only with --overwrite;
+    networks it did not make are never taken as its generations."""
+    if resume and overwrite:
+        _fail("give --resume or --overwrite, not both")
+    for d, option in ((work, "--work"), (nets, "--nets")):
+        if d.exists() and not d.is_dir():
+            _fail(f"{option} {d}: not a directory")
+    held = (work / "state.json").exists()
+    gens = sorted(p.name for p in nets.glob("gen-*.npz")) if nets.is_dir() else []
+    if resume and not held:
+        _fail(f"--resume: no training run in {work} (state.json not found)")
+    if overwrite:
+        for p in [work / "state.json", work / "train-log.jsonl", work / "data-teacher.npz",
+                  *work.glob("data-*.npz"), *nets.glob("gen-*.npz"), *nets.glob("gen-*.json")]:
+            p.unlink(missing_ok=True)
+        for d in [*work.glob("probe-*"), work / "also-sample"]:
+            if d.is_dir():
+                shutil.rmtree(d)
+        return
+    if held and not resume:
+        _fail(f"--work {work} holds a training run: add --resume to continue it or "
+              f"--overwrite to start again")
+    if gens and not held:
+        _fail(f"--nets {nets} already holds networks ({', '.join(gens[:3])}"
+              f"{', ...' if len(gens) > 3 else ''}) that no run in {work} made: give an "
+              f"empty --nets directory")
 
 
 @cli.command()
@@ -50,22 +80,27 @@ from . import _fail, _read_one_game, cli
               help="Start generation 0 from this network (.npz) instead.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--workers", type=click.IntRange(1), default=None)
-@click.option("--nets", "nets_dir", default="data/nets", show_default=True,
-              help="Where gen-K.npz (+ .json) go.")
+@click.option("--nets", "nets_dir", default=None,
+              help="Where gen-K.npz (+ .json) go  [default: WORK/nets].")
 @click.option("--work", "work_dir", default="runs/train", show_default=True,
               help="Resumable state: data, probe checkpoints, log.")
+@click.option("--resume", is_flag=True, help="Continue the training run in --work.")
+@click.option("--overwrite", is_flag=True,
+              help="Start again: remove the run in --work and its gen-K networks in --nets.")
 def train(generations: int, features: str, hidden: int, probe_width: str,
           probe_max_depth: int, samples: int, label_depth: int, label_width: int,
           label_grace: int, candidates: int, survivor_labels: str, hindsight: bool,
           also_sample: str | None, pool_limit: int, epochs: int, lr: float,
           no_quiescence: bool, teacher: str | None, init: str | None, seed: int,
-          workers: int | None, nets_dir: str, work_dir: str) -> None:
-    """Train NNUE generations from the engine's own searches (resumable: run it again)."""
+          workers: int | None, nets_dir: str | None, work_dir: str, resume: bool,
+          overwrite: bool) -> None:
+    """Train NNUE generations from the engine's own searches (resumable: --resume)."""
     import numba
 
     from ..nnue.features import FeatureError, layout
     from ..nnue.network import NetworkError
     from ..nnue.train import TrainConfig, Trainer
+    from ..running import default_workers
     from ..search.checkpoint import CheckpointError
 
     sets = tuple(f.strip() for f in features.split(",") if f.strip())
@@ -80,8 +115,7 @@ def train(generations: int, features: str, hidden: int, probe_width: str,
     if not widths or min(widths) < 1 or len(set(widths)) != len(widths):
         _fail(f"--probe-width must be distinct positive widths, comma-separated; "
               f"got {probe_width!r}")
-    if workers:
-        numba.set_num_threads(min(workers, numba.config.NUMBA_NUM_THREADS))
+    numba.set_num_threads(min(workers or default_workers(), numba.config.NUMBA_NUM_THREADS))
     config = TrainConfig(generations=generations, features=sets, hidden=hidden,
                          probe_width=widths[0] if len(widths) == 1 else widths,
                          probe_max_depth=probe_max_depth,
@@ -102,13 +136,15 @@ def train(generations: int, features: str, hidden: int, probe_width: str,
                 _fail(f"--also-sample {also_sample}: not a beam preset")
         except PresetError as e:
             _fail(str(e))
+    nets_dir = nets_dir or str(Path(work_dir) / "nets")
+    _check_training_run(Path(work_dir), Path(nets_dir), resume, overwrite)
     try:
         Trainer(config, Path(nets_dir), Path(work_dir), log=click.echo, progress=True).run()
     except (ValueError, NetworkError, CheckpointError) as e:
         _fail(str(e))
     except KeyboardInterrupt:
-        click.echo(f"interrupted: run the same command again to resume from {work_dir}",
-                   err=True)
+        click.echo(f"interrupted: the run is saved in {work_dir}; resume with: "
+                   f"{_resume_command(click.get_current_context())}", err=True)
         sys.exit(130)
 
 
@@ -118,7 +154,9 @@ def nets() -> None:
 
 
 @nets.command("table")
-@click.option("--nets", "nets_dir", default="data/nets", show_default=True)
+@click.option("--nets", "nets_dir", default="runs/train/nets", show_default=True,
+              help="The networks to measure; results.json and README.md are written here "
+                   "(the shipped table: --nets data/nets).")
 @click.option("--networks", default="",
               help="Comma-separated names (gen-K, counts-K); default: all.")
 @click.option("--widths", default="10000,100000", show_default=True)
@@ -130,12 +168,21 @@ def nets_table(nets_dir: str, networks: str, widths: str, heuristic: str,
                max_depth: int | None) -> None:
     """Measure networks at fixed widths (cached in results.json) and write README.md."""
     from ..nnue.network import NetworkError
+    import numba
+
     from ..nnue.report import measure, network_order, write_table
+    from ..running import default_workers
     from ..presets import PresetError
 
     d = Path(nets_dir)
+    if not d.is_dir():
+        _fail(f"--nets {nets_dir}: no such directory (networks from hatetris train go to "
+              f"runs/train/nets; the shipped ones: --nets data/nets)")
     names = [n.strip() for n in networks.split(",") if n.strip()] or sorted(
         (p.stem for p in d.glob("*.npz")), key=network_order)
+    if not names:
+        _fail(f"--nets {nets_dir}: no networks (*.npz) to measure")
+    numba.set_num_threads(min(default_workers(), numba.config.NUMBA_NUM_THREADS))
     try:
         width_list = [int(w) for w in widths.split(",") if w.strip()]
     except ValueError:
