@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -231,6 +232,21 @@ def _clear_checkpoint(checkpoint: str) -> None:
     path = Path(checkpoint)
     for p in [path / n for n in CHECKPOINT_FILES] + list(path.glob("nodes-*-*.npz")):
         p.unlink(missing_ok=True)
+
+
+def _resume_command(ctx: click.Context, add: tuple[str, ...] = ("--resume",),
+                    drop: tuple[str, ...] = ("resume", "overwrite")) -> str:
+    """The command line that repeats this command with ``add`` (its options that differ
+    from their defaults, in declaration order): what to run to resume it."""
+    words = ctx.command_path.split()
+    for param in ctx.command.params:
+        if not isinstance(param, click.Option) or param.name in drop:
+            continue
+        value = ctx.params.get(param.name)
+        if value is None or value == param.default or value is False:
+            continue
+        words += [param.opts[0]] if param.is_flag else [param.opts[0], str(value)]
+    return shlex.join(words + list(add))
 
 
 def _compile_notice() -> None:
