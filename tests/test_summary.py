@@ -225,3 +225,39 @@ def test_bad_game_input_is_one_line_and_exit_2(tmp_path):
         result = CliRunner().invoke(cli, args, **kwargs)
         assert result.exit_code == 2, (args, result.output)
         assert len(result.output.strip().splitlines()) == 1
+
+
+def _reference_window(ref: dict, a: int, b: int) -> dict:
+    """The steady-state figures of pieces a+1..b, in plain Python (rounded as reported)."""
+    lines = ref["lines"][b - 1] - (ref["lines"][a - 1] if a else 0)
+    cells = [sum(bin(r).count("1") for r in w) for w in ref["wells"][a:b]]
+    deep = sum(bin(m >> 1 & 3).count("1") for m in ref["cleared_rows"][a:b])
+    cleared = sum(bin(m).count("1") for m in ref["cleared_rows"][a:b])
+    return {"lines_per_100": round(100 * lines / (b - a), 1),
+            "cells_mean": round(sum(cells) / (b - a), 1),
+            "height_mean": round(sum(ref["height"][a:b]) / (b - a), 2),
+            "holes_mean": round(sum(ref["holes"][a:b]) / (b - a), 2),
+            "clears_share_rows_2_3": round(deep / cleared, 3) if cleared else 0.0}
+
+
+def test_departures_are_the_windows_outside_a_records_envelope():
+    """A record's envelope (its windows' lowest and highest figures), and another game's
+    windows outside it, against the plain-Python figures of both games."""
+    steady, other = RECORDS["David & Felipe (5)"], RECORDS["knewjade (5)"]
+    ref_steady = reference_series(keys_of(steady["name"]), steady["pieces"])
+    ref_other = reference_series(keys_of(other["name"]), other["pieces"])
+    every, start = 100, 400
+    windows = [_reference_window(ref_steady, a, a + every)
+               for a in range(start, steady["pieces_placed"] - every + 1, every)]
+    bounds = summarize(keys_of(steady["name"])).bounds(start, every)
+    for k in windows[0]:
+        assert bounds[k] == (min(w[k] for w in windows), max(w[k] for w in windows)), k
+    want = []
+    for a in range(0, other["pieces_placed"] - every + 1, every):
+        w = _reference_window(ref_other, a, a + every)
+        want += [(a + 1, k, w[k]) for k in w if not bounds[k][0] <= w[k] <= bounds[k][1]]
+    got = summarize(keys_of(other["name"])).departures(bounds)
+    assert [(d["first"], d["figure"], d["value"]) for d in got] == want
+    assert want  # the two games do differ somewhere
+    with pytest.raises(ValueError, match="no window"):
+        summarize(keys_of(other["name"])).bounds(700, 100)

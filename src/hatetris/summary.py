@@ -135,6 +135,11 @@ def loop_scan(befores, hist_wells, hist_counts, hist_table, hist_size, out_mild,
                 out_back[s] = s - t
 
 
+# The window figures that describe a steady state (see GameSummary.bounds).
+STEADY_FIGURES = ("lines_per_100", "cells_mean", "height_mean", "holes_mean",
+                  "clears_share_rows_2_3")
+
+
 @dataclass(frozen=True)
 class LoopFiring:
     """A spawn where the loop rule changed the piece (``spawn`` counts from 1)."""
@@ -219,6 +224,35 @@ class GameSummary:
     def windows(self, every: int) -> list[dict]:
         n = self.pieces_placed
         return [self.window(a, min(a + every, n)) for a in range(0, n, every)]
+
+    def bounds(self, start: int = 500, every: int = 100) -> dict:
+        """The (lowest, highest) of each :data:`STEADY_FIGURES` figure over the full
+        windows of ``every`` pieces after piece ``start``, and ``every`` itself: the
+        envelope of a steady state (the record's, say) to hold another game to with
+        :meth:`departures`."""
+        ws = self._full_windows(start, every)
+        if not ws:
+            raise ValueError(f"no window of {every} pieces after piece {start}")
+        out: dict = {k: (min(w[k] for w in ws), max(w[k] for w in ws)) for k in STEADY_FIGURES}
+        out["every"] = every
+        return out
+
+    def departures(self, bounds: dict, start: int = 0) -> list[dict]:
+        """The full windows (of ``bounds["every"]`` pieces, after piece ``start``) with a
+        figure outside ``bounds``, one entry per figure: first and last piece, figure,
+        value and bounds."""
+        out = []
+        for w in self._full_windows(start, bounds["every"]):
+            for k in STEADY_FIGURES:
+                lo, hi = bounds[k]
+                if not lo <= w[k] <= hi:
+                    out.append({"first": w["first"], "last": w["last"], "figure": k,
+                                "value": w[k], "bounds": [lo, hi]})
+        return out
+
+    def _full_windows(self, start: int, every: int) -> list[dict]:
+        return [self.window(a, a + every)
+                for a in range(start, self.pieces_placed - every + 1, every)]
 
     def totals(self) -> dict:
         """Whole-game figures, plus the same from the bottom row's last change on."""
