@@ -37,7 +37,7 @@ from numba import njit
 
 from .adversary import history_count, history_record, mild_piece, new_history, piece_outcomes
 from .config import NJIT
-from .core import well_is
+from .core import cell_counts, well_is
 from .engine import children_into, decode_move, expand_scratch, lock_masks, pad_well, place_cells
 from .game import ReplayResult, replay
 from .rules import BAR, FULL_ROW, HEIGHT, PIECE_BOTTOM, PIECE_NAMES, PIECE_TOP, POPCOUNT, WIDTH
@@ -346,11 +346,8 @@ def summarize_replayed(result: ReplayResult, wells: np.ndarray,
     heights = np.zeros(n, np.int64)
     holes = np.zeros(n, np.int64)
     well_profile(wells, heights, holes)
-    lines = np.zeros(n, np.int64)
-    if n:
-        # a piece adds 4 cells, a line takes 10
-        cells = (wells[:, :, None] >> np.arange(WIDTH) & 1).sum(axis=(1, 2))
-        lines = (4 * np.arange(1, n + 1) - cells) // WIDTH
+    # a piece adds 4 cells, a line takes 10
+    lines = (4 * np.arange(1, n + 1) - cell_counts(wells.reshape(n, HEIGHT))) // WIDTH
     cleared = np.diff(lines, prepend=0)
     masks = np.zeros(n, np.int64)
     bad = cleared_row_masks(wells, codes[:n], masks)
