@@ -20,8 +20,8 @@ from hatetris.codecs import decode
 from hatetris.pictures import read_png
 from hatetris.summary import GameSummary, summarize, well_profile
 
-from naive import BAR, EMPTY_WELL, FULL_ROW, HEIGHT, SPAWN_O, SPAWN_X, SPAWN_Y, fits, lock, moved, \
-    piece_cells
+from naive import (BAR, EMPTY_WELL, FULL_ROW, HEIGHT, SPAWN_O, SPAWN_X, SPAWN_Y, fits, lock,
+                   moved, piece_cells)
 from shared_files import load_records
 
 RECORDS = {r["name"]: r for r in load_records()}

@@ -119,8 +119,10 @@ def well_image(well: Sequence[int], previous: Sequence[int] | None = None,
     image[y - 1:y + 1, BORDER * cell:(BORDER + WIDTH) * cell] = BAR_LINE
     # A thin dark grid between cells keeps single cells countable.
     if cell >= 4:
-        image[BORDER * cell:(BORDER + HEIGHT) * cell:cell, BORDER * cell:(BORDER + WIDTH) * cell] //= 2
-        image[BORDER * cell:(BORDER + HEIGHT) * cell, BORDER * cell:(BORDER + WIDTH) * cell:cell] //= 2
+        rows = slice(BORDER * cell, (BORDER + HEIGHT) * cell)
+        cols = slice(BORDER * cell, (BORDER + WIDTH) * cell)
+        image[rows.start:rows.stop:cell, cols] //= 2
+        image[rows, cols.start:cols.stop:cell] //= 2
     return image
 
 

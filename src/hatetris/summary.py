@@ -217,7 +217,8 @@ class GameSummary:
             "bottom_changes": int(self.bottom_changed[a:b].sum()),
             "clears_row_1": int(depths[0]),
             "clears_rows_2_3": int(depths[1:3].sum()),
-            "clears_share_rows_2_3": round(float(depths[1:3].sum()) / cleared, 3) if cleared else 0.0,
+            "clears_share_rows_2_3": (round(float(depths[1:3].sum()) / cleared, 3)
+                                      if cleared else 0.0),
             "firings": sum(a < f.spawn <= b for f in self.firings),
         }
 
@@ -310,7 +311,8 @@ class GameSummary:
             if "after_stable" in t:
                 a = t["after_stable"]
                 lines.append(f"  since then: {a['lines_per_piece']:.3f} lines per piece, "
-                             f"{a['cells_mean']:.0f} cells, stack {a['height_mean']:.1f}, holes {a['holes_mean']:.1f}, "
+                             f"{a['cells_mean']:.0f} cells, stack {a['height_mean']:.1f}, "
+                             f"holes {a['holes_mean']:.1f}, "
                              f"{100 * a['clears_share_rows_2_3']:.0f}% of clears in rows 2-3")
         if not self.loop_rule:
             lines.append("no loop rule (this adversary keeps no history)")
