@@ -15,7 +15,7 @@ from numba import njit, prange
 
 from ..adversary import N_PIECES, mild_piece
 from ..config import NJIT, NJIT_PARALLEL
-from ..core import fmix64, rows_hash, state_hash
+from ..core import fmix64, rows_hash, same_well, state_hash
 from ..engine import children_into, expand_scratch, lock_masks, pad_well
 from ..rules import HEIGHT, PAD_ROWS
 from ..search.tree import hatetris_piece_on_path, path_count
@@ -97,3 +97,44 @@ def insert_rows_hashes(rows, start, end, seen):
     """Put the rows hash of wells ``start..end-1`` in the seen filter."""
     for i in range(start, end):
         filter_insert(seen, rows_hash(rows[i]))
+
+
+@njit(**NJIT)
+def group_by_shard(dest, n_shards, order, bounds):
+    """Counting sort of children by destination shard, stable: ``order[bounds[d]:
+    bounds[d + 1]]`` are shard d's children in their original order."""
+    bounds[:] = 0
+    for j in range(dest.shape[0]):
+        bounds[dest[j] + 1] += 1
+    for d in range(n_shards):
+        bounds[d + 1] += bounds[d]
+    fill = bounds[:n_shards].copy()
+    for j in range(dest.shape[0]):
+        order[fill[dest[j]]] = j
+        fill[dest[j]] += 1
+
+
+@njit(**NJIT)
+def dedupe_in_order(rows, scores, order, hashes, table, keep) -> int:
+    """``tt.dedupe_children`` visiting the children in ``order``: the first of each
+    distinct state *in that order* is kept (``keep`` is indexed like ``rows``)."""
+    table[:] = -1
+    mask = table.shape[0] - 1
+    distinct = 0
+    for t in range(order.shape[0]):
+        j = order[t]
+        h = state_hash(rows[j], scores[j])
+        hashes[j] = h
+        slot = np.int64(h & np.uint64(mask))
+        keep[j] = True
+        while True:
+            k = table[slot]
+            if k < 0:
+                table[slot] = j
+                distinct += 1
+                break
+            if hashes[k] == h and scores[k] == scores[j] and same_well(rows, k, rows, j):
+                keep[j] = False
+                break
+            slot = (slot + 1) & mask
+    return distinct

@@ -22,9 +22,10 @@ import numpy as np
 from ..engine import MAX_CHILDREN
 from ..rules import HEIGHT
 from ..search.tree import NodeStore
-from ..search.tt import dedupe_children, table_slots
+from ..search.tt import table_slots
 from . import topk
-from .kernels import insert_rows_hashes, plan_subset, shards_of, write_subset
+from .kernels import (dedupe_in_order, group_by_shard, insert_rows_hashes, plan_subset,
+                      shards_of, write_subset)
 
 _SHARDS: dict[tuple[str, int], "Shard"] = {}
 _EXIT_AT_DEPTH: list[int] = []  # fault injection for the tests: exit at that depth's expand
@@ -129,8 +130,9 @@ class Shard:
         key = (beam[parent] - self.level_start[-1]) * MAX_CHILDREN + slot
         dest = np.zeros(total, np.int64)
         shards_of(rows, scores, total, self.n_shards, dest)
-        order = np.argsort(dest, kind="stable")
-        bounds = np.searchsorted(dest[order], np.arange(self.n_shards + 1))
+        order = np.zeros(total, np.int64)
+        bounds = np.zeros(self.n_shards + 1, np.int64)
+        group_by_shard(dest, self.n_shards, order, bounds)
         # Each bucket carries its source's statistics, so the owners' reports bring them
         # back without a task of their own.
         stats = {"shard": self.shard, "wells": n, "children": total,
@@ -144,29 +146,28 @@ class Shard:
 
     def receive(self, parts: list[dict]) -> dict:
         """Dedupe (first in global order keeps its parent) and value the children sent
-        here; report this shard's top-``width`` values."""
+        here; report this shard's top-``width`` values (largest first)."""
         self._threads()
-        key = np.concatenate([p["key"] for p in parts])
-        order = np.argsort(key, kind="stable")
-        kids = {name: np.concatenate([p[name] for p in parts])[order]
-                for name in ("rows", "score", "move", "piece")}
-        kids["key"] = key[order]
+        kids = {name: np.concatenate([p[name] for p in parts])
+                for name in ("rows", "score", "move", "piece", "key")}
         kids["rows"] = kids["rows"].reshape(-1, HEIGHT)
-        n = len(order)
+        n = len(kids["key"])
+        # Visit in key order (the single-process child order) rather than moving rows.
+        order = np.argsort(kids["key"])
         keep = np.zeros(n, np.bool_)
         hashes = np.zeros(n, np.uint64)
         table = np.zeros(table_slots(n), np.int64)
-        distinct = dedupe_children(kids["rows"], kids["score"], n, hashes, table, keep)
+        distinct = dedupe_in_order(kids["rows"], kids["score"], order, hashes, table, keep)
         kept = np.flatnonzero(keep)
-        kids = {name: a[kept] for name, a in kids.items()}
-        values = np.zeros(len(kept), np.float64)
-        if len(kept):
+        if len(kept) < n:
+            kids = {name: a[kept] for name, a in kids.items()}
+        values = np.zeros(len(kids["key"]), np.float64)
+        if len(values):
             self.evaluation.evaluate(kids["rows"], kids["score"], values)
-        order = topk.shard_order(values, kids["key"])
-        self.candidates = {name: a[order] for name, a in kids.items()}
-        self.candidates["value"] = values[order]
-        return {"distinct": int(distinct), "finite": len(order),
-                "top": self.candidates["value"][:self.width].copy(),
+        kids["value"] = values
+        self.candidates = kids
+        return {"distinct": int(distinct), "finite": int(np.count_nonzero(values > -np.inf)),
+                "top": topk.top_values(values, self.width),
                 "memory_mb": process_memory_mb(), "sources": [p["stats"] for p in parts]}
 
     def tied_keys(self, kth: float, need: int) -> np.ndarray:

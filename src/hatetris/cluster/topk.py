@@ -49,6 +49,18 @@ def shard_order(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return finite[order]
 
 
+def top_values(values: np.ndarray, width: int) -> np.ndarray:
+    """A shard's ``width`` largest finite values, largest first (what it reports).
+
+    >>> top_values(np.array([1.0, -np.inf, 4.0, 2.0, 4.0]), 3).tolist()
+    [4.0, 4.0, 2.0]
+    """
+    v = values[values > -np.inf]
+    if len(v) > width:
+        v = np.partition(v, len(v) - width)[len(v) - width:]
+    return np.sort(v)[::-1].copy()
+
+
 def value_threshold(tops: list[np.ndarray], finite_counts: list[int],
                     width: int) -> tuple[float, int, bool] | None:
     """From each shard's top-``width`` values (largest first) and its number of finite
