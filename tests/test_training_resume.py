@@ -95,3 +95,33 @@ def test_corrupt_files_are_refused_with_one_line(runs):
     (tmp / "other.json").write_text(json.dumps(other))
     bad = train(tmp / "killed", tmp / "other.json")
     assert bad.returncode == 2 and "other options" in bad.stderr
+
+
+def test_nets_plot_draws_a_log_and_refuses_a_bad_one(tmp_path):
+    from hatetris.nnue.plot import PlotError, generations_from_log, plot_generations
+
+    log = tmp_path / "run.jsonl"
+    entries = [{"generation": None, "event": "benchmark", "steady_mean": 79.1,
+                "empty_mean_lines": 29.0},
+               {"generation": 0, "event": "trained", "values": {
+                   "record": {"mean": 0.3, "std": 0.5}, "sibling": {"mean": -0.6, "std": 0.4}}},
+               {"generation": 0, "event": "benchmark", "steady_mean": 91.7,
+                "empty_mean_lines": 25.0},
+               {"generation": 0, "event": "adopted"},
+               {"generation": 1, "event": "benchmark", "steady_mean": 90.0,
+                "empty_mean_lines": 24.0},
+               {"generation": 1, "event": "rejected"}]
+    log.write_text("\n".join(json.dumps(e) for e in entries) + "\n")
+    gens = generations_from_log(log)
+    assert sorted(gens) == [-1, 0, 1]
+    assert gens[0]["decision"] == "adopted" and gens[1]["decision"] == "rejected"
+    assert gens[-1]["benchmark"]["steady_mean"] == 79.1
+    out = tmp_path / "plot.png"
+    plot_generations(log, out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    log.write_text("{not json\n")
+    with pytest.raises(PlotError, match="not a training-run log"):
+        generations_from_log(log)
+    proc = subprocess.run([sys.executable, "-m", "hatetris", "nets", "plot", str(log),
+                           "--out", str(tmp_path / "x.png")], capture_output=True, text=True)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
