@@ -165,7 +165,7 @@ def test_replay_summary_and_plot(tmp_path):
                                       "--every", "300", "--plot", str(plot)])
     assert result.exit_code == 0, result.output
     out = result.stdout
-    assert out.splitlines()[0].startswith(f"score {record['score']}, 948 pieces placed, game over")
+    assert out.splitlines()[0].startswith(f"score {record['score']} lines, 948 pieces, game over")
     assert "601-900" in out and "901-948" in out
     assert f"{record['score']} lines in 948 pieces (game over)" in out
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

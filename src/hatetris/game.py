@@ -44,6 +44,7 @@ from .rules import (
     SPAWN_O,
     SPAWN_X,
     SPAWN_Y,
+    WIDTH,
 )
 
 _KEY_CODES = {k: i for i, k in enumerate(KEYS)}
@@ -256,3 +257,136 @@ def keys_to_lock(well, piece: int, x: int, y: int, o: int) -> str:
                 parent[nxt] = (state, key)
                 queue.append(nxt)
     raise ValueError(f"piece {PIECE_NAMES[piece]} cannot lock at x={x} y={y} o={o}")
+
+
+def draw_well(well, piece: str | None = None) -> str:
+    """The well as text: '#' for a cell, '.' for none, a line under the spawn zone, and
+    ``piece`` (the one about to fall), if given, named under the floor.
+
+    >>> print(draw_well([0] * 19 + [0b1000000011]))  # doctest: +ELLIPSIS
+    |..........|
+    ...
+    |##.......#|
+    +----------+
+    """
+    lines = []
+    for r in range(HEIGHT):
+        cells = "".join("#" if int(well[r]) >> x & 1 else "." for x in range(WIDTH))
+        lines.append(f"|{cells}|")
+        if r == BAR - 1:
+            lines.append("|" + "-" * WIDTH + "|")
+    lines.append("+" + "-" * WIDTH + "+")
+    if piece is not None:
+        lines.append(f"next: {piece}")
+    return "\n".join(lines)
+
+
+class Game:
+    """A HATETRIS game in progress: the keys played so far, and what they did.
+
+    Every property is what the exact emulator gives for :attr:`keys` from the empty well
+    (the adversary, with its loop rule, sees the whole game), so a ``Game`` can never
+    disagree with :func:`replay` or with a stored solution.
+
+    >>> game = Game()
+    >>> game.piece, game.score, game.pieces_placed
+    ('S', 0, 0)
+    >>> game.play("D" * 18)          # the S straight down to the floor
+    Game(score=0, pieces_placed=1, piece='S')
+    >>> len(game.lock_positions())   # where the next piece could lock
+    18
+    >>> game.lock(*game.lock_positions()[0]).pieces_placed
+    2
+    >>> print(game)  # doctest: +ELLIPSIS
+    |..........|
+    ...
+    +----------+
+    next: ...
+    >>> Game.from_replay(game.replay()).well == game.well  # Base2048 may pad one key
+    True
+    """
+
+    def __init__(self, keys: str = "", ai: str = "hatetris"):
+        self.ai = ai
+        self.keys = ""
+        self._result = replay("", ai)
+        if keys:
+            self.play(keys)
+
+    @classmethod
+    def from_replay(cls, text: str, ai: str = "hatetris") -> "Game":
+        """The game of a replay string in any codec (raw, hex, Base65536, Base2048)."""
+        from .codecs import decode
+
+        return cls(decode(text), ai)
+
+    def play(self, keys: str) -> "Game":
+        """Press ``keys`` (L, R, D, U) and return the game. Raises ValueError on other
+        characters or once the game is over."""
+        if self.game_over and keys:
+            raise ValueError("the game is over")
+        result = replay(self.keys + keys, self.ai)
+        self.keys, self._result = self.keys + keys, result
+        return self
+
+    def lock_positions(self) -> list[tuple[int, int, int]]:
+        """Every distinct position (x, y, orientation) where the falling piece can lock,
+        reachable from its spawn."""
+        from .engine import reachable_lock_positions
+
+        self._check_at_spawn()
+        well = np.asarray(self.well, np.uint16)
+        return reachable_lock_positions(well, PIECE_NAMES.index(self.piece))
+
+    def lock(self, x: int, y: int, o: int) -> "Game":
+        """Play the shortest keys that take the falling piece from its spawn to lock at
+        (x, y, o), as :meth:`lock_positions` names them."""
+        self._check_at_spawn()
+        return self.play(keys_to_lock(self.well, PIECE_NAMES.index(self.piece), x, y, o))
+
+    def _check_at_spawn(self) -> None:
+        if self.game_over:
+            raise ValueError("the game is over")
+        if self.keys and replay(self.keys[:-1], self.ai).pieces_placed == self.pieces_placed:
+            raise ValueError("the falling piece has left its spawn: finish it with play()")
+
+    @property
+    def score(self) -> int:
+        """Lines cleared."""
+        return self._result.score
+
+    @property
+    def pieces_placed(self) -> int:
+        return self._result.pieces_placed
+
+    @property
+    def pieces(self) -> str:
+        """Every piece the adversary sent, in order, the falling one last."""
+        return self._result.pieces
+
+    @property
+    def piece(self) -> str | None:
+        """The falling piece (None once the game is over)."""
+        return None if self.game_over else self._result.pieces[-1]
+
+    @property
+    def game_over(self) -> bool:
+        return self._result.game_over
+
+    @property
+    def well(self) -> tuple[int, ...]:
+        """The locked cells: 20 row integers, top row first, bit x set for column x."""
+        return tuple(self._result.final_well)
+
+    def replay(self, codec: str = "Base2048") -> str:
+        """The keys so far as a replay string."""
+        from .codecs import encode
+
+        return encode(self.keys, codec)
+
+    def __str__(self) -> str:
+        return draw_well(self.well, self.piece)
+
+    def __repr__(self) -> str:
+        return (f"Game(score={self.score}, pieces_placed={self.pieces_placed}, "
+                f"piece={self.piece!r})")

@@ -1,9 +1,14 @@
-"""Running a solver preset: progress, checkpoints, Ctrl-C, verification, the solution file."""
+"""Running a solver preset: progress, checkpoints, Ctrl-C, verification, the solution file.
+
+``hatetris.solve(...)`` calls :func:`solve` (this module is callable, see the end).
+"""
 
 from __future__ import annotations
 
 import hashlib
+import sys
 import time
+import types
 from typing import Any, Callable
 
 import numba
@@ -137,3 +142,29 @@ def run_preset(preset: Preset, **kwargs: Any) -> dict:
 
         return run_mcts(preset, **kwargs)
     raise ValueError(f"unknown search kind {kind!r}")
+
+
+def solve(solver: str = "quick", *, progress: bool = False, **options: Any) -> dict:
+    """Search for a long game with a solver preset (a name from ``hatetris solvers`` or a
+    .toml path) and return its solution record, verified by replay: ``score``,
+    ``pieces``, ``replay`` and how it was found. ``options`` are those of
+    ``hatetris solve``: ``width`` (beam), ``simulations`` (MCTS), ``max_depth``,
+    ``workers``, ``seed``, ``checkpoint``, ``resume``, ``start=(keys, piece)`` (beam).
+
+    >>> solve("quick", width=5, max_depth=4)["pieces"]
+    4
+    """
+    from .presets import load_preset
+
+    return run_preset(load_preset(solver), progress=progress, **options)
+
+
+class _CallableModule(types.ModuleType):
+    """``hatetris.solve`` is both this module and the API function :func:`solve`: the
+    import system binds the package attribute to the module, so the module is callable."""
+
+    def __call__(self, solver: str = "quick", **options: Any) -> dict:
+        return solve(solver, **options)
+
+
+sys.modules[__name__].__class__ = _CallableModule

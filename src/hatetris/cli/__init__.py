@@ -18,7 +18,6 @@ from pathlib import Path
 import click
 
 from .. import __version__
-from ..rules import BAR, HEIGHT, WIDTH
 
 AI_NAMES = ("hatetris", "hatetris-mild", "lovetris", "burgiel", "brzustowski")
 
@@ -34,22 +33,10 @@ def _fail(message: str) -> None:
 
 
 def draw_well(well: list[int] | tuple[int, ...]) -> str:
-    """The well as text: '#' for a cell, '.' for none, a line under the spawn zone.
+    """The well as text (:func:`hatetris.game.draw_well`)."""
+    from ..game import draw_well as draw
 
-    >>> print(draw_well([0] * 19 + [0b1000000011]))  # doctest: +ELLIPSIS
-    |..........|
-    ...
-    |##.......#|
-    +----------+
-    """
-    lines = []
-    for r in range(HEIGHT):
-        cells = "".join("#" if well[r] >> x & 1 else "." for x in range(WIDTH))
-        lines.append(f"|{cells}|")
-        if r == BAR - 1:
-            lines.append("|" + "-" * WIDTH + "|")
-    lines.append("+" + "-" * WIDTH + "+")
-    return "\n".join(lines)
+    return draw(well)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -278,4 +265,4 @@ def main() -> None:
 
 
 # The command modules register themselves on ``cli``; imported last, as they import it.
-from . import bench, replay, solve, train  # noqa: E402,F401
+from . import bench, replay, solve, train, watch  # noqa: E402,F401

@@ -68,7 +68,7 @@ def replay(replay: str | None, file: str | None, ai: str, as_json: bool, show: b
 
 def _status(result) -> str:
     state = "game over" if result.game_over else "still playing"
-    return (f"score {result.score}, {result.pieces_placed} pieces placed, {state}, "
+    return (f"score {result.score} lines, {result.pieces_placed} pieces, {state}, "
             f"{result.moves} keys")
 
 
