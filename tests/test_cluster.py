@@ -125,6 +125,29 @@ def test_same_levels_at_a_wider_beam(client):
     assert_same_search(c, single(300, 15))
 
 
+def test_pruned_stores_keep_the_same_beams(client):
+    """Dropping dead lineages (client and replicas alike, several times) changes no beam."""
+    b = single(50, 40)
+    beams = []
+
+    def record(search, stats):
+        s, at = search.store, search.level_start[-1]
+        beams.append((s.rows[at:s.size].copy(), s.score[at:s.size].copy()))
+
+    c = ClusterBeamSearch(client, _evaluation(), 50, 40, threads=1, prune=True,
+                          min_compact=300)
+    try:
+        c.run(record)
+    finally:
+        c.close()
+    assert c.compactions >= 3 and c.store.size < b.store.size
+    for d, (rows, score) in enumerate(beams, 1):
+        lo, hi = b.level_start[d], (b.level_start + [b.store.size])[d + 1]
+        assert np.array_equal(rows, b.store.rows[lo:hi]) and np.array_equal(score,
+                                                                          b.store.score[lo:hi])
+    assert path_keys(c.store, c.best_node) == path_keys(b.store, b.best_node)
+
+
 def test_continued_game_and_loop_rule_history(client):
     """From a stored game's wells (the loop rule's history comes from the start)."""
     keys = path_keys(single(50).store, single(50).best_node)

@@ -138,3 +138,36 @@ def dedupe_in_order(rows, scores, order, hashes, table, keep) -> int:
                 break
             slot = (slot + 1) & mask
     return distinct
+
+
+@njit(**NJIT)
+def mark_live(parent, start, size, best, live):
+    """``live[i]`` for the beam nodes ``start..size-1``, node ``best`` and all their
+    ancestors: every node a game traced back from the beam or the best node reaches."""
+    live[:size] = False
+    for i in range(start, size + 1):
+        a = i if i < size else best
+        while a >= 0 and not live[a]:
+            live[a] = True
+            a = parent[a]
+
+
+@njit(**NJIT)
+def compact_nodes(live, size, rows, score, depth, parent, move, piece, new_index) -> int:
+    """Move the live nodes down in order, parents renumbered; return how many are left.
+    Order is kept, so the beam, its order and the game are an unpruned search's."""
+    n = 0
+    for i in range(size):
+        if not live[i]:
+            new_index[i] = -1
+            continue
+        new_index[i] = n
+        for r in range(rows.shape[1]):
+            rows[n, r] = rows[i, r]
+        score[n] = score[i]
+        depth[n] = depth[i]
+        parent[n] = -1 if parent[i] < 0 else new_index[parent[i]]
+        move[n] = move[i]
+        piece[n] = piece[i]
+        n += 1
+    return n

@@ -72,11 +72,11 @@ def run_cluster_beam(preset: Preset, cluster, *, width: int | None = None,
         ClusterBeamSearch.warm_up(client, evaluation, threads=threads)
         if loaded is not None:
             search = ClusterBeamSearch.from_search(client, loaded, shards=shards,
-                                                   threads=threads)
+                                                   threads=threads, prune=True)
         else:
             search = ClusterBeamSearch(client, evaluation, width, max_depth,
                                        start=game_nodes(*start) if start else None,
-                                       shards=shards, threads=threads)
+                                       shards=shards, threads=threads, prune=True)
         t_start = time.perf_counter()
         elapsed_before = search.elapsed
         bar = tqdm(total=max_depth, initial=search.depth, disable=not progress, unit="piece",

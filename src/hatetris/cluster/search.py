@@ -23,9 +23,11 @@ import uuid
 
 import numpy as np
 
+from .. import __version__
 from ..search.beam import StepStats
 from ..search.tree import NodeStore, game_nodes
 from . import shards, topk
+from .shards import Pruning
 
 
 class ClusterError(RuntimeError):
@@ -54,7 +56,8 @@ class ClusterBeamSearch:
                  parent_cap: int | None = None, start: dict[str, np.ndarray] | None = None,
                  *, shards: int | None = None, workers: list[str] | None = None,
                  threads: int | None = None, max_recoveries: int = 1,
-                 poll_seconds: float = 0.25):
+                 poll_seconds: float = 0.25, prune: bool = False,
+                 min_compact: int = shards.MIN_COMPACT_NODES):
         if width < 1:
             raise ValueError("width must be at least 1")
         if parent_cap is not None:
@@ -78,9 +81,10 @@ class ClusterBeamSearch:
         self.loops_total = 0
         self.elapsed = 0.0
         self.finished = False
-        # This store is never compacted, but a compacted one (a resumed checkpoint's, see
-        # BeamSearch(prune=True)) continues fine; its count goes back into checkpoints.
-        self.compactions = 0
+        # With ``prune``, the client's store and every replica drop dead lineages at the
+        # same moments (shards.Pruning), as BeamSearch(prune=True): memory follows the
+        # width, not the depth, and the game does not change.
+        self.pruning = Pruning(bool(prune), max(min_compact, 1), max(min_compact, 1))
         self.memory_mb: dict[str, float] = {}  # per worker, the last step
         self.peak_memory_mb: dict[str, float] = {}
         self.run_id = ""
@@ -115,7 +119,10 @@ class ClusterBeamSearch:
         c.loops_total = int(search.loops_total)
         c.elapsed = float(search.elapsed)
         c.finished = bool(search.finished)
-        c.compactions = int(getattr(search, "compactions", 0))
+        c.pruning.enabled = bool(kwargs.get("prune", getattr(search, "prune", False)))
+        c.pruning.compactions = int(getattr(search, "compactions", 0))
+        c.pruning.compact_at = max(int(getattr(search, "compact_at", c.pruning.compact_at)),
+                                   c.pruning.min_compact)
         return c
 
     def as_beam_search(self):
@@ -132,8 +139,12 @@ class ClusterBeamSearch:
         b.loops_total = self.loops_total
         b.elapsed = self.elapsed
         b.finished = self.finished
-        if hasattr(b, "compactions"):
-            b.compactions = self.compactions
+        for name, value in (("prune", self.pruning.enabled),
+                            ("compactions", self.pruning.compactions),
+                            ("compact_at", self.pruning.compact_at),
+                            ("min_compact", self.pruning.min_compact)):
+            if hasattr(b, name):
+                setattr(b, name, value)
         return b
 
     def save_checkpoint(self, directory, fingerprint: dict) -> None:
@@ -168,8 +179,10 @@ class ClusterBeamSearch:
         # In a list: a dict given to scatter would be scattered as named keys.
         state_future = self.client.scatter([self.store.state()], broadcast=True,
                                            hash=False)[0]
-        setups = [self._submit(shards.setup, i, self.run_id, i, self.n_shards, self.width,
-                               self.evaluation, state_future, self.level_start, self.threads)
+        setups = [self._submit(shards.setup, i, __version__, self.run_id, i, self.n_shards,
+                               self.width,
+                               self.evaluation, state_future, self.level_start, self.threads,
+                               self.best_node, self.pruning.state())
                   for i in range(self.n_shards)]
         self._note_memory([{"memory_mb": m} for m in self._gather(setups)])
         self._previous = []
@@ -201,6 +214,10 @@ class ClusterBeamSearch:
             return self.client.gather(futures)
         except (KilledWorker, FutureCancelledError, OSError) as e:
             raise WorkerLost(getattr(e, "last_worker", None) or str(e)) from None
+        except Exception as e:  # noqa: BLE001 - a task raised on a worker: one line
+            first = (str(e).splitlines() or [""])[0]
+            raise ClusterError(f"a task failed on a worker: {type(e).__name__}: {first}"
+                               ) from e
 
     def _note_memory(self, reports: list[dict]) -> None:
         """Each worker's resident memory in this step (the largest its tasks saw)."""
@@ -231,6 +248,10 @@ class ClusterBeamSearch:
     @property
     def depth(self) -> int:
         return len(self.level_start) - 1
+
+    @property
+    def compactions(self) -> int:
+        return self.pruning.compactions
 
     @property
     def beam_size(self) -> int:
@@ -321,15 +342,16 @@ class ClusterBeamSearch:
         level = shards.merge_level(kept, self.level_start[-1], self.depth + 1)
         at = shards.append_level(s, level)
         self.level_start.append(at)
-        if s.size > at:
-            best_here = at + int(np.argmax(s.score[at:s.size]))
-            if s.score[best_here] >= s.score[self.best_node]:
-                self.best_node = best_here
+        beam = s.size - at
+        self.best_node = shards.best_after(s, at, self.best_node)
+        compacted = self.pruning.after_append(s, self.level_start, self.best_node)
+        if compacted is not None:
+            self.level_start, self.best_node = compacted
         self.children_total += total
         self.loops_total += loops
         dt = time.perf_counter() - t0
         self.elapsed += dt
-        return StepStats(self.depth, s.size - at, total, distinct, loops, dt)
+        return StepStats(self.depth, beam, total, distinct, loops, dt)
 
     def run(self, on_step=None) -> int:
         """Step to the end; return the best node (``store`` index)."""

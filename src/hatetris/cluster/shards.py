@@ -19,13 +19,14 @@ import os
 import numba
 import numpy as np
 
+from .. import __version__
 from ..engine import MAX_CHILDREN
 from ..rules import HEIGHT
 from ..search.tree import NodeStore
 from ..search.tt import table_slots
 from . import topk
-from .kernels import (dedupe_in_order, group_by_shard, insert_rows_hashes, plan_subset,
-                      shards_of, write_subset)
+from .kernels import (compact_nodes, dedupe_in_order, group_by_shard, insert_rows_hashes,
+                      mark_live, plan_subset, shards_of, write_subset)
 
 _SHARDS: dict[tuple[str, int], "Shard"] = {}
 _EXIT_AT_DEPTH: list[int] = []  # fault injection for the tests: exit at that depth's expand
@@ -64,12 +65,62 @@ def append_level(store: NodeStore, level: dict[str, np.ndarray]) -> int:
     return at
 
 
+MIN_COMPACT_NODES = 1 << 16  # as the single-process pruning search
+
+
+class Pruning:
+    """When and how a store drops dead lineages, the same rule on the client and in
+    every worker (so the replicas stay equal without a message): after a level is
+    appended, once the store holds ``compact_at`` nodes, keep only the beam, the best
+    node and their ancestors; then wait for twice what was left."""
+
+    def __init__(self, enabled: bool, compact_at: int = MIN_COMPACT_NODES,
+                 min_compact: int = MIN_COMPACT_NODES, compactions: int = 0):
+        self.enabled = enabled
+        self.compact_at = compact_at
+        self.min_compact = min_compact
+        self.compactions = compactions
+
+    def state(self) -> tuple:
+        return self.enabled, self.compact_at, self.min_compact, self.compactions
+
+    def after_append(self, store: NodeStore, level_start: list[int],
+                     best_node: int) -> tuple[list[int], int] | None:
+        """New (level_start, best_node) if the store was compacted, else None."""
+        if not self.enabled or store.size < self.compact_at:
+            return None
+        s = store
+        live = np.zeros(s.size, np.bool_)
+        mark_live(s.parent, level_start[-1], s.size, best_node, live)
+        new_index = np.zeros(s.size, np.int64)
+        kept = compact_nodes(live, s.size, s.rows, s.score, s.depth, s.parent, s.move, s.piece,
+                             new_index)
+        before = np.concatenate([[0], np.cumsum(live)])
+        s.size = kept
+        self.compactions += 1
+        self.compact_at = max(2 * kept, self.min_compact)
+        return [int(before[i]) for i in level_start], int(new_index[best_node])
+
+
+def best_after(store: NodeStore, at: int, best_node: int) -> int:
+    """The best node once the level ``at..`` is in: its first highest score if that is
+    at least the best so far (as BeamSearch)."""
+    if store.size > at:
+        best_here = at + int(np.argmax(store.score[at:store.size]))
+        if store.score[best_here] >= store.score[best_node]:
+            return best_here
+    return best_node
+
+
 class Shard:
     """One shard's replica of the store, its beam wells, and one step's children."""
 
     def __init__(self, shard: int, n_shards: int, width: int, evaluation, state: dict,
-                 level_start: list[int], threads: int | None):
+                 level_start: list[int], threads: int | None, best_node: int = 0,
+                 pruning: tuple = (False,)):
         self.shard = shard
+        self.best_node = best_node
+        self.pruning = Pruning(*pruning)
         self.n_shards = n_shards
         self.width = width
         self.evaluation = evaluation
@@ -100,7 +151,13 @@ class Shard:
         level = merge_level(parts, self.level_start[-1], len(self.level_start))
         at = append_level(s, level)
         self.level_start.append(at)
-        if 2 * s.size > len(self.seen):
+        self.best_node = best_after(s, at, self.best_node)
+        compacted = self.pruning.after_append(s, self.level_start, self.best_node)
+        if compacted is not None:
+            self.level_start, self.best_node = compacted
+            self.seen = np.zeros(table_slots(s.size * 2), np.uint64)
+            insert_rows_hashes(s.rows, 0, s.size, self.seen)
+        elif 2 * s.size > len(self.seen):
             self.seen = np.zeros(table_slots(s.size * 2), np.uint64)
             insert_rows_hashes(s.rows, 0, s.size, self.seen)
         else:
@@ -186,11 +243,15 @@ class Shard:
 
 # -- the Dask tasks ----------------------------------------------------------------------
 
-def setup(run: str, shard: int, n_shards: int, width: int, evaluation, state: dict,
-          level_start: list[int], threads: int | None) -> float:
+def setup(version: str, run: str, shard: int, n_shards: int, width: int, evaluation,
+          state: dict, level_start: list[int], threads: int | None, best_node: int,
+          pruning: tuple) -> float:
     """Create this worker's state for ``shard`` of ``run``; return its memory (MB)."""
+    if version != __version__:
+        raise RuntimeError(f"this worker runs hatetris {__version__}, the client "
+                           f"{version}: install the same version on every machine")
     _SHARDS[run, shard] = Shard(shard, n_shards, width, evaluation, state, level_start,
-                                threads)
+                                threads, best_node, pruning)
     return process_memory_mb()
 
 
