@@ -177,7 +177,7 @@ def write_table(nets_dir: Path, results: dict, command: str) -> str:
             "Every game behind a number is stored, verified, in `results.json`.\n"
             "`probe lines` is what the network reached at its training probe width, the\n"
             "figure its adoption was decided on. Each lineage's log of every training\n"
-            "decision is its `*train-log.jsonl` here (`train-log.jsonl` for gen-K).\n\n"
+            "decision is its `logs/*train-log.jsonl` (`logs/train-log.jsonl` for gen-K).\n\n"
             + "\n".join(lines) + "\n")
     write_text_atomic(nets_dir / "README.md", text)
     return text

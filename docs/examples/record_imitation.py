@@ -17,7 +17,7 @@ Play it with ``hatetris solve --solver <out>/preset.toml --width W --workers 2``
 This is imitation of published games, not the issue's self-play recipe: a diagnostic,
 never a shipped network.
 
-    python experiments/record_imitation.py --out runs/imitation
+    python docs/examples/record_imitation.py --out runs/imitation
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from hatetris.nnue.labels import graded, lookahead
 from hatetris.nnue.network import load_network, save_network
 from hatetris.rules import HEIGHT
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RECORDS = ROOT.parent / "shared" / "replays" / "records.json"
 
 

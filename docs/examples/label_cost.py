@@ -4,7 +4,7 @@ The published recipe labels 1,048,576 wells a generation with width-400, depth-1
 beams; this prints labels per second for widths 32 and 400 (median of 3) on the first
 130 wells of ``hind-6``'s width-100,000 game, with all cores.
 
-    python experiments/label_cost.py
+    python docs/examples/label_cost.py
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from hatetris.diagnose import game_wells
 from hatetris.nnue.labels import lookahead
 from hatetris.nnue.network import load_network
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def main() -> None:
