@@ -56,10 +56,11 @@ def optimistic_piece(pad, top, locks, score, near_full, kid_rows, kid_scores, bu
 
 
 @njit(**NJIT_PARALLEL)
-def count_clearing_children(rows, scores, optimistic, out_piece, out_count):
+def count_clearing_children(rows, scores, optimistic, out_piece, out_count, mask=None):
     """For each well, how many children of its chain piece clear a line, and the piece.
 
-    Wells without a row one piece row could complete have none: no reachability pass.
+    Wells without a row one piece row could complete have none: no reachability pass;
+    nor have wells with ``mask[i]`` False, when a mask is given.
     """
     n = rows.shape[0]
     n_chunks = (n + CHUNK - 1) // CHUNK
@@ -72,6 +73,8 @@ def count_clearing_children(rows, scores, optimistic, out_piece, out_count):
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
             out_count[i] = 0
             out_piece[i] = -1
+            if mask is not None and not mask[i]:
+                continue
             top = pad_well(rows[i], pad)
             if top < BAR:
                 continue
@@ -170,21 +173,22 @@ class QuiescenceEvaluation:
             values = np.empty(len(kept), np.float64)
             self.inner.evaluate(rows[kept], scores[kept], values)
             out[kept] = values
-        if len(kept) == len(rows):
-            self._improve(rows, np.asarray(scores, dtype=np.int64), kept, out)
-        else:
-            self._improve(rows[kept], np.asarray(scores, dtype=np.int64)[kept], kept, out)
+        owner = self._buffer("owner", -1, len(rows), np.int64)
+        owner[:] = np.arange(len(rows))
+        self._improve(rows, np.asarray(scores, dtype=np.int64), owner, out,
+                      None if len(kept) == len(rows) else keep[: len(rows)])
 
-    def _improve(self, level_rows, level_scores, owner, out) -> None:
-        """Fold the values of the clearing chains from ``level_rows`` into
-        ``out[owner[i]]``, level by level."""
+    def _improve(self, level_rows, level_scores, owner, out, mask=None) -> None:
+        """Fold the values of the clearing chains from ``level_rows`` (those with
+        ``mask``, if given) into ``out[owner[i]]``, level by level."""
         for level in range(self.depth):
             n = len(level_rows)
             if n == 0:
                 break
             count = self._buffer("count", level, n, np.int64)
             piece = self._buffer("piece", level, n, np.int8)
-            count_clearing_children(level_rows, level_scores, self.optimistic, piece, count)
+            count_clearing_children(level_rows, level_scores, self.optimistic, piece, count,
+                                    mask if level == 0 else None)
             total = int(count.sum())
             if total == 0:
                 break
