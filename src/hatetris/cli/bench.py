@@ -79,19 +79,36 @@ def _run_bench(run: Callable[[Callable[[dict], None]], list[dict]], as_json: boo
 @bench.command("starts")
 @click.option("--solvers", "--solver", "solver_names", default="heuristic-beam,nnue-beam",
               show_default=True, help="Comma-separated beam preset names.")
-@click.option("--starts", "start_specs", required=True,
+@click.option("--starts", "start_specs", default=None,
               help="Comma-separated GAME:K: continue the stored game GAME (a solution .json "
                    "or a file with one replay) after its K-th piece.")
+@click.option("--suite", default=None,
+              help="Instead of --starts: a named suite of starts (data/suites/NAME.json, or "
+                   "a .json path), each continued for at most the suite's cap of pieces; "
+                   "reports pieces survived.")
+@click.option("--only", default=None,
+              help="With --suite: comma-separated start labels (e.g. DF6:3000,KJ5:500).")
+@click.option("--out", "out_file", default=None,
+              help="With --suite: append each run to this JSON-lines file; runs already "
+                   "in it are reused (a long suite resumes).")
 @click.option("--width", type=click.IntRange(1), default=30000, show_default=True)
 @click.option("--workers", type=click.IntRange(1), default=None)
 @click.option("--max-depth", type=click.IntRange(1), default=None)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
-def bench_starts_cmd(solver_names: str, start_specs: str, width: int, workers: int | None,
+def bench_starts_cmd(solver_names: str, start_specs: str | None, suite: str | None,
+                     only: str | None, out_file: str | None, width: int, workers: int | None,
                      max_depth: int | None, as_json: bool) -> None:
     """Beam solvers continuing the same stored positions at one width: a comparison of
     evaluations that one chaotic game from the empty well cannot give."""
     from ..bench import bench_starts, format_starts_table
     from ..presets import PresetError, load_preset
+
+    if (start_specs is None) == (suite is None):
+        _fail("give --starts or --suite (one of them)")
+    if suite is None and (only or out_file):
+        _fail("--only and --out go with --suite")
+    if suite is not None and max_depth is not None:
+        _fail("--max-depth does not go with --suite: the suite's cap sets each start's depth")
 
     names = [s.strip() for s in solver_names.split(",") if s.strip()]
     try:
@@ -101,6 +118,9 @@ def bench_starts_cmd(solver_names: str, start_specs: str, width: int, workers: i
             _check_preset_options(load_preset(name), width)
     except PresetError as e:
         _fail(str(e))
+    if suite is not None:
+        _bench_suite(suite, only, out_file, names, width, workers, as_json)
+        return
     starts = []
     for spec in start_specs.split(","):
         game, sep, piece = spec.strip().rpartition(":")
@@ -112,6 +132,25 @@ def bench_starts_cmd(solver_names: str, start_specs: str, width: int, workers: i
     _run_bench(lambda show: bench_starts(names, starts, width, workers, max_depth, show),
                as_json, lambda row: f"{row['solver']} from {row['start']}", format_starts_table,
                total=len(names) * len(starts))
+
+
+def _bench_suite(name: str, only: str | None, out_file: str | None, solvers: list[str],
+                 width: int, workers: int | None, as_json: bool) -> None:
+    """``bench starts --suite``: pieces survived from each start of a suite, and means."""
+    from pathlib import Path
+
+    from ..suite import SuiteError, check_starts, format_suite_table, load_suite, run_suite
+
+    try:
+        s = load_suite(name)
+        s = s.subset([x.strip() for x in only.split(",") if x.strip()] if only else None)
+        check_starts(s)  # fails here, before any search
+        _run_bench(lambda show: run_suite(s, solvers, width, workers,
+                                          Path(out_file) if out_file else None, show),
+                   as_json, lambda row: f"{row['solver']} from {row['start']}",
+                   format_suite_table, total=len(solvers) * len(s.starts))
+    except SuiteError as e:
+        _fail(str(e))
 
 
 @bench.command("search")

@@ -87,14 +87,31 @@ def _check_training_run(work: Path, nets: Path, resume: bool, overwrite: bool) -
 @click.option("--resume", is_flag=True, help="Continue the training run in --work.")
 @click.option("--overwrite", is_flag=True,
               help="Start again: remove the run in --work and its gen-K networks in --nets.")
+@click.option("--dataset", type=click.Choice(["self-play", "records"]), default="self-play",
+              show_default=True,
+              help="records: learn from stored games (records as ground truth), then "
+                   "self-play from inside them; its options are --run, --run-config, --log, "
+                   "--generations and --workers (see docs/steady-state.md).")
+@click.option("--run", "run_dir", default=None,
+              help="--dataset records: the run's state directory (e.g. data/training/NAME); "
+                   "run the same command again to resume it.")
+@click.option("--run-config", default=None,
+              help="--dataset records: a new run's options, a JSON object of RunConfig fields.")
+@click.option("--log", "log_file", default=None,
+              help="--dataset records: append every decision to this JSON-lines log "
+                   "[default: RUN/log.jsonl].")
 def train(generations: int, features: str, hidden: int, probe_width: str,
           probe_max_depth: int, samples: int, label_depth: int, label_width: int,
           label_grace: int, candidates: int, survivor_labels: str, hindsight: bool,
           also_sample: str | None, pool_limit: int, epochs: int, lr: float,
           no_quiescence: bool, teacher: str | None, init: str | None, seed: int,
           workers: int | None, nets_dir: str | None, work_dir: str, resume: bool,
-          overwrite: bool) -> None:
+          overwrite: bool, dataset: str, run_dir: str | None, run_config: str | None,
+          log_file: str | None) -> None:
     """Train NNUE generations from the engine's own searches (resumable: --resume)."""
+    if dataset == "records":
+        _train_records(run_dir, run_config, log_file, workers, click.get_current_context())
+        return
     import numba
 
     from ..nnue.features import FeatureError, layout
@@ -145,6 +162,46 @@ def train(generations: int, features: str, hidden: int, probe_width: str,
     except KeyboardInterrupt:
         click.echo(f"interrupted: the run is saved in {work_dir}; resume with: "
                    f"{_resume_command(click.get_current_context())}", err=True)
+        sys.exit(130)
+
+
+def _train_records(run_dir: str | None, run_config: str | None, log_file: str | None,
+                   workers: int | None, ctx: click.Context) -> None:
+    """``train --dataset records``: a resumable run of hatetris.nnue.training_run."""
+    import json
+
+    import numba
+    from click.core import ParameterSource
+
+    from ..nnue.dataset import DatasetError
+    from ..nnue.network import NetworkError
+    from ..nnue.training_run import RunConfig, RunError, TrainingRun
+
+    if not run_dir:
+        _fail("--dataset records needs --run DIR (the run's state, e.g. data/training/NAME)")
+    run = Path(run_dir)
+    state = run / "state.json"
+    try:
+        if run_config:
+            config = RunConfig.from_json(json.loads(Path(run_config).read_text("utf-8")))
+        elif state.exists():
+            config = RunConfig.from_json(json.loads(state.read_text("utf-8"))["config"])
+        else:
+            config = RunConfig()
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as e:
+        _fail(f"cannot read the run's options ({run_config or state}): "
+              f"{str(e).splitlines()[0] if str(e) else type(e).__name__}")
+    if ctx.get_parameter_source("generations") == ParameterSource.COMMANDLINE:
+        config.generations = ctx.params["generations"]
+    if workers:
+        numba.set_num_threads(min(workers, numba.config.NUMBA_NUM_THREADS))
+    log = Path(log_file) if log_file else run / "log.jsonl"
+    try:
+        TrainingRun(config, run, log, log=click.echo, workers=workers, progress=True).run()
+    except (RunError, DatasetError, NetworkError) as e:
+        _fail(str(e))
+    except KeyboardInterrupt:
+        click.echo(f"interrupted: run the same command again to resume {run_dir}", err=True)
         sys.exit(130)
 
 
@@ -233,3 +290,19 @@ def nets_values(replay: str | None, file: str | None, networks: str, nets_dir: s
     for p in shown:
         click.echo(row(f"{p:>5} {lines[p - 1]:>5}", [f"{v:.3f}" for v in values[:, p - 1]]))
     click.echo(row(f"{'mean':>11}", [f"{v:.3f}" for v in values.mean(axis=1)]))
+
+
+@nets.command("plot")
+@click.argument("log")
+@click.option("--out", required=True, help="The PNG to write.")
+@click.option("--title", default=None)
+def nets_plot(log: str, out: str, title: str | None) -> None:
+    """Draw a training run's log (train --dataset records): each generation's benchmark
+    and value spread, as a PNG."""
+    from ..nnue.plot import PlotError, plot_generations
+
+    try:
+        plot_generations(log, out, title)
+    except PlotError as e:
+        _fail(str(e))
+    click.echo(f"wrote {out}")
