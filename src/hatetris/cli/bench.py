@@ -126,6 +126,8 @@ def bench_starts_cmd(solver_names: str, start_specs: str | None, suite: str | No
         game, sep, piece = spec.strip().rpartition(":")
         if not sep or not game or not piece.isdigit():
             _fail(f"--starts: {spec.strip()!r} is not GAME:K")
+        if game == "-":  # each run is a fresh process: standard input is read once
+            _fail("--starts: a start must be a file or a replay, not - (standard input)")
         _start_of(game, int(piece), "--starts")  # fails here, before any search
         starts.append((game, int(piece)))
 
