@@ -203,3 +203,13 @@ def test_watch_draws_every_piece_and_ends_at_the_games_score(tmp_path):
     assert len(heads) == 6 and "\x1b[" not in out  # not a terminal: frames, no redraws
     assert heads[-1].startswith(f"piece {sol['pieces']}/{sol['pieces']}  "
                                 f"score {sol['score']} lines")
+
+
+def test_a_cold_kernel_cache_is_detected_without_compiling_the_search(tmp_path):
+    """The first-run notice depends on this: an empty Numba cache reads as cold, and
+    the check compiles none of the beam's kernels."""
+    code = "from hatetris.running import kernels_cached; print(kernels_cached())"
+    cold = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)})
+    assert cold.stdout.strip() == "False"
+    assert not [p for p in listing(tmp_path) if "children_into" in p or "plan_children" in p]

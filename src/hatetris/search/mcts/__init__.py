@@ -94,7 +94,9 @@ MCTS keeps no resumable tree on disk. With ``checkpoint=DIR``, :func:`run_mcts` 
 game committed so far as a verified solution record, ``DIR/mcts-partial.json``, every
 ``checkpoint_every`` moves and at the end; ``resume=True`` continues from that record:
 the committed game is replayed (history included) and the search restarts with a fresh
-tree at its last well. A resumed run is valid but not identical to an uninterrupted one.
+tree at its last well. A resumed run is valid but not identical to an uninterrupted one,
+so ``hatetris solve`` refuses ``--resume`` for MCTS presets (it would break the promise
+that a resumed run gives the same game); the checkpoint still keeps the game so far.
 """
 
 from .arrays import BACKUPS, COMMITS, EDGE_FIELDS, MAX_PATH, NODE_FIELDS
