@@ -213,3 +213,27 @@ def test_a_cold_kernel_cache_is_detected_without_compiling_the_search(tmp_path):
                           env={**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)})
     assert cold.stdout.strip() == "False"
     assert not [p for p in listing(tmp_path) if "children_into" in p or "plan_children" in p]
+
+
+def test_ctrl_c_in_train_prints_the_command_that_resumes_it(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from hatetris.cli import cli
+    from hatetris.nnue.train import Trainer
+
+    def interrupted(self):
+        self.work_dir.mkdir(parents=True)
+        (self.work_dir / "state.json").write_text("{}")  # what a started run leaves
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "run", interrupted)
+    work = tmp_path / "w"
+    result = CliRunner().invoke(cli, ["train", "--generations", "2", "--hidden", "8",
+                                      "--work", str(work)])
+    assert result.exit_code == 130
+    last = result.output.strip().splitlines()[-1]
+    assert last == (f"interrupted: the run is saved in {work}; resume with: hatetris train "
+                    f"--generations 2 --hidden 8 --work {work} --resume")
+    again = CliRunner().invoke(cli, ["train", "--generations", "2", "--hidden", "8",
+                                     "--work", str(work)])
+    assert again.exit_code == 2 and "add --resume" in again.output

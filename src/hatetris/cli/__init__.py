@@ -225,7 +225,7 @@ def _resume_command(ctx: click.Context, add: tuple[str, ...] = ("--resume",),
                     drop: tuple[str, ...] = ("resume", "overwrite")) -> str:
     """The command line that repeats this command with ``add`` (its options that differ
     from their defaults, in declaration order): what to run to resume it."""
-    words = ctx.command_path.split()
+    words = ["hatetris"] + ctx.command_path.split()[1:]  # whatever the program was called
     for param in ctx.command.params:
         if not isinstance(param, click.Option) or param.name in drop:
             continue
