@@ -8,7 +8,7 @@ from typing import Callable
 
 import click
 
-from . import _check_preset_options, _fail, _start_of, _write_text, cli
+from . import _check_preset_options, _compile_notice, _fail, _start_of, _write_text, cli
 
 
 @cli.group()
@@ -55,6 +55,7 @@ def _run_bench(run: Callable[[Callable[[dict], None]], list[dict]], as_json: boo
     line, or a line on stderr), then the table; a failed run is one line and exit 2."""
     from tqdm import tqdm
 
+    _compile_notice()  # the first run's process compiles them, silently (--quiet)
     bar = tqdm(total=total, unit="run", dynamic_ncols=True, desc="bench", leave=False)
 
     def show(row: dict) -> None:
