@@ -1,7 +1,9 @@
 """The ``hatetris`` command line: the group, shared helpers, and the command modules.
 
 Commands live by group in ``replay`` (replay, encode, decode), ``bench`` (bench engine,
-search, starts), ``solve`` (solve, solvers, diagnose) and ``train`` (train, nets).
+search, starts), ``solve`` (solve, solvers, diagnose), ``train`` (train, nets) and
+``watch``. Wherever a command reads a game it accepts a replay string (any codec), a
+file holding one, a solution JSON, or ``-`` for standard input (:func:`_read_replays`).
 
 Every error a user can cause (bad replay, unknown AI or solver, missing or corrupt file)
 is reported as one line on stderr with exit status 2, never a traceback.
