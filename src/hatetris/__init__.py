@@ -28,8 +28,8 @@ __all__ = ["CODECS", "Game", "ReplayError", "ReplayResult", "decode", "encode", 
 
 # public name -> module that defines it
 # (``solve`` is the module hatetris.solve, which is callable: its function ``solve``.)
-_LAZY = {"solve": "solve", "Game": "game", "ReplayResult": "game", "CODECS": "codecs", "ReplayError": "codecs",
-         "decode": "codecs", "encode": "codecs"}
+_LAZY = {"solve": "solve", "Game": "game", "ReplayResult": "game", "CODECS": "codecs",
+         "ReplayError": "codecs", "decode": "codecs", "encode": "codecs"}
 
 if TYPE_CHECKING:
     from .codecs import CODECS, ReplayError, decode, encode
