@@ -193,6 +193,10 @@ def test_solvers_has_a_header_and_separate_columns(tmp_path):
     assert lines[0].split()[:4] == ["solver", "search/eval", "width", "simulations"]
     row = {line.split()[0]: line.split() for line in lines[1:]}
     assert row["quick"][2:4] == ["2000", "-"] and row["mcts-heuristic"][2:4] == ["-", "1000"]
+    rows = {r["solver"]: r for r in map(json.loads, hatetris(
+        "solvers", "--json", cwd=tmp_path).stdout.decode().splitlines())}
+    assert (rows["quick"]["width"], rows["quick"]["simulations"]) == (2000, None)
+    assert (rows["mcts-heuristic"]["width"], rows["mcts-heuristic"]["simulations"]) == (None, 1000)
 
 
 def test_watch_draws_every_piece_and_ends_at_the_games_score(tmp_path):

@@ -23,26 +23,40 @@ from . import (
 
 
 @cli.command()
-def solvers() -> None:
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per preset.")
+def solvers(as_json: bool) -> None:
     """List the solver presets (solvers/*.toml)."""
     from ..presets import PresetError, list_presets, load_preset
 
     presets = list_presets()
     if not presets:
         _fail("no solver presets found (looked in $HATETRIS_SOLVERS, ./solvers)")
-    click.echo(f"{'solver':16} {'search/eval':28} {'width':>7} {'simulations':>11}  "
-               f"description")
+    if not as_json:
+        click.echo(f"{'solver':16} {'search/eval':28} {'width':>7} {'simulations':>11}  "
+                   f"description")
     for name in presets:
         try:
             p = load_preset(name)
-            kind = f"{p.search['kind']}/{p.eval['kind']}"
-            if p.quiescence.get("enabled"):
-                kind += "+quiescence"
-            width = p.search.get("width", "-") if p.search["kind"] == "beam" else "-"
-            sims = p.search.get("simulations", "-") if p.search["kind"] == "mcts" else "-"
-            click.echo(f"{name:16} {kind:28} {width:>7} {sims:>11}  {p.description}")
         except PresetError as e:
-            click.echo(f"{name:16} INVALID: {e}")
+            if as_json:
+                click.echo(json.dumps({"solver": name, "invalid": str(e)}))
+            else:
+                click.echo(f"{name:16} INVALID: {e}")
+            continue
+        kind = f"{p.search['kind']}/{p.eval['kind']}"
+        if p.quiescence.get("enabled"):
+            kind += "+quiescence"
+        width = p.search.get("width") if p.search["kind"] == "beam" else None
+        sims = p.search.get("simulations") if p.search["kind"] == "mcts" else None
+        if as_json:
+            click.echo(json.dumps({"solver": name, "search": p.search["kind"],
+                                   "eval": p.eval["kind"],
+                                   "quiescence": bool(p.quiescence.get("enabled")),
+                                   "width": width, "simulations": sims,
+                                   "description": p.description}))
+        else:
+            click.echo(f"{name:16} {kind:28} {width or '-':>7} {sims or '-':>11}  "
+                       f"{p.description}")
 
 
 @cli.command()
