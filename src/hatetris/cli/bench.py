@@ -233,3 +233,56 @@ def _bench_on_cluster(names: list[str], budgets: list[int], worker_list: list[in
                as_json, lambda row: f"{row['solver']} budget {row['budget']:,} on "
                                     f"{row['workers']} workers", format_cluster_table,
                total=len(names) * len(budgets))
+
+
+@bench.command("memory")
+@click.option("--solver", default="quick", show_default=True, help="A beam preset.")
+@click.option("--width", type=click.IntRange(1), default=20000, show_default=True)
+@click.option("--depths", default="12,120", show_default=True,
+              help="Comma-separated pieces to search, one fresh process each.")
+@click.option("--prune/--no-prune", "prune", default=None,
+              help="Only pruned (or only unpruned) stores; default: both.")
+@click.option("--from", "from_game", default=None,
+              help="Continue this game (replay, file or solution JSON) instead of the empty "
+                   "well.")
+@click.option("--from-piece", type=click.IntRange(0), default=None)
+@click.option("--workers", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
+def bench_memory_cmd(solver: str, width: int, depths: str, prune: bool | None,
+                     from_game: str | None, from_piece: int | None, workers: int,
+                     as_json: bool) -> None:
+    """Peak memory of beam searches of several depths at one width (a process each)."""
+    from ..bench_memory import measure, table
+    from ..presets import PresetError, load_preset
+
+    try:
+        preset = load_preset(solver)
+    except PresetError as e:
+        _fail(str(e))
+    if preset.search.get("kind") != "beam":
+        _fail(f"{solver!r} is not a beam search")
+    _check_preset_options(preset, width)
+    try:
+        depth_list = [int(d) for d in depths.split(",") if d.strip()]
+    except ValueError:
+        _fail(f"--depths: expected comma-separated whole numbers, got {depths!r}")
+    if not depth_list or min(depth_list) < 1:
+        _fail("--depths: give at least one depth, each at least 1")
+    keys, piece = _start_of(from_game, from_piece) if from_game else (None, 0)
+    runs = []
+    for p in ([True, False] if prune is None else [prune]):
+        for d in depth_list:
+            try:
+                r = measure(str(preset.path), width, d, p, workers, keys, piece)
+            except RuntimeError as e:
+                _fail(str(e))
+            r.solver = preset.name
+            runs.append(r)
+            if as_json:
+                click.echo(json.dumps(r.to_json()))
+            else:
+                click.echo(f"  {'pruned' if p else 'unpruned'} depth {d:,}: reached "
+                           f"{r.reached:,}, peak {r.peak_mb:,.0f} MB, {r.seconds:.1f} s",
+                           err=True)
+    if not as_json:
+        click.echo(table(runs))
