@@ -104,3 +104,19 @@ def test_a_pruned_search_resumes_from_its_checkpoint_as_if_uninterrupted(tmp_pat
     assert resumed.level_start == whole.level_start
     assert path_keys(whole.store, whole.best_node) == path_keys(resumed.store,
                                                                 resumed.best_node)
+
+
+def test_bench_memory_refuses_bad_input_in_one_line():
+    from click.testing import CliRunner
+
+    from hatetris.cli import cli
+
+    for args, words in ((["--solver", "mcts-heuristic"], "not a beam search"),
+                        (["--depths", "x"], "--depths"),
+                        (["--depths", "0"], "at least 1"),
+                        (["--width", "1000000000"], "memory")):
+        result = CliRunner().invoke(cli, ["bench", "memory", *args])
+        assert result.exit_code == 2, (args, result.output)
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and words in lines[0], (args, result.output)
+        assert "Traceback" not in result.output
