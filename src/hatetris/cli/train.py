@@ -274,7 +274,12 @@ def nets_values(replay: str | None, file: str | None, networks: str, nets_dir: s
 
     keys = _read_one_game(replay, file)
     names = [n.strip() for n in networks.split(",") if n.strip()]
-    paths = [Path(n) if n.endswith(".npz") else Path(nets_dir) / f"{n}.npz" for n in names]
+    base = Path(nets_dir)
+    if not base.is_absolute() and not base.is_dir():  # outside the clone: the shipped ones
+        from ..presets import REPO_ROOT
+
+        base = REPO_ROOT / base if (REPO_ROOT / base).is_dir() else base
+    paths = [Path(n) if n.endswith(".npz") else base / f"{n}.npz" for n in names]
     try:
         nets_list = [load_network(p) for p in paths]
     except NetworkError as e:
