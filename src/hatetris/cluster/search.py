@@ -6,10 +6,12 @@ One step, as Dask tasks pinned to the workers holding each shard:
    store replica, then plan and write the children of the shard's beam wells, each with
    its key (parent's beam index, slot) and sorted into one bucket per owning shard;
 2. ``receive`` on every shard, fed with its bucket from every shard (Dask moves them
-   worker to worker): sort by key, dedupe, value, report the top-``width`` values;
+   worker to worker): dedupe in key order, value, report the shard's top values;
 3. the client finds the exact threshold (``topk``), the shards keep what it says
    (``commit``) and the client merges the kept children by key into the next level of
    its node store, in the order the single-process search would have.
+
+The commit of one step and the expansion of the next go in one round trip.
 
 The client's node store is the single-process one (same arrays, same order), so the game
 is rebuilt with ``path_keys`` and checkpoints are the single-process format: a checkpoint
@@ -323,8 +325,16 @@ class ClusterBeamSearch:
             self.elapsed += time.perf_counter() - t0
             return None
         distinct = sum(r["distinct"] for r in reports)
-        threshold = topk.value_threshold([r["top"] for r in reports],
-                                         [r["finite"] for r in reports], self.width)
+        tops = [r["top"] for r in reports]
+        finite = [r["finite"] for r in reports]
+        while (threshold := topk.value_threshold(tops, finite, self.width)) is not None:
+            short = topk.uncertain_shards(tops, finite, self.width, threshold[0])
+            if not short:
+                break
+            more = self._gather([self._submit(shards.top_values, d, self.run_id, d)
+                                 for d in short])
+            for d, t in zip(short, more):
+                tops[d] = t
         kth, cut = None, topk.MAX_KEY
         if threshold is not None:
             kth, need, exact = threshold

@@ -224,8 +224,12 @@ class Shard:
         kids["value"] = values
         self.candidates = kids
         return {"distinct": int(distinct), "finite": int(np.count_nonzero(values > -np.inf)),
-                "top": topk.top_values(values, self.width),
+                "top": topk.top_values(values, topk.report_size(self.width,
+                                                                self.n_shards)),
                 "memory_mb": process_memory_mb(), "sources": [p["stats"] for p in parts]}
+
+    def top_values(self) -> np.ndarray:
+        return topk.top_values(self.candidates["value"], self.width)
 
     def tied_keys(self, kth: float, need: int) -> np.ndarray:
         c = self.candidates
@@ -271,6 +275,10 @@ def bucket(buckets: list[dict], dest: int) -> dict:
 
 def receive(run: str, shard: int, *parts: dict) -> dict:
     return _SHARDS[run, shard].receive(list(parts))
+
+
+def top_values(run: str, shard: int) -> np.ndarray:
+    return _SHARDS[run, shard].top_values()
 
 
 def tied_keys(run: str, shard: int, kth: float, need: int) -> np.ndarray:

@@ -9,8 +9,10 @@ lower index" becomes "ties to the lower key" and the kept set is the same.
 
 Three small messages find it without moving the children:
 
-1. every shard sends its own top-``width`` values (largest first) and its count of
-   finite values: the global top-``width`` is inside the union of those lists;
+1. every shard sends its top values (largest first; twice its expected share, see
+   :func:`report_size`) and its count of finite values; a shard whose list may hide
+   part of the global top-``width`` (:func:`uncertain_shards`, rare) sends its whole
+   top-``width``: the global top-``width`` is then inside the union of the lists;
 2. the client finds the ``width``-th largest value ``kth`` and how many ties at ``kth``
    it still needs (:func:`value_threshold`); only when that is ambiguous, each shard
    sends the lowest keys of its ties and the client finds the last tie kept
@@ -63,15 +65,20 @@ def top_values(values: np.ndarray, width: int) -> np.ndarray:
 
 def value_threshold(tops: list[np.ndarray], finite_counts: list[int],
                     width: int) -> tuple[float, int, bool] | None:
-    """From each shard's top-``width`` values (largest first) and its number of finite
-    values: None if all of them fit in ``width``, else ``(kth, need, exact)``: keep every
-    value above ``kth`` and ``need`` of the ties at ``kth``; ``exact`` says that the
-    lists hold every tie and exactly ``need`` of them (no key cut is needed).
+    """From each shard's top values (largest first) and its number of finite values:
+    None if all of them fit in ``width``, else ``(kth, need, exact)``: keep every value
+    above ``kth`` and ``need`` of the ties at ``kth``; ``exact`` says that the lists hold
+    every tie and exactly ``need`` of them (no key cut is needed). Valid once
+    :func:`uncertain_shards` finds no shard for this ``kth``.
     """
     total = sum(int(c) for c in finite_counts)
     if total <= width:
         return KEEP_ALL
     merged = np.concatenate([np.asarray(t, np.float64) for t in tops])
+    if len(merged) < width:
+        # Shortened lists hold fewer than width values: the lowest one makes every
+        # shortened list uncertain, and their shards send more.
+        return float(merged.min()), width, False
     kth = float(np.partition(merged, len(merged) - width)[len(merged) - width])
     # Values above kth are fewer than width, so each shard's are all in its list.
     above = int(np.count_nonzero(merged > kth))
@@ -80,6 +87,29 @@ def value_threshold(tops: list[np.ndarray], finite_counts: list[int],
                    for t, c in zip(tops, finite_counts))
     ties = int(np.count_nonzero(merged == kth))
     return kth, need, bool(complete and ties == need)
+
+
+def report_size(width: int, n_shards: int) -> int:
+    """How many top values a shard reports first: twice its expected share of the global
+    top-``width`` (hashing spreads it evenly), not all ``width``. A shard asked for more
+    (:func:`uncertain_shards`) then sends its top-``width``.
+
+    >>> report_size(1000, 1), report_size(1000, 4), report_size(100, 16)
+    (1000, 564, 76)
+    """
+    return min(width, 2 * width // n_shards + 64)
+
+
+def uncertain_shards(tops: list[np.ndarray], finite_counts: list[int], width: int,
+                     kth: float) -> list[int]:
+    """Shards whose shortened list may hide values of the global top-``width``.
+
+    The union of the lists holds the global top-``width`` (so ``kth`` is exact) when each
+    list is complete, or ``width`` long, or ends below ``kth``: values it left out are then
+    below every kept one. The others must send their top-``width``.
+    """
+    return [s for s, (t, c) in enumerate(zip(tops, finite_counts))
+            if len(t) < min(width, c) and t[-1] >= kth]
 
 
 def tied_keys(values: np.ndarray, keys: np.ndarray, kth: float, need: int) -> np.ndarray:
