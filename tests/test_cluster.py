@@ -8,6 +8,8 @@ for array and the games are the same replay string.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -250,3 +252,25 @@ def test_solve_on_a_given_scheduler_plays_the_single_process_game(client):
     clustered = CliRunner().invoke(cli, args + ["--cluster", address])
     assert alone.exit_code == 0 and clustered.exit_code == 0, clustered.output
     assert alone.output.splitlines()[1] == clustered.output.splitlines()[1]  # the replay
+
+
+def test_solve_cluster_checkpoint_resumes_to_the_single_process_game(client, tmp_path):
+    address = client.scheduler.address
+    args = ["solve", "--quiet", "--width", "30", "--checkpoint", str(tmp_path / "run")]
+    first = CliRunner().invoke(cli, args + ["--max-depth", "8", "--cluster", address])
+    assert first.exit_code == 0, first.output
+    resumed = CliRunner().invoke(cli, args + ["--max-depth", "16", "--resume", "--cluster",
+                                              address])
+    alone = CliRunner().invoke(cli, ["solve", "--quiet", "--width", "30", "--max-depth", "16"])
+    assert resumed.exit_code == 0 and alone.exit_code == 0, resumed.output
+    assert resumed.output.splitlines()[1] == alone.output.splitlines()[1]
+
+
+def test_bench_search_on_a_cluster_reports_children_per_second_and_memory(client):
+    r = CliRunner().invoke(cli, ["bench", "search", "--budget", "420", "--max-depth", "6",
+                                 "--json", "--cluster", client.scheduler.address])
+    assert r.exit_code == 0, r.output
+    row = json.loads(r.stdout.strip().splitlines()[0])
+    assert row["width"] == 30 and row["pieces"] == 6 and row["workers"] == 2
+    assert row["children_per_s"] > 0 and len(row["worker_memory_mb"]) == 2
+    assert all(m > 0 for m in row["worker_memory_mb"])
