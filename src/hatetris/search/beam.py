@@ -287,7 +287,7 @@ class BeamSearch:
     def _buffer(self, name: str, n: int, dtype, shape=()) -> np.ndarray:
         a = self._buffers.get(name)
         if a is None or len(a) < n:
-            a = np.zeros((max(n, 1024),) + shape, dtype)
+            a = np.zeros((max(n * 5 // 4, 1024),) + shape, dtype)  # room to grow
             self._buffers[name] = a
         return a
 
