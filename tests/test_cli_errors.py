@@ -56,7 +56,7 @@ BAD = [
     (("solve", "--overwrite"), "--overwrite needs --checkpoint"),
     (("solve", "--checkpoint", "empty", "--resume"), "no checkpoint in"),
     (("solve", "--solver", "mcts-heuristic", "--checkpoint", "empty", "--resume"),
-     "MCTS keeps no tree"),
+     "mcts-partial.json not found"),
     (("solve", "--solver", "mcts-heuristic", "--width", "10"), "--width is for beam"),
     (("solve", "--simulations", "5"), "--simulations is for MCTS"),
     (("solve", "--out", "empty", "--max-depth", "2"), "is a directory"),
@@ -121,15 +121,21 @@ def _umask() -> int:
     return mask
 
 
-def test_ctrl_c_says_how_to_resume_and_the_resumed_game_is_the_same(tmp_path):
-    args = ["solve", "--width", "40", "--max-depth", "60", "--quiet"]
+@pytest.mark.parametrize("search", [
+    ["--width", "40", "--max-depth", "60"],
+    ["--solver", "mcts-heuristic", "--simulations", "100", "--max-depth", "40"],
+], ids=["beam", "mcts"])
+def test_ctrl_c_says_how_to_resume_and_the_resumed_game_is_the_same(tmp_path, search):
+    args = ["solve", *search, "--quiet"]
     whole = json.loads(hatetris(*args, "--json", cwd=tmp_path).stdout)
     env = {**os.environ, "HATETRIS_SOLVERS": str(REPO / "solvers")}
     proc = subprocess.Popen([sys.executable, "-m", "hatetris", *args, "--checkpoint", "ck",
                              "--checkpoint-every", "1"], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
-    while not (tmp_path / "ck" / "meta.json").exists() and time.monotonic() < deadline:
+    saved = tmp_path / "ck" / ("mcts-partial.json" if "mcts-heuristic" in search
+                               else "meta.json")
+    while not saved.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)

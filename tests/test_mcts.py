@@ -14,6 +14,7 @@ from hatetris.search.mcts import (
     MAX_PATH,
     MCTS,
     PARTIAL_FILE,
+    TREE_FILE,
     expand_leaves,
     run_mcts,
 )
@@ -240,6 +241,8 @@ def test_run_mcts_preset_checkpoint_and_resume(tmp_path):
     verify(first["replay"], first["score"], first["pieces"])
     assert (tmp_path / PARTIAL_FILE).exists()
 
+    assert (tmp_path / TREE_FILE).exists()
+
     resumed = run_mcts(preset, max_depth=9, simulations=20, progress=False,
                        checkpoint=str(tmp_path), resume=True)
     assert resumed["pieces"] == 9
@@ -253,3 +256,20 @@ def test_run_mcts_preset_checkpoint_and_resume(tmp_path):
     with pytest.raises(CheckpointError, match="different run"):
         run_mcts(preset, max_depth=12, simulations=21, resume=True,
                  checkpoint=str(tmp_path), progress=False)
+
+
+def test_a_resumed_mcts_run_plays_the_uninterrupted_game(tmp_path):
+    """Stopped twice and resumed from its checkpoints, a run plays the very game (and
+    counts the very work) of one that never stopped: the whole search is saved."""
+    from hatetris.presets import load_preset
+
+    preset = load_preset("mcts-heuristic")
+    whole = run_mcts(preset, max_depth=40, simulations=100, progress=False)
+    for depth in (15, 28, 40):
+        part = run_mcts(preset, max_depth=depth, simulations=100, progress=False,
+                        checkpoint=str(tmp_path), resume=depth != 15)
+        assert part["pieces"] == min(depth, whole["pieces"])
+    for key in ("replay", "score", "pieces", "children", "simulations_total",
+                "loop_rule_hits", "reexpansions"):
+        assert part[key] == whole[key], key
+

@@ -187,13 +187,15 @@ def _check_preset_options(preset, width: int | None = None,
         _fail(f"--width is for beam solvers; {preset.name!r} is {kind} (give --simulations)")
 
 
-CHECKPOINT_FILES = ("meta.json", "mcts-partial.json")
+CHECKPOINT_FILES = ("meta.json", "mcts-partial.json", "mcts-tree.npz")
+# the file without which a checkpoint of each search kind cannot be resumed
+RESUME_FILE = {"beam": "meta.json", "mcts": "mcts-partial.json"}
 
 
 def _check_checkpoint(checkpoint: str | None, resume: bool, overwrite: bool,
                       kind: str) -> None:
     """A checkpoint directory is only continued with --resume, only replaced with
-    --overwrite; MCTS keeps no tree on disk, so its --resume is refused."""
+    --overwrite (checked before anything is compiled or written)."""
     if checkpoint is None:
         if resume:
             _fail("--resume needs --checkpoint DIR")
@@ -205,15 +207,13 @@ def _check_checkpoint(checkpoint: str | None, resume: bool, overwrite: bool,
     path = Path(checkpoint)
     if path.exists() and not path.is_dir():
         _fail(f"--checkpoint {checkpoint}: not a directory")
-    if resume and kind == "mcts":
-        _fail("--resume is for beam solvers: MCTS keeps no tree on disk, so a resumed game "
-              "would differ from an uninterrupted one")
     held = [name for name in CHECKPOINT_FILES if (path / name).exists()]
     if held and not resume and not overwrite:
         _fail(f"--checkpoint {checkpoint} already holds a run: add --resume to continue it "
               f"or --overwrite to start again")
-    if resume and not (path / "meta.json").exists():
-        _fail(f"no checkpoint in {checkpoint} (meta.json not found)")
+    need = RESUME_FILE.get(kind, "meta.json")
+    if resume and not (path / need).exists():
+        _fail(f"no checkpoint in {checkpoint} ({need} not found)")
 
 
 def _clear_checkpoint(checkpoint: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shlex
 import sys
-from pathlib import Path
 
 import click
 
@@ -72,7 +71,8 @@ def solvers(as_json: bool) -> None:
 @click.option("--checkpoint", "checkpoint", type=str, default=None,
               help="Directory for checkpoints (written every N steps and on Ctrl-C).")
 @click.option("--checkpoint-every", type=click.IntRange(1), default=None)
-@click.option("--resume", is_flag=True, help="Continue the run saved in --checkpoint (beam).")
+@click.option("--resume", is_flag=True,
+              help="Continue the run saved in --checkpoint: the same game as one run.")
 @click.option("--overwrite", is_flag=True, help="Replace the run saved in --checkpoint.")
 @click.option("--out", type=str, default=None, help="Write the solution JSON here.")
 @click.option("--json", "as_json", is_flag=True, help="Print the solution record as JSON.")
@@ -151,9 +151,10 @@ def solve(solver: str, width: int | None, max_depth: int | None, simulations: in
         if out:
             click.echo(f"wrote {out}")
     if interrupted:
-        if checkpoint and kind == "beam":
+        if checkpoint:
             again = ["hatetris", "solve", "--solver", solver]
-            for flag, value in (("--width", width), ("--max-depth", max_depth),
+            for flag, value in (("--width", width), ("--simulations", simulations),
+                                ("--max-depth", max_depth),
                                 ("--workers", workers), ("--seed", seed or None),
                                 ("--checkpoint", checkpoint),
                                 ("--checkpoint-every", checkpoint_every), ("--out", out),
@@ -165,10 +166,6 @@ def solve(solver: str, width: int | None, max_depth: int | None, simulations: in
                 ["--quiet"] if quiet else [])
             click.echo(f"interrupted: checkpoint in {checkpoint}; resume with: "
                        f"{shlex.join(again)}", err=True)
-        elif checkpoint:
-            partial = Path(checkpoint) / "mcts-partial.json"
-            click.echo(f"interrupted: the game so far is in {partial} (MCTS runs do not "
-                       f"resume: the tree is not saved)", err=True)
         else:
             click.echo("interrupted: no checkpoint kept (give --checkpoint DIR to make a run "
                        "resumable)", err=True)

@@ -2,8 +2,8 @@
 
 Parts, one job each: ``arrays`` (the store's fields), ``select``, ``expand``, ``backup``
 (the kernels of one simulation batch), ``compact`` (keeping the root's subtree), ``tree``
-(the ``MCTS`` class that plays a game) and ``runner`` (``run_mcts``: a preset, progress,
-the partial-game checkpoint).
+(the ``MCTS`` class that plays a game), ``state`` (a search on disk) and ``runner``
+(``run_mcts``: a preset, progress, checkpoints).
 
 HATETRIS is a deterministic single-player game once the adversary is fixed: the player
 picks a placement, the adversary's reply is a function of the well and the history. The
@@ -90,24 +90,24 @@ Edges are capped at
 
 Checkpoints
 -----------
-MCTS keeps no resumable tree on disk. With ``checkpoint=DIR``, :func:`run_mcts` writes the
-game committed so far as a verified solution record, ``DIR/mcts-partial.json``, every
-``checkpoint_every`` moves and at the end; ``resume=True`` continues from that record:
-the committed game is replayed (history included) and the search restarts with a fresh
-tree at its last well. A resumed run is valid but not identical to an uninterrupted one,
-so ``hatetris solve`` refuses ``--resume`` for MCTS presets (it would break the promise
-that a resumed run gives the same game); the checkpoint still keeps the game so far.
+With ``checkpoint=DIR``, :func:`run_mcts` writes, every ``checkpoint_every`` moves and at
+the end, the game committed so far as a verified solution record (``DIR/mcts-partial.json``)
+and the whole search (``DIR/mcts-tree.npz``: every array of the store, the tables, the
+history and the generator, see ``state``). ``resume=True`` loads that search and goes on:
+a resumed run plays exactly the game of an uninterrupted one (tested). ``MCTS.start_from``
+still continues a committed game with a fresh tree, for a game that has no saved search.
 """
 
 from .arrays import BACKUPS, COMMITS, EDGE_FIELDS, MAX_PATH, NODE_FIELDS
 from .backup import backup_batch
 from .compact import compact_nodes, mark_reachable, rebuild_tables
 from .expand import MAX_CHILDREN, expand_leaves, insert_children
-from .runner import PARTIAL_FILE, mcts_fingerprint, run_mcts
+from .runner import PARTIAL_FILE, TREE_FILE, mcts_fingerprint, run_mcts
 from .select import select_batch
+from .state import load_tree, save_tree
 from .tree import MCTS, MoveStats
 
 __all__ = ["BACKUPS", "COMMITS", "EDGE_FIELDS", "MAX_CHILDREN", "MAX_PATH", "MCTS",
-           "MoveStats", "NODE_FIELDS", "PARTIAL_FILE", "backup_batch", "compact_nodes",
-           "expand_leaves", "insert_children", "mark_reachable", "mcts_fingerprint",
-           "rebuild_tables", "run_mcts", "select_batch"]
+           "MoveStats", "NODE_FIELDS", "PARTIAL_FILE", "TREE_FILE", "backup_batch",
+           "compact_nodes", "expand_leaves", "insert_children", "load_tree", "mark_reachable",
+           "mcts_fingerprint", "rebuild_tables", "run_mcts", "save_tree", "select_batch"]

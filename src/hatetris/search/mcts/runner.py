@@ -1,4 +1,9 @@
-"""Running an MCTS preset: progress, the partial-game checkpoint, the verified solution."""
+"""Running an MCTS preset: progress, checkpoints that resume exactly, the verified solution.
+
+A checkpoint directory holds the committed game so far as a verified solution record
+(``mcts-partial.json``) and the whole search (``mcts-tree.npz``, see :mod:`.state`):
+resumed, the search plays the very moves an uninterrupted run would have.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,8 @@ from ...engine import MAX_CHILDREN
 from .arrays import BACKUPS
 from .tree import MCTS
 
-
 PARTIAL_FILE = "mcts-partial.json"
+TREE_FILE = "mcts-tree.npz"
 
 
 def mcts_fingerprint(preset, settings: dict[str, Any], seed: int) -> dict:
@@ -29,9 +34,11 @@ def run_mcts(preset, *, width: int | None = None, max_depth: int | None = None,
              simulations: int | None = None) -> dict:
     """Play a whole game with an MCTS preset (or to Ctrl-C); return the verified solution.
 
-    ``width`` is ignored (beam only). With ``checkpoint=DIR`` the committed game is saved
-    as ``DIR/mcts-partial.json`` (a verified solution record) every ``checkpoint_every``
-    moves and at the end; ``resume`` continues from it with a fresh tree.
+    ``width`` is ignored (beam only). With ``checkpoint=DIR`` the committed game
+    (``DIR/mcts-partial.json``, a verified solution record) and the search
+    (``DIR/mcts-tree.npz``) are saved every ``checkpoint_every`` moves and at the end;
+    ``resume`` continues that search exactly: the same game as an uninterrupted run.
+    ``max_depth`` may be raised on resume.
     """
     import numba
     from tqdm import tqdm
@@ -41,6 +48,7 @@ def run_mcts(preset, *, width: int | None = None, max_depth: int | None = None,
     from ..checkpoint import CheckpointError
     from ...solution import SolutionError, load_solution, make_solution, save_solution, verify
     from ...running import drive, memory_mb, peak_memory_mb
+    from .state import load_tree, save_tree
 
     s = preset.search
     sims = int(simulations or s.get("simulations", 1000))
@@ -70,8 +78,8 @@ def run_mcts(preset, *, width: int | None = None, max_depth: int | None = None,
     search = MCTS(evaluation, simulations=sims, exploration=exploration, max_nodes=max_nodes,
                   backup=backup, max_depth=max_depth, seed=seed)
     partial_path = Path(checkpoint) / PARTIAL_FILE if checkpoint else None
+    tree_path = Path(checkpoint) / TREE_FILE if checkpoint else None
     elapsed_before = 0.0
-    children_before = simulations_before = 0
     if resume:
         if not partial_path.exists():
             raise CheckpointError(f"no MCTS checkpoint in {checkpoint} ({PARTIAL_FILE})")
@@ -86,10 +94,18 @@ def run_mcts(preset, *, width: int | None = None, max_depth: int | None = None,
         keys = saved.get("keys")
         if not isinstance(keys, str) or encode(keys) != saved["replay"]:
             raise CheckpointError(f"{partial_path}: its keys do not match its replay")
-        search.start_from(keys)
+        if not tree_path.exists():
+            raise CheckpointError(f"{checkpoint} holds no MCTS tree ({TREE_FILE}; an older "
+                                  f"checkpoint): it cannot be resumed exactly")
+        try:
+            search = load_tree(tree_path, evaluation)
+        except (ValueError, KeyError, TypeError) as e:
+            raise CheckpointError(f"corrupt checkpoint {tree_path}: {e}") from None
+        if search.keys != keys:
+            raise CheckpointError(f"{tree_path} and {partial_path} are from different moves "
+                                  f"of the run; not resuming")
+        search.max_depth = max_depth
         elapsed_before = float(saved.get("elapsed", 0.0))
-        children_before = int(saved.get("children", 0))
-        simulations_before = int(saved.get("simulations_total", 0))
 
     def solution(interrupted: bool, wall: float) -> dict:
         return make_solution(
@@ -98,13 +114,13 @@ def run_mcts(preset, *, width: int | None = None, max_depth: int | None = None,
             parameters={**preset.to_json(), **settings, "max_depth": max_depth,
                         "batch": search.batch, "commit": search.commit},
             seed=seed,
-            elapsed=round(elapsed_before + search.elapsed, 3),
+            elapsed=round(search.elapsed, 3),  # the saved search carries its past
             wall_this_run=round(wall, 3),
             resumed_from=round(elapsed_before, 3) if resume else None,
             workers=workers,
             depth_reached=search.depth,
-            children=children_before + int(search.children_evaluated),
-            simulations_total=simulations_before + int(search.simulations_total),
+            children=int(search.children_evaluated),
+            simulations_total=int(search.simulations_total),
             loop_rule_hits=int(search.loops_total),
             reexpansions=int(search.reexpansions),
             peak_memory_mb=round(peak_memory_mb(), 1),
@@ -113,6 +129,7 @@ def run_mcts(preset, *, width: int | None = None, max_depth: int | None = None,
 
     def save_partial(interrupted: bool, wall: float) -> None:
         partial_path.parent.mkdir(parents=True, exist_ok=True)
+        save_tree(tree_path, search)  # first: the record names a move the tree has reached
         save_solution(partial_path, {**solution(interrupted, wall), "fingerprint": fingerprint,
                                      "keys": search.keys})
 
