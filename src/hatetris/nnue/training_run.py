@@ -459,6 +459,13 @@ class TrainingRun:
             if c.bench_suite:
                 self.state["best_score"] = g["bench"]["score"]
         g["decision"] = "adopted" if adopted else "rejected"
+        if not adopted:
+            # No later phase reads a rejected network: its weights (2.6 MB) would only
+            # swell the committed state. Its sidecar (.json) and its figures stay.
+            self.state["files"].pop(f"net-{k}.npz", None)
+            g["weights_dropped"] = True
         self.save_state()
+        if not adopted:
+            (self.run_dir / f"net-{k}.npz").unlink(missing_ok=True)
         self.event(k, g["decision"], reason=reason,
                    best_before=before if before is not None else "init", best_now=self.state["best"])
