@@ -10,16 +10,17 @@ True
 >>> check_width(10**9, available=24 * 2**30)
 Traceback (most recent call last):
 ...
-hatetris.search.memory.WidthError: width 1,000,000,000 needs about 3,353 GB of memory; this machine has 24 GB available (at most width 7,041,770)
+hatetris.search.memory.WidthError: width 1,000,000,000 needs about 8,382 GB of memory; this machine has 24 GB available (at most width 2,816,708)
 """
 
 from __future__ import annotations
 
 import os
 
-# Bytes per unit of width, measured as peak RSS / width on long games (docs/speed.md),
+# Bytes per unit of width: peak RSS over width measured 6 KB (quick, width 20,000) and
+# 8 KB (nnue-beam, width 100,000) with a pruning store (docs/speed.md),
 # with headroom: children (about 14 to 34 per well) and their buffers dominate.
-BYTES_PER_WIDTH = 3600
+BYTES_PER_WIDTH = 9000
 BASE_BYTES = 400 * 2**20  # the interpreter, numba, kernels and a network
 
 
