@@ -40,6 +40,8 @@ def work(tmp_path):
     (tmp_path / "held" / "meta.json").write_text("{}")
     (tmp_path / "latin1.txt").write_bytes(b"caf\xe9\n")
     (tmp_path / "empty").mkdir()
+    (tmp_path / "nets").mkdir()
+    (tmp_path / "nets" / "gen-0.npz").write_bytes(b"")  # a network no run here made
     return tmp_path
 
 
@@ -69,7 +71,7 @@ BAD = [
     (("replay", "--file", "empty.json"), "cannot read"),
     (("watch", "DDDD", "--from-piece", "9"), "the game has 0 pieces"),
     # train: networks in --nets that no run made are never taken as its generations
-    (("train", "--nets", str(REPO / "data" / "nets"), "--work", "w"), "that no run"),
+    (("train", "--nets", "nets", "--work", "w"), "that no run"),
 ]
 BAD += [
     (("train", "--resume", "--work", "w"), "no training run in"),

@@ -53,7 +53,8 @@ def _read_source(source: str) -> str:
     name = "standard input" if source == "-" else source
     try:
         if source == "-":
-            return click.get_binary_stream("stdin").read().decode("utf-8")
+            data = getattr(sys.stdin, "buffer", sys.stdin).read()
+            return data if isinstance(data, str) else data.decode("utf-8")
         return Path(source).read_text(encoding="utf-8")
     except OSError as e:
         _fail(f"cannot read {name}: {e.strerror}")
