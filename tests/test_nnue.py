@@ -104,9 +104,15 @@ def test_inference_equals_dense_forward_pass(sets):
     net = Network.random(sets, hidden=24, seed=3, scale=2.0)
     rows = ROWS[:300]
     out = np.zeros(len(rows))
-    NNUEEvaluation(net).evaluate(rows, SCORES[:300], out)
-    np.testing.assert_allclose(out, dense_forward(net, rows), atol=1e-5)
+    NNUEEvaluation(net, precision="float32").evaluate(rows, SCORES[:300], out)
+    dense = dense_forward(net, rows)
+    np.testing.assert_allclose(out, dense, atol=1e-5)
     assert out.std() > 0.05  # not a constant network
+    # The search's int16 path: within its stated worst-case bound of the same pass.
+    from hatetris.nnue.quantized import quantize
+
+    NNUEEvaluation(net).evaluate(rows, SCORES[:300], out)
+    assert np.abs(out - dense).max() <= quantize(net).error_bound(net.layout.max_active)
 
 
 def test_training_lowers_the_loss():

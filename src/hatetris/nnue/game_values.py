@@ -21,5 +21,7 @@ def game_values(keys: str, networks: list[Network]) -> tuple[np.ndarray, np.ndar
     rows, lines = game_wells(keys)
     values = np.zeros((len(networks), len(rows)))
     for i, net in enumerate(networks):
-        NNUEEvaluation(net).evaluate(rows, np.zeros(len(rows), np.int64), values[i])
+        # The network as trained (a report, not a search): the float path.
+        NNUEEvaluation(net, precision="float32").evaluate(rows, np.zeros(len(rows), np.int64),
+                                                          values[i])
     return lines, values
