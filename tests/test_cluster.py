@@ -9,6 +9,7 @@ for array and the games are the same replay string.
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -129,6 +130,20 @@ def test_same_game_as_single_process(client, n_shards, on_workers, max_depth):
     assert len(set(c.addresses)) == on_workers
     assert c.finished == (max_depth is None)
     assert_same_search(c, single(50, max_depth))
+
+
+def test_same_game_on_three_worker_processes(client):
+    """The module's cluster grown to 3 workers for this test (then back to 2)."""
+    client.cluster.scale(3)
+    try:
+        client.wait_for_workers(3, timeout=120)
+        c = run_to_end(ClusterBeamSearch(client, _evaluation(), 50, 25, threads=1))
+        assert len(set(c.addresses)) == 3 and c.n_shards == 3
+        assert_same_search(c, single(50, 25))
+    finally:
+        client.cluster.scale(2)
+        while len(client.nthreads()) > 2:
+            time.sleep(0.1)
 
 
 def test_same_levels_at_a_wider_beam(client):
