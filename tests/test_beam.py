@@ -168,8 +168,8 @@ def _pieces_along(name: str) -> tuple[dict, np.ndarray, np.ndarray]:
     n = record["pieces_placed"]
     piece, count = np.zeros(n, np.int8), np.zeros(n, np.int64)
     loop = np.zeros(n, np.bool_)
-    plan_children(store.rows, store.score, store.depth, store.parent, 0, n, seen, piece, count,
-                  loop)
+    plan_children(store.rows, store.score, store.depth, store.parent, np.arange(n), seen, piece,
+                  count, loop)
     return record, piece, loop
 
 

@@ -117,8 +117,8 @@ def _plan(arrays: dict[str, np.ndarray], node: int, first: int = 0) -> tuple[int
         filter_insert(seen, np.uint64(rows_hash(arrays["rows"][i])))
     piece, count = np.zeros(1, np.int8), np.zeros(1, np.int64)
     loop = np.zeros(1, np.bool_)
-    plan_children(arrays["rows"], arrays["score"], arrays["depth"], arrays["parent"], node,
-                  node + 1, seen, piece, count, loop)
+    plan_children(arrays["rows"], arrays["score"], arrays["depth"], arrays["parent"],
+                  np.array([node]), seen, piece, count, loop)
     return int(piece[0]), int(count[0]), bool(loop[0])
 
 

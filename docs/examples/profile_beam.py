@@ -22,7 +22,7 @@ CALLS: dict[str, int] = defaultdict(int)
 KERNELS = {
     "hatetris.search.beam": ("plan_children", "write_children", "dedupe_children",
                              "select_best", "cap_per_parent", "_append_nodes",
-                             "_insert_rows_hashes"),
+                             "insert_rows_hashes", "_insert_rows_hashes"),
     "hatetris.eval.quiescence": ("count_clearing_children", "write_clearing_children",
                                  "fold_max", "compose"),
     "hatetris.nnue.evaluation": ("evaluate_network", "evaluate_quantized",

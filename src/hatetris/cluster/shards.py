@@ -22,11 +22,12 @@ import numpy as np
 from .. import __version__
 from ..engine import MAX_CHILDREN
 from ..rules import HEIGHT
+from ..search.beam import (compact_nodes, insert_rows_hashes, mark_live, plan_children,
+                           write_children)
 from ..search.tree import NodeStore
-from ..search.tt import table_slots
+from ..search.tt import dedupe_in_order, table_slots
 from . import topk
-from .kernels import (compact_nodes, dedupe_in_order, group_by_shard, insert_rows_hashes,
-                      mark_live, plan_subset, shards_of, write_subset)
+from .kernels import group_by_shard, shards_of
 
 _SHARDS: dict[tuple[str, int], "Shard"] = {}
 _EXIT_AT_DEPTH: list[int] = []  # fault injection for the tests: exit at that depth's expand
@@ -173,7 +174,7 @@ class Shard:
         piece = np.zeros(n, np.int8)
         count = np.zeros(n, np.int64)
         loop = np.zeros(n, np.bool_)
-        plan_subset(s.rows, s.score, s.depth, s.parent, beam, self.seen, piece, count, loop)
+        plan_children(s.rows, s.score, s.depth, s.parent, beam, self.seen, piece, count, loop)
         total = int(count.sum())
         offsets = np.zeros(n, np.int64)
         if n:
@@ -182,7 +183,7 @@ class Shard:
         scores = np.zeros(total, np.int64)
         moves = np.zeros(total, np.int64)
         parent = np.zeros(total, np.int64)
-        write_subset(s.rows, s.score, beam, piece, offsets, rows, scores, moves, parent)
+        write_children(s.rows, s.score, beam, piece, offsets, rows, scores, moves, parent)
         slot = np.arange(total, dtype=np.int64) - offsets[parent]
         key = (beam[parent] - self.level_start[-1]) * MAX_CHILDREN + slot
         dest = np.zeros(total, np.int64)

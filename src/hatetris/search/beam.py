@@ -39,15 +39,18 @@ CHUNK = 256  # wells per parallel task: scratch is allocated once per chunk
 
 
 @njit(**NJIT_PARALLEL)
-def plan_children(rows, score, depth, parent, start, end, seen, out_piece, out_count,
-                  out_loop):
-    """Adversary piece and number of live children for beam wells ``start..end-1``."""
-    n = end - start
+def plan_children(rows, score, depth, parent, wells, seen, out_piece, out_count, out_loop):
+    """Adversary piece and number of live children of the store's wells ``wells[i]``.
+
+    ``wells`` is the beam (``arange(start, end)``) or, on a cluster, the beam wells of
+    one shard, scattered through the level.
+    """
+    n = wells.shape[0]
     n_chunks = (n + CHUNK - 1) // CHUNK
     for c in prange(n_chunks):
         pad, locks, buf, kid_rows, kid_scores, kid_moves = expand_scratch()
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            g = start + i
+            g = wells[i]
             top = pad_well(rows[g], pad)
             p, y_first, y_last = mild_piece(pad, top, locks, buf)
             k = children_into(pad, p, locks, y_first, y_last, score[g], False,
@@ -70,17 +73,18 @@ def plan_children(rows, score, depth, parent, start, end, seen, out_piece, out_c
 
 
 @njit(**NJIT_PARALLEL)
-def write_children(rows, score, start, end, piece, offsets, out_rows, out_scores, out_moves,
+def write_children(rows, score, wells, piece, offsets, out_rows, out_scores, out_moves,
                    out_parent):
-    """Write the children of beam wells ``start..end-1`` at their offsets."""
-    n = end - start
+    """Write the children of the store's wells ``wells[i]`` at their offsets; a child's
+    ``out_parent`` is ``i``, its parent's position in ``wells``."""
+    n = wells.shape[0]
     n_chunks = (n + CHUNK - 1) // CHUNK
     for c in prange(n_chunks):
         pad = np.zeros(PAD_ROWS, np.uint16)
         locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
         scratch = np.zeros((1, HEIGHT), np.int64)
         for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            g = start + i
+            g = wells[i]
             top = pad_well(rows[g], pad)
             p = piece[i]
             y_first, y_last = lock_masks(pad, top, p, locks)
@@ -136,7 +140,8 @@ def cap_per_parent(values, offsets, count, cap):
 
 
 @njit(**NJIT)
-def _insert_rows_hashes(rows, start, end, seen):
+def insert_rows_hashes(rows, start, end, seen):
+    """Put the rows hash of wells ``start..end-1`` in the seen filter."""
     for i in range(start, end):
         filter_insert(seen, rows_hash(rows[i]))
 
@@ -232,7 +237,7 @@ class BeamSearch:
         self.store.add_root()
         self.level_start = [0]
         self.seen = np.zeros(table_slots(1 << 16), np.uint64)
-        _insert_rows_hashes(self.store.rows, 0, 1, self.seen)
+        insert_rows_hashes(self.store.rows, 0, 1, self.seen)
         self.best_node = 0
         self.children_total = 0
         self.loops_total = 0
@@ -260,7 +265,7 @@ class BeamSearch:
         s.size = k + 1
         self.level_start = list(range(k + 1))
         self._grow_seen()
-        _insert_rows_hashes(s.rows, 1, s.size, self.seen)
+        insert_rows_hashes(s.rows, 1, s.size, self.seen)
         self.best_node = k
 
     @staticmethod
@@ -311,7 +316,7 @@ class BeamSearch:
         self.compactions += 1
         self.compact_at = max(2 * kept, self.min_compact)
         self.seen = np.zeros(table_slots(2 * s.size), np.uint64)
-        _insert_rows_hashes(s.rows, 0, s.size, self.seen)
+        insert_rows_hashes(s.rows, 0, s.size, self.seen)
         for name in ("live", "new_index"):
             self._buffers.pop(name, None)
 
@@ -319,7 +324,7 @@ class BeamSearch:
         if 2 * self.store.size <= len(self.seen):
             return
         self.seen = np.zeros(table_slots(self.store.size * 2), np.uint64)
-        _insert_rows_hashes(self.store.rows, 0, self.store.size, self.seen)
+        insert_rows_hashes(self.store.rows, 0, self.store.size, self.seen)
 
     # -- one step ------------------------------------------------------------------------
 
@@ -334,8 +339,8 @@ class BeamSearch:
         piece = np.zeros(n, np.int8)
         count = np.zeros(n, np.int64)
         loop = np.zeros(n, np.bool_)
-        plan_children(s.rows, s.score, s.depth, s.parent, start, end, self.seen, piece, count,
-                      loop)
+        wells = np.arange(start, end, dtype=np.int64)
+        plan_children(s.rows, s.score, s.depth, s.parent, wells, self.seen, piece, count, loop)
         total = int(count.sum())
         if total == 0:
             self.finished = True
@@ -347,8 +352,8 @@ class BeamSearch:
         kid_scores = self._buffer("scores", total, np.int64)
         kid_moves = self._buffer("moves", total, np.int64)
         kid_parent = self._buffer("parent", total, np.int64)
-        write_children(s.rows, s.score, start, end, piece, offsets, kid_rows, kid_scores,
-                       kid_moves, kid_parent)
+        write_children(s.rows, s.score, wells, piece, offsets, kid_rows, kid_scores, kid_moves,
+                       kid_parent)
         keep = self._buffer("keep", total, np.bool_)
         hashes = self._buffer("hashes", total, np.uint64)
         table = self._buffer("table", table_slots(total), np.int64)
@@ -379,7 +384,7 @@ class BeamSearch:
         s.size += len(sel)
         self.level_start.append(at)
         self._grow_seen()
-        _insert_rows_hashes(s.rows, at, s.size, self.seen)
+        insert_rows_hashes(s.rows, at, s.size, self.seen)
         new_scores = s.score[at:s.size]
         best_here = at + int(np.argmax(new_scores))
         if s.score[best_here] >= s.score[self.best_node]:

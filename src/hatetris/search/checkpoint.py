@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..atomic import write_atomic, write_json_atomic
-from .beam import BeamSearch, _insert_rows_hashes
+from .beam import BeamSearch, insert_rows_hashes
 from .tree import NodeStore
 from .tt import table_slots
 
@@ -148,5 +148,5 @@ def load_checkpoint(directory: str | Path, fingerprint: dict, evaluation,
     search.compact_at = int(meta.get("compact_at", search.compact_at))
     search.min_compact = int(meta.get("min_compact", search.min_compact))
     search.seen = np.zeros(table_slots(2 * store.size), np.uint64)
-    _insert_rows_hashes(store.rows, 0, store.size, search.seen)
+    insert_rows_hashes(store.rows, 0, store.size, search.seen)
     return search

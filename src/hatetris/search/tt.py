@@ -63,6 +63,23 @@ def filter_contains(table, h) -> bool:
 
 
 @njit(**NJIT)
+def _first_of_state(rows, scores, j, hashes, table) -> bool:
+    """Enter child ``j`` in ``table``; True if no equal state was entered before it."""
+    h = state_hash(rows[j], scores[j])
+    hashes[j] = h
+    mask = table.shape[0] - 1
+    slot = np.int64(h & np.uint64(mask))
+    while True:
+        k = table[slot]
+        if k < 0:
+            table[slot] = j
+            return True
+        if hashes[k] == h and scores[k] == scores[j] and same_well(rows, k, rows, j):
+            return False
+        slot = (slot + 1) & mask
+
+
+@njit(**NJIT)
 def dedupe_children(rows, scores, n, hashes, table, keep) -> int:
     """Mark in ``keep`` the first child of every distinct state among ``rows[:n]``.
 
@@ -71,21 +88,22 @@ def dedupe_children(rows, scores, n, hashes, table, keep) -> int:
     of distinct states.
     """
     table[:] = -1
-    mask = table.shape[0] - 1
     distinct = 0
     for j in range(n):
-        h = state_hash(rows[j], scores[j])
-        hashes[j] = h
-        slot = np.int64(h & np.uint64(mask))
-        keep[j] = True
-        while True:
-            k = table[slot]
-            if k < 0:
-                table[slot] = j
-                distinct += 1
-                break
-            if hashes[k] == h and scores[k] == scores[j] and same_well(rows, k, rows, j):
-                keep[j] = False
-                break
-            slot = (slot + 1) & mask
+        keep[j] = _first_of_state(rows, scores, j, hashes, table)
+        distinct += keep[j]
+    return distinct
+
+
+@njit(**NJIT)
+def dedupe_in_order(rows, scores, order, hashes, table, keep) -> int:
+    """:func:`dedupe_children` visiting the children in ``order``: the first of each
+    distinct state *in that order* is kept (``keep`` and ``hashes`` are indexed like
+    ``rows``). A cluster shard receives children from every shard in an order of its own."""
+    table[:] = -1
+    distinct = 0
+    for t in range(order.shape[0]):
+        j = order[t]
+        keep[j] = _first_of_state(rows, scores, j, hashes, table)
+        distinct += keep[j]
     return distinct
