@@ -151,6 +151,18 @@ def test_same_levels_at_a_wider_beam(client):
     assert_same_search(c, single(300, 15))
 
 
+def test_nnue_on_the_cluster_plays_the_single_process_game(client):
+    """Shards value their children afresh (a child's parent lives on another shard); the
+    single process updates each child from its parent's accumulator. Both are integer
+    sums of the same int16 weights, so the beams are the same node for node."""
+    evaluation = make_evaluation(load_preset("nnue-beam"))
+    b = BeamSearch(evaluation, 40, 20)
+    while b.step() is not None:
+        pass
+    c = run_to_end(ClusterBeamSearch(client, evaluation, 40, 20, threads=1))
+    assert_same_search(c, b)
+
+
 def test_pruned_stores_keep_the_same_beams(client):
     """Dropping dead lineages (client and replicas alike, several times) changes no beam."""
     b = single(50, 40)

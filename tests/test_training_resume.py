@@ -125,3 +125,38 @@ def test_nets_plot_draws_a_log_and_refuses_a_bad_one(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "hatetris", "nets", "plot", str(log),
                            "--out", str(tmp_path / "x.png")], capture_output=True, text=True)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_hindsight_caps_a_dead_probe_by_the_pieces_it_had_left():
+    from hatetris.nnue.dataset import value_of_pieces_to_go
+    from hatetris.nnue.training_run import _hindsight_cap
+
+    depth = np.array([101, 120, 130, 131])
+    caps = _hindsight_cap(depth, 130, True, 300.0)
+    assert np.allclose(caps, value_of_pieces_to_go([29, 10, 0, 0]))
+    assert caps[2] == -1.0  # the last wells of a dead beam had no move left
+    assert np.array_equal(_hindsight_cap(depth, 130, False, 300.0), np.ones(4))
+
+
+def test_a_hindsight_run_with_fixed_siblings_keeps_generation_0s_contrast(tmp_path):
+    from hatetris.nnue.training_run import RunConfig, TrainingRun
+
+    config = json.loads(tiny_run(tmp_path).read_text())
+    # A width-1 probe dies within its 40 pieces, so its wells are capped.
+    config.update(hindsight=True, fixed_siblings=True, probe_width=1, probe_pieces=40)
+    run = TrainingRun(RunConfig.from_json(config), tmp_path / "run", log=lambda s: None,
+                      workers=1)
+    run.run()
+    probe = run.state["generations"]["1"]["probes"]
+    assert list(probe.values())[0]["survived"] < 40
+    rec = np.load(tmp_path / "run" / "records.npz")
+    n_sib = int((rec["kind"] == 1).sum())
+    sp = np.load(tmp_path / "run" / "selfplay-1.npz")
+    labels_1 = np.load(tmp_path / "run" / "labels-1.npz")["labels"]
+    assert len(labels_1) == len(sp["rows"])  # generation 1 labels only its own wells
+    rows, labels, kinds = run.training_data(1)
+    labels_0 = np.load(tmp_path / "run" / "labels-0.npz")["labels"]
+    assert np.allclose(labels[kinds == 1], labels_0[:n_sib])
+    caps = sp["labels"]
+    assert (caps < 1).all() and np.allclose(labels[kinds == 2], np.minimum(labels_1, caps))
+    assert (labels[kinds == 2] < labels_1 - 1e-9).any()  # hindsight changed some labels

@@ -76,7 +76,7 @@ def run_beam(preset: Preset, *, width: int | None = None, max_depth: int | None 
 
     from .search.beam import BeamSearch
     from .search.checkpoint import load_checkpoint, save_checkpoint
-    from .search.tree import game_nodes, path_keys
+    from .search.tree import game_nodes
 
     width = int(width or preset.search.get("width", 1000))
     max_depth = max_depth or preset.search.get("max_depth")
@@ -108,9 +108,22 @@ def run_beam(preset: Preset, *, width: int | None = None, max_depth: int | None 
     bar.close()
     if checkpoint:
         save_checkpoint(checkpoint, search, fingerprint)
+    return beam_solution(preset, search, width=width, max_depth=max_depth, start=start,
+                         seed=seed, wall=time.perf_counter() - t_start,
+                         resumed_from=elapsed_before if resume else None, workers=workers,
+                         interrupted=interrupted)
+
+
+def beam_solution(preset: Preset, search, *, width: int, max_depth: int | None,
+                  start: tuple[str, int] | None, seed: int, wall: float,
+                  resumed_from: float | None, workers: int, interrupted: bool,
+                  **extra: Any) -> dict:
+    """The verified solution record of a finished (or stopped) beam search, one process
+    or a cluster (``extra`` adds the cluster's own fields)."""
+    from .search.tree import path_keys
+
     node = search.best_node
     keys = path_keys(search.store, node)
-    wall = time.perf_counter() - t_start
     return make_solution(
         keys, int(search.store.score[node]), int(search.store.depth[node]),
         solver=preset.name,
@@ -121,8 +134,9 @@ def run_beam(preset: Preset, *, width: int | None = None, max_depth: int | None 
         seed=seed,
         elapsed=round(search.elapsed, 3),
         wall_this_run=round(wall, 3),
-        resumed_from=round(elapsed_before, 3) if resume else None,
+        resumed_from=None if resumed_from is None else round(resumed_from, 3),
         workers=workers,
+        **extra,
         depth_reached=search.depth,
         children=int(search.children_total),
         loop_rule_hits=int(search.loops_total),

@@ -268,4 +268,4 @@ def main() -> None:
 
 
 # The command modules register themselves on ``cli``; imported last, as they import it.
-from . import bench, replay, solve, train, watch  # noqa: E402,F401
+from . import bench, replay, solve, staged, train, watch  # noqa: E402,F401

@@ -7,8 +7,7 @@ import time
 from typing import Callable
 
 from ..presets import Preset, make_evaluation
-from ..running import drive, peak_memory_mb
-from ..solution import make_solution
+from ..running import drive
 from .local import connect, parse_cluster
 from .search import ClusterBeamSearch
 
@@ -55,8 +54,8 @@ def run_cluster_beam(preset: Preset, cluster, *, width: int | None = None,
     from tqdm import tqdm
 
     from ..search.checkpoint import load_checkpoint
-    from ..search.tree import game_nodes, path_keys
-    from ..solve import beam_fingerprint
+    from ..search.tree import game_nodes
+    from ..solve import beam_fingerprint, beam_solution
 
     check_preset(preset)
     width = int(width or preset.search.get("width", 1000))
@@ -94,28 +93,11 @@ def run_cluster_beam(preset: Preset, cluster, *, width: int | None = None,
             search.close()
     if checkpoint:
         search.save_checkpoint(checkpoint, fingerprint)
-    node = search.best_node
-    keys = path_keys(search.store, node)
-    wall = time.perf_counter() - t_start
-    return make_solution(
-        keys, int(search.store.score[node]), int(search.store.depth[node]),
-        solver=preset.name,
-        parameters={**preset.to_json(),
-                    "search": {**preset.search, "width": width, "max_depth": max_depth},
-                    "width": width, "max_depth": max_depth,
-                    **({"start_piece": start[1]} if start else {})},
-        seed=seed,
-        elapsed=round(search.elapsed, 3),
-        wall_this_run=round(wall, 3),
-        resumed_from=round(elapsed_before, 3) if resume else None,
-        workers=threads,
+    return beam_solution(
+        preset, search, width=width, max_depth=max_depth, start=start, seed=seed,
+        wall=time.perf_counter() - t_start, resumed_from=elapsed_before if resume else None,
+        workers=threads, interrupted=interrupted,
         cluster={"address": cluster if isinstance(cluster, str) else "client",
                  "workers": n_workers, "shards": search.n_shards,
                  "recoveries": search.recoveries,
-                 "peak_worker_memory_mb": {a: round(m, 1) for a, m in memory.items()}},
-        depth_reached=search.depth,
-        children=int(search.children_total),
-        loop_rule_hits=int(search.loops_total),
-        peak_memory_mb=round(peak_memory_mb(), 1),
-        interrupted=interrupted,
-    )
+                 "peak_worker_memory_mb": {a: round(m, 1) for a, m in memory.items()}})

@@ -100,12 +100,7 @@ class ClusterBeamSearch:
 
     def _add_start(self, nodes: dict[str, np.ndarray]) -> None:
         """A game's first pieces as one line of play, as ``BeamSearch(start=...)``."""
-        s = self.store
-        k = len(nodes["score"])
-        s.reserve(k)
-        for name in NodeStore.FIELDS:
-            s.arrays[name][1:k + 1] = nodes[name]
-        s.size = k + 1
+        k = self.store.add_line(nodes)
         self.level_start = list(range(k + 1))
         self.best_node = k
 

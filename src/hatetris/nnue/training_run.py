@@ -76,6 +76,13 @@ class RunConfig:
     bench_width: int = 1000
     empty_widths: tuple = (1000, 3000)
     chunk: int = 2000  # wells labelled between two saves
+    # Hindsight: a probe that died at depth D caps the label of each of its wells at
+    # depth d by D - d pieces to go (the lookahead's bootstrap cannot see that far).
+    hindsight: bool = False
+    # Fixed siblings: the records' siblings keep generation 0's labels in every
+    # generation (their contrast stays the one the records taught); a self-play
+    # generation labels only its own wells.
+    fixed_siblings: bool = False
 
     def to_json(self) -> dict:
         return json.loads(json.dumps(asdict(self)))
@@ -243,9 +250,9 @@ class TrainingRun:
         done = g.get("probes_done", 0)
         if done and part.exists():
             d = load_dataset(part)
-            rows, scores = [d.rows], [d.scores]
+            rows, scores, caps = [d.rows], [d.scores], [d.labels]
         else:
-            done, rows, scores = 0, [], []
+            done, rows, scores, caps = 0, [], [], []
         evaluation = QuiescenceEvaluation(NNUEEvaluation(net), 2)
         for i, spec in enumerate(c.probe_starts):
             if i < done:
@@ -268,21 +275,32 @@ class TrainingRun:
             nodes = np.sort(np.concatenate(picks)) if picks else np.zeros(0, np.int64)
             r = search.store.rows[nodes].copy()
             s = search.store.score[nodes].astype(np.int64)
-            kr, ks = candidate_children(r, s, 1, c.seed * 1000 + k * 101 + i)
+            seed = c.seed * 1000 + k * 101 + i
+            if c.hindsight:
+                died = search.depth < piece + c.probe_pieces
+                kr, ks, kd = _children_by_depth(r, s, search.store.depth[nodes], seed)
+                r_cap = _hindsight_cap(search.store.depth[nodes], search.depth, died,
+                                       c.horizon)
+                caps += [r_cap, _hindsight_cap(kd, search.depth, died, c.horizon)]
+            else:
+                kr, ks = candidate_children(r, s, 1, seed)
+                caps += [np.ones(len(r)), np.ones(len(kr))]
             rows += [r, kr]
             scores += [s, ks]
             g.setdefault("probes", {})[spec] = {"survived": int(search.depth - piece),
                                                 "lines": int(search.best_score),
                                                 "wells": int(len(r) + len(kr))}
             all_rows, all_scores = np.concatenate(rows), np.concatenate(scores)
-            save_dataset(part, all_rows, all_scores, np.zeros(len(all_rows)),
+            save_dataset(part, all_rows, all_scores, np.concatenate(caps),
                          np.full(len(all_rows), 2, np.uint8))
             g["probes_done"] = i + 1
             self.save_state()
             search = None
         all_rows = np.concatenate(rows) if rows else np.zeros((0, 20), np.uint16)
         all_scores = np.concatenate(scores) if scores else np.zeros(0, np.int64)
-        save_dataset(self.run_dir / name, all_rows, all_scores, np.zeros(len(all_rows)),
+        # The labels field holds each well's hindsight cap (1: none).
+        all_caps = np.concatenate(caps) if caps else np.zeros(0)
+        save_dataset(self.run_dir / name, all_rows, all_scores, all_caps,
                      np.full(len(all_rows), 2, np.uint8))
         self.record_file(name)
         if part.exists():
@@ -292,9 +310,12 @@ class TrainingRun:
                        [p["survived"] for p in g.get("probes", {}).values()] or [0])), 1))
 
     def to_label(self, k: int):
-        """The wells generation k labels: the records' siblings, then its self-play wells."""
+        """The wells generation k labels: the records' siblings (unless they keep
+        generation 0's labels), then its self-play wells."""
         rec = load_dataset(self.checked("records.npz"))
         sib = rec.kind == 1
+        if k > 0 and self.config.fixed_siblings:
+            sib = np.zeros(len(rec.kind), np.bool_)
         rows, scores = [rec.rows[sib]], [rec.scores[sib]]
         if k > 0:
             sp = load_dataset(self.checked(f"selfplay-{k}.npz"))
@@ -346,7 +367,8 @@ class TrainingRun:
         """Generation k's fit data: record wells (copies), siblings, self-play pool."""
         c = self.config
         rec = load_dataset(self.checked("records.npz"))
-        with np.load(self.checked(f"labels-{k}.npz"), allow_pickle=False) as z:
+        sib_from = 0 if c.fixed_siblings else k
+        with np.load(self.checked(f"labels-{sib_from}.npz"), allow_pickle=False) as z:
             labels_k = z["labels"].astype(np.float64)
         rec_w = rec.kind == 0
         n_sib = int((rec.kind == 1).sum())
@@ -359,7 +381,8 @@ class TrainingRun:
             with np.load(self.checked(f"labels-{j}.npz"), allow_pickle=False) as z:
                 lab = z["labels"].astype(np.float64)
             rows.append(sp.rows)
-            labels.append(lab[len(lab) - len(sp.rows):])
+            lab = lab[len(lab) - len(sp.rows):]
+            labels.append(np.minimum(lab, sp.labels) if c.hindsight else lab)
             kinds.append(np.full(len(sp.rows), 2, np.uint8))
         return (np.ascontiguousarray(np.concatenate(rows)), np.concatenate(labels),
                 np.concatenate(kinds))
@@ -391,7 +414,11 @@ class TrainingRun:
         g["fit"] = {"samples": int(len(rows)), "val_loss": round(result.val_loss, 5),
                     "initial_val_loss": round(result.initial_val_loss, 5),
                     "train_loss": round(result.train_loss, 5), "epochs": result.epochs,
-                    "value_std": round(float(pred.std()), 4), "values": spread}
+                    "value_std": round(float(pred.std()), 4), "values": spread,
+                    "label_means": {KIND: round(float(labels[kinds == i].mean()), 4)
+                                    for i, KIND in enumerate(("record", "sibling",
+                                                              "selfplay"))
+                                    if (kinds == i).any()}}
         save_network(self.run_dir / name, net, generation=k, run=self.run_dir.name,
                      parent=self.state["best"] if self.state["best"] is not None else
                      str(c.init), samples=int(len(rows)), val_loss=round(result.val_loss, 5),
@@ -469,3 +496,32 @@ class TrainingRun:
             (self.run_dir / f"net-{k}.npz").unlink(missing_ok=True)
         self.event(k, g["decision"], reason=reason,
                    best_before=before if before is not None else "init", best_now=self.state["best"])
+
+
+def _hindsight_cap(depth: np.ndarray, deepest: int, died: bool, horizon: float) -> np.ndarray:
+    """A probe well's highest label: if the probe's beam died after reaching depth
+    ``deepest``, nothing it kept at depth d lived more than ``deepest - d`` pieces."""
+    if not died:
+        return np.ones(len(depth))
+    from .dataset import value_of_pieces_to_go
+
+    return value_of_pieces_to_go(np.maximum(0, deepest - np.asarray(depth, np.int64)),
+                                 horizon)
+
+
+def _children_by_depth(rows: np.ndarray, scores: np.ndarray, depth: np.ndarray, seed: int):
+    """One random child of each well, drawn depth by depth so each child's depth
+    (its parent's + 1) is known."""
+    from .train import candidate_children
+
+    out_r, out_s, out_d = [], [], []
+    for d in np.unique(depth):
+        ids = np.flatnonzero(depth == d)
+        kr, ks = candidate_children(rows[ids], scores[ids], 1, seed * 100003 + int(d))
+        out_r.append(kr)
+        out_s.append(ks)
+        out_d.append(np.full(len(kr), int(d) + 1, np.int64))
+    if not out_r:
+        return (np.zeros((0, rows.shape[1]), np.uint16), np.zeros(0, np.int64),
+                np.zeros(0, np.int64))
+    return np.concatenate(out_r), np.concatenate(out_s), np.concatenate(out_d)

@@ -257,15 +257,10 @@ class BeamSearch:
     def _add_start(self, nodes: dict[str, np.ndarray]) -> None:
         """Put a game's first pieces (``tree.game_nodes``) in the store as one line of
         play: the beam starts from its last well, and the loop rule sees its history."""
-        s = self.store
-        k = len(nodes["score"])
-        s.reserve(k)
-        for name in NodeStore.FIELDS:
-            s.arrays[name][1:k + 1] = nodes[name]
-        s.size = k + 1
+        k = self.store.add_line(nodes)
         self.level_start = list(range(k + 1))
         self._grow_seen()
-        insert_rows_hashes(s.rows, 1, s.size, self.seen)
+        insert_rows_hashes(self.store.rows, 1, self.store.size, self.seen)
         self.best_node = k
 
     @staticmethod

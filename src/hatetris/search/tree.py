@@ -71,6 +71,17 @@ class NodeStore:
         self.size += 1
         return i
 
+    def add_line(self, nodes: dict[str, np.ndarray]) -> int:
+        """Put a game's first pieces (:func:`game_nodes`) after the root, one node per
+        piece, each the parent of the next; return the last one. A search started from
+        it sees the whole line as its loop-rule history."""
+        k = len(nodes["score"])
+        self.reserve(k)
+        for name in self.FIELDS:
+            self.arrays[name][1:k + 1] = nodes[name]
+        self.size = k + 1
+        return k
+
     def __getattr__(self, name):
         try:
             return self.__dict__["arrays"][name]

@@ -1,0 +1,332 @@
+"""Long games in committed stages: a beam search that outlives a session.
+
+A beam of width W over thousands of pieces cannot run inside one session, and its
+checkpoint (the beam and every live lineage) is far too big to commit. A staged run keeps
+only the game itself as its state. Each stage continues the committed game with a fresh
+beam (``solve --from``: the whole game is the loop-rule history) to ``stage + lookahead``
+pieces past it, then commits only the first ``stage`` pieces of the best line that got
+there, so every committed piece is one a search saw survive ``lookahead`` more. A stage
+whose beam dies before that is searched again at the next, wider width. When the widest
+width dies too, the run may *back up* (at most ``backups`` times in all): it uncommits
+the last stage and searches it again at a width wider than the one that committed it
+(uncommitting further while that stage was already committed at the widest). When it
+cannot, the run ends with the longest line any attempt found.
+
+The state (``state.json``: the plan, the committed game as a Base2048 replay, the log of
+every attempt, a checksum) is a few tens of kB for a 10,000-piece game, written
+atomically after each stage. A stage depends only on the committed game and the plan, so
+a run stopped anywhere (Ctrl-C, a killed process, the end of a session) and resumed
+plays the same game as one that never stopped.
+
+>>> plan = StagePlan(solver="quick", widths=(50,), stage=5, lookahead=5)
+>>> plan.target(100)
+110
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .atomic import write_json_atomic
+from .codecs import decode, encode
+from .game import replay
+
+STATE_FORMAT = 1
+
+
+class StagedRunError(ValueError):
+    """A state file that is missing, corrupt or of another plan: one line."""
+
+
+@dataclass(frozen=True)
+class StagePlan:
+    """What a staged run searches: the preset, the widths tried in turn when a stage's
+    beam dies, pieces committed per stage, and pieces the line must survive beyond."""
+
+    solver: str
+    widths: tuple[int, ...]
+    stage: int = 50
+    lookahead: int = 50
+    backups: int = 0
+
+    def __post_init__(self):
+        if not self.widths or any(int(w) < 1 for w in self.widths):
+            raise ValueError("widths must be at least 1")
+        if list(self.widths) != sorted(self.widths):
+            raise ValueError("widths must be given in increasing order")
+        if self.stage < 1 or self.lookahead < 0 or self.backups < 0:
+            raise ValueError("stage must be at least 1, lookahead and backups at least 0")
+
+    def target(self, pieces: int) -> int:
+        """The depth a stage's beam must reach from a committed game of ``pieces``."""
+        return pieces + self.stage + self.lookahead
+
+
+@dataclass
+class StagedRun:
+    """The committed state of a staged run (what ``state.json`` holds)."""
+
+    plan: StagePlan
+    origin: dict                    # {"game": label, "pieces": K}: where the search began
+    keys: str                       # the committed game, from the empty well (read back
+    #                                 from Base2048 it may end in a padding key that
+    #                                 locks nothing: the same game)
+    pieces: int
+    score: int
+    attempts: list[dict] = field(default_factory=list)
+    finished: bool = False
+    ended: str = ""
+    commits: list[int] = field(default_factory=list)  # per committed stage: its width's index
+    next_width: int = 0            # the index of the first width the next stage tries
+    backups_used: int = 0
+    longest: dict | None = None    # the deepest line a dying attempt found: replay, pieces,
+    #                                score (the run's result if it ends shorter)
+
+    @property
+    def searched_pieces(self) -> int:
+        return self.pieces - int(self.origin["pieces"])
+
+    def to_json(self) -> dict:
+        body = {"format": STATE_FORMAT, "plan": {**asdict(self.plan),
+                                                 "widths": list(self.plan.widths)},
+                "origin": self.origin, "replay": encode(self.keys), "pieces": self.pieces,
+                "score": self.score, "attempts": self.attempts, "finished": self.finished,
+                "ended": self.ended, "commits": self.commits, "next_width": self.next_width,
+                "backups_used": self.backups_used, "longest": self.longest}
+        return {**body, "sha256": _digest(body)}
+
+    @classmethod
+    def from_json(cls, data: dict, where: str = "state") -> "StagedRun":
+        try:
+            body = {k: v for k, v in data.items() if k != "sha256"}
+            if data.get("format") != STATE_FORMAT:
+                raise StagedRunError(f"{where}: not a staged-run state of format "
+                                     f"{STATE_FORMAT}")
+            if data.get("sha256") != _digest(body):
+                raise StagedRunError(f"corrupt {where}: checksum does not match")
+            plan = data["plan"]
+            run = cls(StagePlan(plan["solver"], tuple(int(w) for w in plan["widths"]),
+                                int(plan["stage"]), int(plan["lookahead"]),
+                                int(plan.get("backups", 0))),
+                      dict(data["origin"]), decode(data["replay"]), int(data["pieces"]),
+                      int(data["score"]), list(data["attempts"]), bool(data["finished"]),
+                      str(data["ended"]), [int(i) for i in data.get("commits", [])],
+                      int(data.get("next_width", 0)), int(data.get("backups_used", 0)),
+                      data.get("longest"))
+            longest = run.longest
+            if longest is not None:
+                found = replay(decode(longest["replay"]))
+                if (found.pieces_placed, found.score) != (longest["pieces"],
+                                                          longest["score"]):
+                    raise StagedRunError(f"corrupt {where}: its longest line does not "
+                                         "replay to its figures")
+        except StagedRunError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise StagedRunError(f"corrupt {where}: {e}") from None
+        result = replay(run.keys)
+        if (result.pieces_placed, result.score) != (run.pieces, run.score):
+            raise StagedRunError(f"corrupt {where}: its game scores {result.score} lines in "
+                                 f"{result.pieces_placed} pieces, not {run.score} in "
+                                 f"{run.pieces}")
+        return run
+
+
+def _digest(body: dict) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def state_path(directory: str | Path) -> Path:
+    return Path(directory) / "state.json"
+
+
+def start_run(plan: StagePlan, keys: str, pieces: int, label: str) -> StagedRun:
+    """A new run continuing ``keys`` after its first ``pieces`` pieces."""
+    keys, score = game_prefix(keys, pieces)  # ValueError: the game cannot go on
+    return StagedRun(plan, {"game": label, "pieces": int(pieces)}, keys, int(pieces), score)
+
+
+def game_prefix(keys: str, pieces: int) -> tuple[str, int]:
+    """The keys of the first ``pieces`` pieces of a game, and their score."""
+    from .search.tree import NodeStore, game_nodes, path_keys
+
+    store = NodeStore()
+    store.add_root()
+    last = store.add_line(game_nodes(keys, pieces))
+    return path_keys(store, last), int(store.score[last])
+
+
+def load_run(directory: str | Path) -> StagedRun:
+    path = state_path(directory)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise StagedRunError(f"no staged run in {directory} ({path.name} not found)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise StagedRunError(f"corrupt {path}: {e}") from None
+    if not isinstance(data, dict):
+        raise StagedRunError(f"corrupt {path}: not a JSON object")
+    return StagedRun.from_json(data, str(path))
+
+
+def save_run(directory: str | Path, run: StagedRun) -> None:
+    write_json_atomic(state_path(directory), run.to_json())
+
+
+def search_stage(evaluation, keys: str, pieces: int, width: int, target: int,
+                 step_hook: Callable | None = None):
+    """One stage's beam: from the game's well after ``pieces`` pieces to depth ``target``
+    (or until it dies). Returns the search, its deepest depth and the node the run keeps:
+    at the deepest depth, the highest score (ties: the first in the beam)."""
+    from .search.beam import BeamSearch
+    from .search.tree import game_nodes
+
+    search = BeamSearch(evaluation, width, target, start=game_nodes(keys, pieces), prune=True)
+    while True:
+        stats = search.step()
+        if stats is None:
+            break
+        if step_hook is not None and step_hook(search, stats):
+            return search, None, None  # stopped from outside: nothing to commit
+    start = search.level_start[-1]
+    level = search.store.score[start:search.store.size]
+    node = start + int(np.argmax(level))
+    return search, search.depth, node
+
+
+def ancestor_at(store, node: int, depth: int) -> int:
+    while int(store.depth[node]) > depth:
+        node = int(store.parent[node])
+    return node
+
+
+def advance(run: StagedRun, evaluation, directory: str | Path, *, stages: int | None = None,
+            max_pieces: int | None = None, report: Callable[[str], None] = lambda s: None,
+            step_hook: Callable | None = None) -> bool:
+    """Run stages until the run ends, ``stages`` stages are committed or the game has
+    ``max_pieces``; save the state after each stage or back-up. False if ``step_hook``
+    stopped a stage (the state is the last save's)."""
+    from .search.tree import path_keys
+    from .solution import verify
+
+    plan = run.plan
+    done = 0
+    while not run.finished and (stages is None or done < stages) and (
+            max_pieces is None or run.pieces < max_pieces):
+        target = plan.target(run.pieces)
+        deepest = None
+        committed = False
+        for index in range(run.next_width, len(plan.widths)):
+            width = plan.widths[index]
+            t0 = time.perf_counter()
+            search, depth, node = search_stage(evaluation, run.keys, run.pieces, width,
+                                               target, step_hook)
+            if depth is None:
+                return False
+            attempt = {"from_piece": run.pieces, "width": width, "target": target,
+                       "reached": depth, "children": int(search.children_total),
+                       "seconds": round(time.perf_counter() - t0, 2)}
+            if depth >= target:
+                node = ancestor_at(search.store, node, run.pieces + plan.stage)
+                attempt["outcome"] = f"committed to piece {run.pieces + plan.stage}"
+                run.attempts.append(attempt)
+                committed = True
+                break
+            if deepest is None or depth > deepest[0]:
+                deepest = (depth, search, node)
+            attempt["outcome"] = "died"
+            run.attempts.append(attempt)
+            if index + 1 < len(plan.widths):
+                report(_describe(attempt) + ", widening")
+        if committed:
+            keys = path_keys(search.store, node)
+            score, pieces = int(search.store.score[node]), int(search.store.depth[node])
+            verify(encode(keys), score, pieces)
+            run.keys, run.pieces, run.score = keys, pieces, score
+            run.commits.append(index)
+            run.next_width = 0
+            report(_describe(attempt) + f" -> {run.score} lines, {run.pieces} pieces")
+        else:
+            if deepest is not None:
+                _keep_longest(run, *deepest)
+            back = _back_up(run)
+            if back is not None:
+                run.attempts[-1]["outcome"] = back
+                report(_describe(run.attempts[-1]))
+            else:
+                _finish(run, target)
+                report(_describe(run.attempts[-1]) + f"; the run ends: {run.ended}")
+        save_run(directory, run)
+        done += 1
+    return True
+
+
+def _keep_longest(run: StagedRun, depth: int, search, node: int) -> None:
+    from .search.tree import path_keys
+    from .solution import verify
+
+    if run.longest is not None and run.longest["pieces"] >= depth:
+        return
+    keys = path_keys(search.store, node)
+    score = int(search.store.score[node])
+    verify(encode(keys), score, depth)
+    run.longest = {"replay": encode(keys), "pieces": int(depth), "score": score}
+
+
+def _back_up(run: StagedRun) -> str | None:
+    """Uncommit stages until one can be searched again at a wider width than committed
+    it; the outcome to log, or None if the run has no back-up (or stage) left."""
+    plan, widest = run.plan, len(run.plan.widths) - 1
+    stages = list(run.commits)
+    used = run.backups_used
+    while stages and used < plan.backups:
+        index = stages.pop()
+        used += 1
+        if index < widest:
+            pieces = run.pieces - plan.stage * (len(run.commits) - len(stages))
+            run.keys, run.score = game_prefix(run.keys, pieces)
+            run.pieces, run.commits, run.backups_used = pieces, stages, used
+            run.next_width = index + 1
+            return (f"died; backed up to piece {pieces} to search it at width "
+                    f"{plan.widths[index + 1]:,}")
+    return None
+
+
+def _finish(run: StagedRun, target: int) -> None:
+    run.finished = True
+    longest = run.longest
+    if longest is not None and longest["pieces"] > run.pieces:
+        run.keys = decode(longest["replay"])
+        run.pieces, run.score = int(longest["pieces"]), int(longest["score"])
+        run.ended = (f"every width died before piece {target}; the longest line any "
+                     f"attempt found (to piece {run.pieces}) is the result")
+    else:
+        run.ended = (f"every width died before piece {target}; the committed game (to "
+                     f"piece {run.pieces}) is the result")
+
+
+def _describe(attempt: dict) -> str:
+    return (f"from piece {attempt['from_piece']}, width {attempt['width']:,}: reached "
+            f"{attempt['reached']} of {attempt['target']} in {attempt['seconds']:.1f} s, "
+            f"{attempt['outcome']}")
+
+
+def run_solution(run: StagedRun) -> dict:
+    """The committed game as a verified solution record that says what came from where."""
+    from .solution import make_solution
+
+    return make_solution(
+        run.keys, run.score, run.pieces, solver=run.plan.solver,
+        parameters={"staged": {**asdict(run.plan), "widths": list(run.plan.widths)}},
+        origin=run.origin, searched_pieces=run.searched_pieces,
+        stages=len(run.commits), backups=run.backups_used,
+        attempts=len(run.attempts), finished=run.finished, ended=run.ended,
+        children=sum(a["children"] for a in run.attempts),
+        elapsed=round(sum(a["seconds"] for a in run.attempts), 2))

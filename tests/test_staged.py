@@ -1,0 +1,176 @@
+"""Staged runs (hatetris.staged, ``hatetris staged``): a run stopped anywhere (between
+stages, or by a killed process in the middle of one) and resumed commits the same game
+as one that never stopped; every committed game replays to its score; a dying stage is
+searched again wider; a corrupt state is refused in one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from hatetris.cli import cli
+from hatetris.codecs import decode
+from hatetris.game import replay
+from hatetris.presets import load_preset, make_evaluation
+from hatetris.staged import (StagedRunError, StagePlan, advance, load_run, run_solution,
+                             start_run)
+
+ROOT = Path(__file__).resolve().parents[1]
+QUICK_GAME = ROOT / "data/solutions/quick-w2000.json"
+
+
+def _game() -> str:
+    return decode(json.loads(QUICK_GAME.read_text("utf-8"))["replay"])
+
+
+def _committed(directory: Path) -> dict:
+    """What a run committed, without the attempts' timings (which differ run to run)."""
+    state = json.loads((directory / "state.json").read_text("utf-8"))
+    attempts = [{k: v for k, v in a.items() if k != "seconds"} for a in state["attempts"]]
+    return {"replay": state["replay"], "pieces": state["pieces"], "score": state["score"],
+            "attempts": attempts, "finished": state["finished"], "ended": state["ended"]}
+
+
+def test_resumed_between_stages_equals_one_run(tmp_path):
+    evaluation = make_evaluation(load_preset("quick"))
+    plan = StagePlan("quick", (10, 40), stage=4, lookahead=6)
+    whole = start_run(plan, _game(), 40, "quick-w2000")
+    advance(whole, evaluation, tmp_path / "whole", stages=4)
+    first = start_run(plan, _game(), 40, "quick-w2000")
+    advance(first, evaluation, tmp_path / "split", stages=1)
+    again = load_run(tmp_path / "split")
+    advance(again, evaluation, tmp_path / "split", stages=3)
+    assert _committed(tmp_path / "whole") == _committed(tmp_path / "split")
+    assert whole.pieces == 56 and len(whole.attempts) >= 4
+    # Every committed game is the origin's first 40 pieces, then the search's own.
+    result = replay(whole.keys)
+    assert (result.score, result.pieces_placed) == (whole.score, whole.pieces)
+    assert result.pieces[:40] == replay(_game()).pieces[:40]
+    solution = run_solution(whole)
+    assert solution["origin"] == {"game": "quick-w2000", "pieces": 40}
+    assert solution["searched_pieces"] == 16
+
+
+def test_a_dying_stage_is_searched_wider_then_the_longest_line_is_kept(tmp_path):
+    """Near the end of the stored quick game the narrow beams die before the lookahead."""
+    evaluation = make_evaluation(load_preset("quick"))
+    run = start_run(StagePlan("quick", (2, 8), stage=5, lookahead=15), _game(), 95, "q")
+    advance(run, evaluation, tmp_path)
+    assert run.finished and "every width died" in run.ended
+    outcomes = [(a["width"], a["outcome"]) for a in run.attempts]
+    assert outcomes[-2:] == [(2, "died"), (8, "died")]
+    # The widest attempt's longest line is what is kept, and it replays.
+    assert run.pieces == max(a["reached"] for a in run.attempts[-2:])
+    result = replay(run.keys)
+    assert (result.score, result.pieces_placed) == (run.score, run.pieces)
+    # A finished run does nothing more.
+    before = _committed(tmp_path)
+    advance(load_run(tmp_path), evaluation, tmp_path)
+    assert _committed(tmp_path) == before
+
+
+def test_backing_up_searches_the_last_stage_wider_and_resumes_to_the_same_game(tmp_path):
+    evaluation = make_evaluation(load_preset("quick"))
+    plan = StagePlan("quick", (2, 8), stage=5, lookahead=15, backups=3)
+    whole = start_run(plan, _game(), 80, "q")
+    advance(whole, evaluation, tmp_path / "whole")
+    steps = [(a["from_piece"], a["width"], a["outcome"]) for a in whole.attempts]
+    # The stage from 80 was committed at width 2; when both widths die from 85, the run
+    # uncommits it and searches it again at width 8 (once: 8 is the widest).
+    assert steps[0] == (80, 2, "committed to piece 85")
+    backed = [i for i, s in enumerate(steps) if s[2].startswith("died; backed up")]
+    assert backed and steps[backed[0]][:2] == (85, 8)
+    assert steps[backed[0]][2] == "died; backed up to piece 80 to search it at width 8"
+    assert steps[backed[0] + 1][:2] == (80, 8)
+    assert whole.finished and whole.backups_used == 1
+    assert whole.pieces == max(a["reached"] for a in whole.attempts)
+    result = replay(whole.keys)
+    assert (result.score, result.pieces_placed) == (whole.score, whole.pieces)
+    assert result.pieces[:80] == replay(_game()).pieces[:80]
+    # One stage (or back-up) per process, resumed from the state each time: the same run.
+    split = start_run(plan, _game(), 80, "q")
+    while not split.finished:
+        advance(split, evaluation, tmp_path / "split", stages=1)
+        split = load_run(tmp_path / "split")
+    assert _committed(tmp_path / "split") == _committed(tmp_path / "whole")
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "hatetris", "staged", *args]
+
+
+def test_killed_mid_stage_then_resumed_equals_one_run(tmp_path):
+    common = ["--solver", "quick", "--widths", "300", "--stage", "3", "--lookahead", "12",
+              "--quiet"]
+    origin = ["--from", str(QUICK_GAME), "--from-piece", "30"]
+    whole = tmp_path / "whole"
+    subprocess.run(_cli("--state", str(whole), *origin, *common, "--max-pieces", "45"),
+                   check=True, capture_output=True, cwd=ROOT)
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen(_cli("--state", str(killed), *origin, *common, "--max-pieces",
+                                 "45"), cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    try:
+        while time.time() < deadline and proc.poll() is None:
+            state = killed / "state.json"
+            if state.exists() and json.loads(state.read_text("utf-8"))["pieces"] >= 33:
+                break  # one stage committed, the next one under way
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert load_run(killed).pieces < 45
+    resumed = subprocess.run(_cli("--state", str(killed), "--resume", "--quiet",
+                                  "--max-pieces", "45"), capture_output=True, text=True,
+                             cwd=ROOT)
+    assert resumed.returncode == 0, resumed.stderr
+    assert _committed(killed) == _committed(whole)
+
+
+@pytest.mark.parametrize("damage", ["checksum", "truncated", "not json", "missing"])
+def test_corrupt_state_is_refused_in_one_line(tmp_path, damage):
+    evaluation = make_evaluation(load_preset("quick"))
+    run = start_run(StagePlan("quick", (10,), stage=2, lookahead=2), _game(), 20, "q")
+    advance(run, evaluation, tmp_path, stages=1)
+    path = tmp_path / "state.json"
+    text = path.read_text("utf-8")
+    if damage == "checksum":
+        path.write_text(text.replace('"score": ', '"score": 1', 1), "utf-8")
+    elif damage == "truncated":
+        path.write_text(text[: len(text) // 2], "utf-8")
+    elif damage == "not json":
+        path.write_bytes(b"\xff\xfe garbage")
+    else:
+        path.unlink()
+    with pytest.raises(StagedRunError):
+        load_run(tmp_path)
+    result = CliRunner().invoke(cli, ["staged", "--state", str(tmp_path), "--resume"])
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--state", "S"], "give --from GAME"),
+    (["--state", "S", "--from", str(QUICK_GAME), "--widths", "8,2"], "increasing widths"),
+    (["--state", "S", "--from", str(QUICK_GAME), "--widths", "a"], "as integers"),
+    (["--state", "S", "--from", str(QUICK_GAME), "--solver", "mcts-heuristic"],
+     "beam solver"),
+    (["--state", "S", "--from", str(QUICK_GAME), "--from-piece", "500"], "--from"),
+    (["--state", "S", "--resume", "--from", str(QUICK_GAME)], "takes no --from"),
+])
+def test_bad_input_is_one_line(tmp_path, args, message):
+    args = [str(tmp_path / a) if a == "S" else a for a in args]
+    result = CliRunner().invoke(cli, ["staged", *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not (tmp_path / "S" / "state.json").exists()
