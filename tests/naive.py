@@ -14,6 +14,7 @@ Conventions (as in the rules):
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Sequence
 
 WIDTH = 10
 HEIGHT = 20
@@ -236,6 +237,37 @@ def make_adversary(name: str):
     if name == "brzustowski":
         return Brzustowski()
     raise ValueError(f"unknown adversary {name!r}")
+
+
+def mild_beam(well, score: int, depth: int, grace: int, width: int,
+              values: Callable[[list[tuple[int, ...]]], Sequence[float]]
+              ) -> tuple[float, int] | None:
+    """A beam search the long way, for the label lookaheads: each step, the distinct
+    children of every well in the beam (HATETRIS Mild), the best ``width`` of them by
+    ``values`` (a list of wells -> one number a well).
+
+    Returns (the best value ``depth`` steps on, -1.0 if the beam died sooner; the steps
+    it lasted, at most ``depth + grace``), or None where wells tie across the cut (which
+    of them stays is arbitrary, so no answer is the right one).
+    """
+    beam, value, lasted = {(tuple(int(v) for v in well), score)}, -1.0, 0
+    for _ in range(depth + grace):
+        kids = set()
+        for w, sc in beam:
+            piece = Hatetris(loop_prevention=False).next_piece(list(w))
+            kids |= {(k, s) for k, s, over in children(list(w), sc, piece) if not over}
+        if not kids:
+            break
+        kids = sorted(kids)
+        scores = values([k for k, _ in kids])
+        # Python's sort is stable with reverse too: equal values keep the wells' order.
+        order = sorted(range(len(kids)), key=lambda j: scores[j], reverse=True)
+        if len(kids) > width and scores[order[width - 1]] - scores[order[width]] < 1e-9:
+            return None
+        beam, lasted = {kids[j] for j in order[:width]}, lasted + 1
+        if lasted == depth:
+            value = float(scores[order[0]])
+    return value, lasted
 
 
 # --------------------------------------------------------------------------- #

@@ -121,22 +121,11 @@ def dense_value(net: Network, well) -> float:
 def naive_label(net, well, score, depth, grace, width, horizon):
     """The search label the long way: a beam of distinct wells (mild adversary), best
     ``width`` by the network; None where wells tie across the cut."""
-    beam, value, lasted = {(tuple(int(v) for v in well), score)}, -1.0, 0
-    for _ in range(depth + grace):
-        kids = set()
-        for w, sc in beam:
-            piece = naive.Hatetris(loop_prevention=False).next_piece(list(w))
-            kids |= {(k, s) for k, s, over in naive.children(list(w), sc, piece) if not over}
-        if not kids:
-            break
-        kids = sorted(kids)
-        values = np.array([dense_value(net, k) for k, _ in kids])
-        order = np.argsort(-values, kind="stable")
-        if len(kids) > width and values[order[width - 1]] - values[order[width]] < 1e-9:
-            return None
-        beam, lasted = {kids[j] for j in order[:width]}, lasted + 1
-        if lasted == depth:
-            value = float(values[order[0]])
+    beam = naive.mild_beam(well, score, depth, grace, width,
+                           lambda wells: [dense_value(net, w) for w in wells])
+    if beam is None:
+        return None
+    value, lasted = beam
     if lasted >= depth + grace:
         return 1 - math.exp(-depth / horizon) * (1 - value)
     return 1 - 2 * math.exp(-lasted / horizon)

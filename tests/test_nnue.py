@@ -251,22 +251,11 @@ def naive_beam_lookahead(net: Network, well, score: int, depth: int, grace: int,
     """``lookahead`` the long way at any width: each step, the distinct children of every
     well in the beam (mild adversary), the best ``width`` of them by the dense forward
     pass. None where wells tie across the cut (which of them stays is arbitrary)."""
-    beam, value, lasted = {(tuple(int(v) for v in well), score)}, -1.0, 0
-    for _ in range(depth + grace):
-        kids = set()
-        for w, sc in beam:
-            piece = naive.Hatetris(loop_prevention=False).next_piece(list(w))
-            kids |= {(k, s) for k, s, over in naive.children(list(w), sc, piece) if not over}
-        if not kids:
-            break
-        kids = sorted(kids)
-        values = dense_forward(net, np.array([k for k, _ in kids], np.uint16))
-        order = np.argsort(-values, kind="stable")
-        if len(kids) > width and values[order[width - 1]] - values[order[width]] < 1e-9:
-            return None
-        beam, lasted = {kids[j] for j in order[:width]}, lasted + 1
-        if lasted == depth:
-            value = float(values[order[0]])
+    beam = naive.mild_beam(well, score, depth, grace, width,
+                           lambda wells: dense_forward(net, np.array(wells, np.uint16)))
+    if beam is None:
+        return None
+    value, lasted = beam
     return value, 0.0 if lasted < depth else (lasted - depth + 1) / (grace + 1)
 
 

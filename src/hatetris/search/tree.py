@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ..adversary import N_PIECES, beats, piece_outcomes
+from ..adversary import N_PIECES, beats, history_count, piece_outcomes
 from ..config import NJIT
 from ..core import same_well
 from ..engine import (MAX_CHILDREN, children_into, decode_move, expand_scratch, lock_masks,
@@ -119,8 +119,24 @@ def path_count(rows, score, depth, parent, node, cand, k, cand_score, cand_depth
 
 
 @njit(**NJIT)
-def hatetris_piece_on_path(rows, score, depth, parent, node, pad, top, locks, buf):
-    """The full HATETRIS choice for ``node`` with its path as the history (slow path)."""
+def history_hits(cand_rows, k, cand_score, cand_depth, nodes, rows, score, depth,
+                 hist_wells, hist_counts, hist_table, hist_size) -> int:
+    """How often the well ``cand_rows[k]`` is in a history: the wells of a history table
+    plus the store's nodes ``nodes`` (an index array)."""
+    count = history_count(hist_wells, hist_counts, hist_table, hist_size, cand_rows[k])
+    cells = 4 * cand_depth - 10 * cand_score
+    for i in range(nodes.shape[0]):
+        a = nodes[i]
+        if 4 * depth[a] - 10 * score[a] == cells and same_well(rows, a, cand_rows, k):
+            count += 1
+    return count
+
+
+@njit(**NJIT)
+def piece_with_history(pad, top, locks, buf, base_score, base_depth, nodes, rows, score,
+                       depth, hist_wells, hist_counts, hist_table, hist_size):
+    """The full HATETRIS choice for a well of ``base_score`` and ``base_depth`` with the
+    history of :func:`history_hits` (slow path)."""
     outs = np.zeros((MAX_CHILDREN, HEIGHT), np.uint16)
     gains = np.zeros(MAX_CHILDREN, np.int64)
     moves = np.zeros(MAX_CHILDREN, np.int64)
@@ -132,12 +148,34 @@ def hatetris_piece_on_path(rows, score, depth, parent, node, pad, top, locks, bu
         loops = 0
         peak = -1
         for j in range(n):
-            loops = max(loops, path_count(rows, score, depth, parent, node, outs, j,
-                                          score[node] + gains[j], depth[node] + 1))
+            loops = max(loops, history_hits(outs, j, base_score + gains[j], base_depth + 1,
+                                            nodes, rows, score, depth, hist_wells,
+                                            hist_counts, hist_table, hist_size))
             peak = max(peak, top_row(outs, j))
         if beats(loops, peak, best, best_loops, best_peak):
             best, best_loops, best_peak = q, loops, peak
     return best
+
+
+@njit(**NJIT)
+def hatetris_piece_on_path(rows, score, depth, parent, node, pad, top, locks, buf):
+    """The full HATETRIS choice for ``node`` with its path as the history (slow path)."""
+    length = 0
+    a = node
+    while a >= 0:
+        length += 1
+        a = parent[a]
+    nodes = np.empty(length, np.int64)
+    a = node
+    for i in range(length):
+        nodes[i] = a
+        a = parent[a]
+    # The path is the whole history, so the table is empty: its one free slot ends every
+    # probe.
+    return piece_with_history(pad, top, locks, buf, score[node], depth[node], nodes, rows,
+                              score, depth, np.zeros((1, HEIGHT), np.uint16),
+                              np.zeros(1, np.int64), np.full(1, -1, np.int64),
+                              np.zeros(1, np.int64))
 
 
 def path_nodes(parent: np.ndarray, node: int) -> list[int]:

@@ -6,53 +6,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ...adversary import N_PIECES, beats, history_count, mild_piece, piece_outcomes
+from ...adversary import N_PIECES, mild_piece
 from ...config import NJIT, NJIT_PARALLEL
-from ...core import rows_hash, same_well, state_hash, well_is
-from ...engine import MAX_CHILDREN, children_into, lock_masks, pad_well, top_row
+from ...core import rows_hash, same_well, state_hash
+from ...engine import MAX_CHILDREN, children_into, lock_masks, pad_well
 from ...rules import HEIGHT, PAD_ROWS
+from ..tree import history_hits, piece_with_history
 from ..tt import filter_contains, filter_insert
-
-
-@njit(**NJIT)
-def _history_hits(cand, cand_score, cand_depth, path_nodes, s, length, rows, score, depth,
-                  hist_wells, hist_counts, hist_table, hist_size) -> int:
-    """How often the well ``cand`` (20 rows) is in the history of path ``s``.
-
-    The history is the committed game (a history table, the root included) plus the
-    path's nodes below the root. Equal wells have equal cell counts: a cheap first test.
-    """
-    count = history_count(hist_wells, hist_counts, hist_table, hist_size, cand)
-    cells = 4 * cand_depth - 10 * cand_score
-    for i in range(1, length):
-        a = path_nodes[s, i]
-        if 4 * depth[a] - 10 * score[a] == cells and well_is(rows, a, cand):
-            count += 1
-    return count
-
-
-@njit(**NJIT)
-def _piece_with_history(pad, top, locks, buf, leaf_score, leaf_depth, path_nodes, s, length,
-                        rows, score, depth, hist_wells, hist_counts, hist_table, hist_size):
-    """The full HATETRIS choice for a leaf with the history of path ``s`` (slow path)."""
-    outs = np.zeros((MAX_CHILDREN, HEIGHT), np.uint16)
-    gains = np.zeros(MAX_CHILDREN, np.int64)
-    moves = np.zeros(MAX_CHILDREN, np.int64)
-    best = -1
-    best_loops = 0
-    best_peak = 0
-    for q in range(N_PIECES):
-        n = piece_outcomes(pad, top, q, locks, outs, gains, moves, buf)
-        loops = 0
-        peak = -1
-        for j in range(n):
-            loops = max(loops, _history_hits(outs[j], leaf_score + gains[j], leaf_depth + 1,
-                                             path_nodes, s, length, rows, score, depth,
-                                             hist_wells, hist_counts, hist_table, hist_size))
-            peak = max(peak, top_row(outs, j))
-        if beats(loops, peak, best, best_loops, best_peak):
-            best, best_loops, best_peak = q, loops, peak
-    return best
 
 
 @njit(**NJIT_PARALLEL)
@@ -77,18 +37,19 @@ def expand_leaves(sims, n, path_nodes, path_len, rows, score, depth, seen,
         p, y_first, y_last = mild_piece(pad, top, locks, buf)
         k = children_into(pad, p, locks, y_first, y_last, score[leaf], False,
                           kid_rows, kid_scores, kid_moves, base, buf)
+        below_root = path_nodes[s, 1:length]  # the root's well is in the history table
         loop = False
         for j in range(base, base + k):
             if filter_contains(seen, rows_hash(kid_rows[j])):
-                if _history_hits(kid_rows[j], kid_scores[j], depth[leaf] + 1, path_nodes, s,
-                                 length, rows, score, depth, hist_wells, hist_counts,
-                                 hist_table, hist_size) > 0:
+                if history_hits(kid_rows, j, kid_scores[j], depth[leaf] + 1, below_root, rows,
+                                score, depth, hist_wells, hist_counts, hist_table,
+                                hist_size) > 0:
                     loop = True
                     break
         if loop:
-            q = _piece_with_history(pad, top, locks, buf, score[leaf], depth[leaf], path_nodes,
-                                    s, length, rows, score, depth, hist_wells, hist_counts,
-                                    hist_table, hist_size)
+            q = piece_with_history(pad, top, locks, buf, score[leaf], depth[leaf], below_root,
+                                   rows, score, depth, hist_wells, hist_counts, hist_table,
+                                   hist_size)
             if q != p:
                 p = q
                 y_first, y_last = lock_masks(pad, top, p, locks)
