@@ -86,11 +86,57 @@ def predict_idx(idx, nact, w1, w2, b2, out):
 
 
 @njit(**NJIT)
+def _backprop_one(idx_i, n, d_out, act, w2, gw2, dh, g1, mark, touched, n_touched):
+    """Add one sample's gradient (``d_out``: d loss / d pre-tanh output) to ``gw2`` and
+    to the rows of ``g1`` it touches; return the new count of touched rows."""
+    hidden = w2.shape[0]
+    for h in range(hidden):
+        gw2[h] += d_out * act[h]
+        dh[h] = d_out * w2[h] * (1.0 - act[h] * act[h])
+    for a in range(n):
+        f = idx_i[a]
+        if not mark[f]:
+            mark[f] = True
+            touched[n_touched] = f
+            n_touched += 1
+            for h in range(hidden):
+                g1[f, h] = 0.0
+        for h in range(hidden):
+            g1[f, h] += dh[h]
+    return n_touched
+
+
+@njit(**NJIT)
+def _adam_step(step, lr, touched, n_touched, mark, g1, w1, m1, v1, gw2, w2, m2, v2, gb, b2,
+               mb, vb):
+    """One lazy Adam update: only the touched rows of ``w1`` move."""
+    hidden = w1.shape[1]
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    c1 = 1.0 - beta1 ** step
+    c2 = 1.0 - beta2 ** step
+    for t in range(n_touched):
+        f = touched[t]
+        mark[f] = False
+        for h in range(hidden):
+            g = g1[f, h]
+            m1[f, h] = beta1 * m1[f, h] + (1 - beta1) * g
+            v1[f, h] = beta2 * v1[f, h] + (1 - beta2) * g * g
+            w1[f, h] -= lr * (m1[f, h] / c1) / (np.sqrt(v1[f, h] / c2) + eps)
+    for h in range(hidden):
+        g = gw2[h]
+        m2[h] = beta1 * m2[h] + (1 - beta1) * g
+        v2[h] = beta2 * v2[h] + (1 - beta2) * g * g
+        w2[h] -= lr * (m2[h] / c1) / (np.sqrt(v2[h] / c2) + eps)
+    mb[0] = beta1 * mb[0] + (1 - beta1) * gb
+    vb[0] = beta2 * vb[0] + (1 - beta2) * gb * gb
+    b2[0] -= lr * (mb[0] / c1) / (np.sqrt(vb[0] / c2) + eps)
+
+
+@njit(**NJIT)
 def train_epoch(idx, nact, labels, order, batch, lr, w1, w2, b2, m1, v1, m2, v2, mb, vb,
                 step, touched, g1):
     """One pass over ``order`` in minibatches; returns (mean loss, Adam step count)."""
     hidden = w1.shape[1]
-    beta1, beta2, eps = 0.9, 0.999, 1e-8
     acc = np.zeros(hidden, np.float64)
     act = np.zeros(hidden, np.float64)
     gw2 = np.zeros(hidden, np.float64)
@@ -110,38 +156,79 @@ def train_epoch(idx, nact, labels, order, batch, lr, w1, w2, b2, m1, v1, m2, v2,
             total += err * err
             d_out = 2.0 * err * (1.0 - out * out) / (end - start)
             gb += d_out
-            for h in range(hidden):
-                gw2[h] += d_out * act[h]
-                dh[h] = d_out * w2[h] * (1.0 - act[h] * act[h])
-            for a in range(nact[i]):
-                f = idx[i, a]
-                if not mark[f]:
-                    mark[f] = True
-                    touched[n_touched] = f
-                    n_touched += 1
-                    for h in range(hidden):
-                        g1[f, h] = 0.0
-                for h in range(hidden):
-                    g1[f, h] += dh[h]
+            n_touched = _backprop_one(idx[i], nact[i], d_out, act, w2, gw2, dh, g1, mark,
+                                      touched, n_touched)
         step += 1
-        c1 = 1.0 - beta1 ** step
-        c2 = 1.0 - beta2 ** step
-        for t in range(n_touched):
-            f = touched[t]
-            mark[f] = False
-            for h in range(hidden):
-                g = g1[f, h]
-                m1[f, h] = beta1 * m1[f, h] + (1 - beta1) * g
-                v1[f, h] = beta2 * v1[f, h] + (1 - beta2) * g * g
-                w1[f, h] -= lr * (m1[f, h] / c1) / (np.sqrt(v1[f, h] / c2) + eps)
-        for h in range(hidden):
-            g = gw2[h]
-            m2[h] = beta1 * m2[h] + (1 - beta1) * g
-            v2[h] = beta2 * v2[h] + (1 - beta2) * g * g
-            w2[h] -= lr * (m2[h] / c1) / (np.sqrt(v2[h] / c2) + eps)
-        mb[0] = beta1 * mb[0] + (1 - beta1) * gb
-        vb[0] = beta2 * vb[0] + (1 - beta2) * gb * gb
-        b2[0] -= lr * (mb[0] / c1) / (np.sqrt(vb[0] / c2) + eps)
+        _adam_step(step, lr, touched, n_touched, mark, g1, w1, m1, v1, gw2, w2, m2, v2, gb,
+                   b2, mb, vb)
+    return total / max(n, 1), step
+
+
+@njit(**NJIT)
+def _softplus(x):
+    return x + np.log1p(np.exp(-x)) if x > 0 else np.log1p(np.exp(x))
+
+
+@njit(**NJIT)
+def pair_loss(idx, nact, better, worse, temperature, w1, w2, b2):
+    """Mean ranking loss ``softplus((v(worse) - v(better)) / T)`` over the pairs, and the
+    fraction ranked the right way round (ties count as wrong)."""
+    hidden = w1.shape[1]
+    acc = np.zeros(hidden, np.float64)
+    act = np.zeros(hidden, np.float64)
+    total, right = 0.0, 0
+    for t in range(better.shape[0]):
+        a = _forward_idx(idx[better[t]], nact[better[t]], w1, w2, b2, acc, act)
+        b = _forward_idx(idx[worse[t]], nact[worse[t]], w1, w2, b2, acc, act)
+        total += _softplus((b - a) / temperature)
+        right += a > b
+    n = max(better.shape[0], 1)
+    return total / n, right / n
+
+
+@njit(**NJIT)
+def train_pairs_epoch(idx, nact, better, worse, order, batch, lr, temperature, weight, w1,
+                      w2, b2, m1, v1, m2, v2, mb, vb, step, touched, g1):
+    """One pass over the pairs ``order`` of the ranking loss (:func:`pair_loss`, times
+    ``weight``) in minibatches; returns (mean loss, Adam step count).
+
+    A pair says that well ``better[t]`` is worth more than well ``worse[t]``: the
+    network is pushed to order them so, by a margin set by ``temperature``, and left
+    alone once it does by much more (the loss flattens).
+    """
+    hidden = w1.shape[1]
+    acc = np.zeros(hidden, np.float64)
+    act_a = np.zeros(hidden, np.float64)
+    act_b = np.zeros(hidden, np.float64)
+    gw2 = np.zeros(hidden, np.float64)
+    dh = np.zeros(hidden, np.float64)
+    total = 0.0
+    n = order.shape[0]
+    mark = np.zeros(w1.shape[0], np.bool_)
+    for start in range(0, n, batch):
+        end = min(n, start + batch)
+        n_touched = 0
+        gw2[:] = 0.0
+        gb = 0.0
+        for s in range(start, end):
+            t = order[s]
+            i, j = better[t], worse[t]
+            a = _forward_idx(idx[i], nact[i], w1, w2, b2, acc, act_a)
+            b = _forward_idx(idx[j], nact[j], w1, w2, b2, acc, act_b)
+            z = (b - a) / temperature
+            total += _softplus(z)
+            sig = 1.0 / (1.0 + np.exp(-z))  # d softplus(z) / dz
+            scale = weight * sig / temperature / (end - start)
+            d_a = -scale * (1.0 - a * a)
+            d_b = scale * (1.0 - b * b)
+            gb += d_a + d_b
+            n_touched = _backprop_one(idx[i], nact[i], d_a, act_a, w2, gw2, dh, g1, mark,
+                                      touched, n_touched)
+            n_touched = _backprop_one(idx[j], nact[j], d_b, act_b, w2, gw2, dh, g1, mark,
+                                      touched, n_touched)
+        step += 1
+        _adam_step(step, lr, touched, n_touched, mark, g1, w1, m1, v1, gw2, w2, m2, v2, gb,
+                   b2, mb, vb)
     return total / max(n, 1), step
 
 
@@ -153,15 +240,20 @@ class FitResult:
     epochs: int
     val_pred_std: float
     val_pred_mean: float
+    val_pair_accuracy: float | None = None  # with pairs: held-out pairs ranked right
 
 
 def fit(net: Network, rows: np.ndarray, labels: np.ndarray, *, seed: int = 0,
         epochs: int = 30, batch: int = 256, lr: float = 1e-3, val_fraction: float = 0.1,
-        patience: int = 3, progress=None) -> FitResult:
+        patience: int = 3, progress=None, pairs: tuple[np.ndarray, np.ndarray] | None = None,
+        pair_weight: float = 1.0, temperature: float = 0.1) -> FitResult:
     """Train ``net`` in place on (rows, labels); keep the weights of the best validation loss.
 
     The validation wells are chosen by :func:`held_out`, by hash; ``seed`` orders the
-    minibatches."""
+    minibatches. With ``pairs = (better, worse)`` (indices into ``rows``) each epoch also
+    makes a pass of the ranking loss (:func:`train_pairs_epoch`) over the pairs whose
+    better well is a training well; the validation loss then adds ``pair_weight`` times
+    the ranking loss of the others."""
     lay = net.layout
     n = len(rows)
     idx = np.zeros((n, lay.max_active), np.int64)
@@ -170,8 +262,14 @@ def fit(net: Network, rows: np.ndarray, labels: np.ndarray, *, seed: int = 0,
     labels = np.asarray(labels, np.float64)
     rng = np.random.default_rng(seed)
     is_val = held_out(rows, val_fraction)
-    val, train = np.flatnonzero(is_val), np.flatnonzero(~is_val)
+    val, train = np.flatnonzero(is_val & ~np.isnan(labels)), np.flatnonzero(
+        ~is_val & ~np.isnan(labels))
     n_val = len(val)
+    if pairs is not None:
+        better, worse = (np.asarray(a, np.int64) for a in pairs)
+        pair_val = is_val[better]
+        pair_train = np.flatnonzero(~pair_val)
+        vb_, vw_ = better[pair_val], worse[pair_val]
     w1 = net.w1.astype(np.float64)
     w2 = net.w2.astype(np.float64)
     b2 = net.b2.astype(np.float64)
@@ -184,7 +282,10 @@ def fit(net: Network, rows: np.ndarray, labels: np.ndarray, *, seed: int = 0,
 
     def val_loss() -> float:
         predict_idx(idx[val], nact[val], w1, w2, b2, pred)
-        return float(np.mean((pred - labels[val]) ** 2))
+        loss = float(np.mean((pred - labels[val]) ** 2)) if n_val else 0.0
+        if pairs is not None and len(vb_):
+            loss += pair_weight * pair_loss(idx, nact, vb_, vw_, temperature, w1, w2, b2)[0]
+        return loss
 
     best = (val_loss(), w1.copy(), w2.copy(), b2.copy())
     initial = best[0]
@@ -193,6 +294,12 @@ def fit(net: Network, rows: np.ndarray, labels: np.ndarray, *, seed: int = 0,
         order = train[rng.permutation(len(train))]
         train_loss, step = train_epoch(idx, nact, labels, order, batch, lr, w1, w2, b2, m1, v1,
                                        m2, v2, mb, vb, step, touched, g1)
+        if pairs is not None and len(pair_train):
+            order = pair_train[rng.permutation(len(pair_train))]
+            pl, step = train_pairs_epoch(idx, nact, better, worse, order, batch, lr,
+                                         temperature, pair_weight, w1, w2, b2, m1, v1, m2, v2,
+                                         mb, vb, step, touched, g1)
+            train_loss += pair_weight * pl
         vl = val_loss()
         if progress is not None:
             progress(epoch, train_loss, vl)
@@ -206,5 +313,9 @@ def fit(net: Network, rows: np.ndarray, labels: np.ndarray, *, seed: int = 0,
     net.w1, net.w2, net.b2 = (w1.astype(np.float32), w2.astype(np.float32),
                               b2.astype(np.float32))
     predict_idx(idx[val], nact[val], w1, w2, b2, pred)
+    accuracy = None
+    if pairs is not None and len(vb_):
+        accuracy = float(pair_loss(idx, nact, vb_, vw_, temperature, w1, w2, b2)[1])
     return FitResult(float(train_loss), float(best[0]), float(initial), epoch,
-                     float(pred.std()) if n_val else 0.0, float(pred.mean()) if n_val else 0.0)
+                     float(pred.std()) if n_val else 0.0, float(pred.mean()) if n_val else 0.0,
+                     accuracy)
