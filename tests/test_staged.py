@@ -103,6 +103,23 @@ def test_backing_up_searches_the_last_stage_wider_and_resumes_to_the_same_game(t
     assert _committed(tmp_path / "split") == _committed(tmp_path / "whole")
 
 
+def test_a_back_up_that_finds_the_same_line_again_does_not_replay_its_death(tmp_path):
+    """Backed up to piece 80, the width-32 beam picks the very well (at 85) that the
+    width-8 search had committed and that died at every width: committing it would
+    repeat those attempts one for one, so it counts as a death of that width."""
+    evaluation = make_evaluation(load_preset("quick"))
+    plan = StagePlan("quick", (2, 8, 32), stage=5, lookahead=15, backups=3)
+    run = start_run(plan, _game(), 80, "q")
+    advance(run, evaluation, tmp_path)
+    steps = [(a["from_piece"], a["width"], a["outcome"]) for a in run.attempts]
+    assert steps[-1] == (80, 32, "died (the line backed up from, again)")
+    # Without the check the run would commit it and search on from piece 85 again.
+    assert [s[:2] for s in steps].count((85, 2)) == 2
+    assert run.finished and run.avoid is not None
+    again = load_run(tmp_path)  # the avoided well is part of the saved state
+    assert again.avoid == run.avoid
+
+
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "hatetris", "staged", *args]
 

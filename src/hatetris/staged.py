@@ -88,6 +88,8 @@ class StagedRun:
     backups_used: int = 0
     longest: dict | None = None    # the deepest line a dying attempt found: replay, pieces,
     #                                score (the run's result if it ends shorter)
+    avoid: str | None = None       # after a back-up: the well its uncommitted stage ended
+    #                                on; a wider search that commits it again is a repeat
 
     @property
     def searched_pieces(self) -> int:
@@ -99,7 +101,8 @@ class StagedRun:
                 "origin": self.origin, "replay": encode(self.keys), "pieces": self.pieces,
                 "score": self.score, "attempts": self.attempts, "finished": self.finished,
                 "ended": self.ended, "commits": self.commits, "next_width": self.next_width,
-                "backups_used": self.backups_used, "longest": self.longest}
+                "backups_used": self.backups_used, "longest": self.longest,
+                "avoid": self.avoid}
         return {**body, "sha256": _digest(body)}
 
     @classmethod
@@ -119,7 +122,7 @@ class StagedRun:
                       int(data["score"]), list(data["attempts"]), bool(data["finished"]),
                       str(data["ended"]), [int(i) for i in data.get("commits", [])],
                       int(data.get("next_width", 0)), int(data.get("backups_used", 0)),
-                      data.get("longest"))
+                      data.get("longest"), data.get("avoid"))
             longest = run.longest
             if longest is not None:
                 found = replay(decode(longest["replay"]))
@@ -161,6 +164,16 @@ def game_prefix(keys: str, pieces: int) -> tuple[str, int]:
     store.add_root()
     last = store.add_line(game_nodes(keys, pieces))
     return path_keys(store, last), int(store.score[last])
+
+
+def game_well(keys: str, pieces: int) -> np.ndarray:
+    """The well of a game after its first ``pieces`` pieces."""
+    _, wells = replay(keys, steps=True)
+    return np.asarray(wells[pieces - 1], np.uint16)
+
+
+def well_digest(rows: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(rows, np.uint16).tobytes()).hexdigest()[:16]
 
 
 def load_run(directory: str | Path) -> StagedRun:
@@ -235,6 +248,14 @@ def advance(run: StagedRun, evaluation, directory: str | Path, *, stages: int | 
                        "seconds": round(time.perf_counter() - t0, 2)}
             if depth >= target:
                 node = ancestor_at(search.store, node, run.pieces + plan.stage)
+                if run.avoid is not None and well_digest(search.store.rows[node]) == run.avoid:
+                    # The wider beam chose the line the back-up left: searching on from it
+                    # would repeat, attempt for attempt, what already died.
+                    attempt["outcome"] = "died (the line backed up from, again)"
+                    run.attempts.append(attempt)
+                    if index + 1 < len(plan.widths):
+                        report(_describe(attempt) + ", widening")
+                    continue
                 attempt["outcome"] = f"committed to piece {run.pieces + plan.stage}"
                 run.attempts.append(attempt)
                 committed = True
@@ -252,6 +273,7 @@ def advance(run: StagedRun, evaluation, directory: str | Path, *, stages: int | 
             run.keys, run.pieces, run.score = keys, pieces, score
             run.commits.append(index)
             run.next_width = 0
+            run.avoid = None
             report(_describe(attempt) + f" -> {run.score} lines, {run.pieces} pieces")
         else:
             if deepest is not None:
@@ -291,6 +313,7 @@ def _back_up(run: StagedRun) -> str | None:
         used += 1
         if index < widest:
             pieces = run.pieces - plan.stage * (len(run.commits) - len(stages))
+            run.avoid = well_digest(game_well(run.keys, pieces + plan.stage))
             run.keys, run.score = game_prefix(run.keys, pieces)
             run.pieces, run.commits, run.backups_used = pieces, stages, used
             run.next_width = index + 1
