@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from hatetris.nnue.dataset import (DatasetError, StoredGame, game_labels, labels_from_lookahead,
-                                   load_dataset, pack_rows, read_games, records_dataset,
+                                   load_dataset, pack_rows, read_games, record_pairs, records_dataset,
                                    save_dataset, search_labels, siblings, unpack_rows)
 from hatetris.nnue.features import active_features
 from hatetris.nnue.network import Network
@@ -164,6 +164,31 @@ def test_records_dataset_labels_records_and_leaves_siblings_to_the_search():
     again = records_dataset(games, 2, seed=0)
     assert np.array_equal(again[0], rows)  # seeded
     assert not np.array_equal(records_dataset(games, 2, seed=1)[0], rows)
+
+
+def test_record_pairs_pair_each_record_step_with_every_other_placement():
+    """Against the reference engine: for each step of the game, the pairs' worse wells
+    are exactly the live placements of the piece sent there, minus the record's own and
+    minus any well of the game; the held-out steps are left out."""
+    from hatetris.codecs import decode
+
+    keys = decode(record("knewjade (4)")["replay"])
+    steps = [s for s in naive_steps(keys) if not s[5]]
+    game = StoredGame("knewjade (4)", keys)
+    rows, labels, better, worse = record_pairs([game], hold_out=[("knewjade (4)", 31)])
+    n_rec = 30  # the wells after pieces 1-30; from piece 31 on, held out
+    assert not np.isnan(labels[:n_rec]).any() and np.isnan(labels[n_rec:]).all()
+    assert np.array_equal(labels[:n_rec], game_labels(game)[3][:n_rec])
+    assert (better < n_rec).all() and (worse >= n_rec).all()
+    assert np.array_equal(np.sort(worse), np.arange(n_rec, len(rows)))
+    game_wells = {tuple(int(v) for v in w[3]) for w in steps}
+    for i, (before, sc, piece, after_well, after_score, _) in enumerate(steps[:n_rec]):
+        assert tuple(int(v) for v in rows[i]) == after_well
+        want = {w for w, s, o in naive.children(before, sc, piece) if not o} - game_wells
+        got = {tuple(int(v) for v in rows[j]) for j in worse[better == i]}
+        assert got == want
+    whole = record_pairs([game])
+    assert len(whole[2]) > len(better) and not np.isnan(whole[1][:len(steps)]).any()
 
 
 def test_the_3711_prefix_knows_the_game_went_on():

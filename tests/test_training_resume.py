@@ -154,9 +154,30 @@ def test_a_hindsight_run_with_fixed_siblings_keeps_generation_0s_contrast(tmp_pa
     sp = np.load(tmp_path / "run" / "selfplay-1.npz")
     labels_1 = np.load(tmp_path / "run" / "labels-1.npz")["labels"]
     assert len(labels_1) == len(sp["rows"])  # generation 1 labels only its own wells
-    rows, labels, kinds = run.training_data(1)
+    rows, labels, kinds, pairs = run.training_data(1)
+    assert pairs is None  # pair_weight 0: no ranking pairs
     labels_0 = np.load(tmp_path / "run" / "labels-0.npz")["labels"]
     assert np.allclose(labels[kinds == 1], labels_0[:n_sib])
     caps = sp["labels"]
     assert (caps < 1).all() and np.allclose(labels[kinds == 2], np.minimum(labels_1, caps))
     assert (labels[kinds == 2] < labels_1 - 1e-9).any()  # hindsight changed some labels
+
+
+def test_a_run_with_ranking_pairs_fits_every_sibling_as_a_pair(tmp_path):
+    from hatetris.nnue.dataset import read_games, record_pairs
+    from hatetris.nnue.training_run import RunConfig, TrainingRun
+
+    config = json.loads(tiny_run(tmp_path).read_text())
+    config.update(generations=0, pair_weight=1.0, pair_temperature=0.2)
+    run = TrainingRun(RunConfig.from_json(config), tmp_path / "run", log=lambda s: None,
+                      workers=1)
+    run.run()
+    rows, labels, kinds, pairs = run.training_data(0)
+    _, _, better, worse = record_pairs(read_games(config["games"]), ())
+    assert len(pairs[0]) == len(better) > 2 * (kinds == 0).sum() // 2  # all siblings
+    assert np.isnan(labels[kinds == 3]).all() and not np.isnan(labels[kinds < 3]).any()
+    # A pair's better well is a record well with its label, as in the value part.
+    assert np.array_equal(rows[pairs[0]][:5], rows[kinds == 0][::2][better[:5]])
+    fit = run.state["generations"]["0"]["fit"]
+    assert fit["pairs"] == len(better) and 0.0 <= fit["val_pair_accuracy"] <= 1.0
+    assert fit["samples"] == int((kinds < 3).sum())

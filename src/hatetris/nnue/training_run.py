@@ -41,7 +41,7 @@ import numpy as np
 from .. import __version__
 from ..atomic import write_atomic, write_json_atomic, write_text_atomic
 from .dataset import (HORIZON, DatasetError, file_digest, load_dataset, read_games,
-                      records_dataset, save_dataset, search_labels)
+                      record_pairs, records_dataset, save_dataset, search_labels)
 from .network import Network, NetworkError, load_network, save_network
 
 STATE_FORMAT = "hatetris-training-run/1"
@@ -83,6 +83,11 @@ class RunConfig:
     # generation (their contrast stays the one the records taught); a self-play
     # generation labels only its own wells.
     fixed_siblings: bool = False
+    # Records as a ranking: with a weight above 0 every fit also learns, from every
+    # sibling of every record step (no search labels them), that the record's placement
+    # is worth more (fit.train_pairs_epoch); the temperature sets the margin.
+    pair_weight: float = 0.0
+    pair_temperature: float = 0.1
 
     def to_json(self) -> dict:
         return json.loads(json.dumps(asdict(self)))
@@ -384,8 +389,19 @@ class TrainingRun:
             lab = lab[len(lab) - len(sp.rows):]
             labels.append(np.minimum(lab, sp.labels) if c.hindsight else lab)
             kinds.append(np.full(len(sp.rows), 2, np.uint8))
+        pairs = None
+        if c.pair_weight > 0:
+            # Rebuilt from the games file each time (seconds): the pairs hold every
+            # sibling, far more than records.npz keeps, and need no labels.
+            p_rows, _, better, worse = record_pairs(read_games(c.games, c.min_pieces),
+                                                    c.hold_out, c.horizon)
+            base = sum(len(r) for r in rows)
+            rows.append(p_rows)
+            labels.append(np.full(len(p_rows), np.nan))
+            kinds.append(np.full(len(p_rows), 3, np.uint8))
+            pairs = (base + better, base + worse)
         return (np.ascontiguousarray(np.concatenate(rows)), np.concatenate(labels),
-                np.concatenate(kinds))
+                np.concatenate(kinds), pairs)
 
     def train(self, k: int, parent: Network) -> None:
         from .fit import fit, predict_from_rows
@@ -395,7 +411,7 @@ class TrainingRun:
         name = f"net-{k}.npz"
         if name in self.state["files"]:
             return
-        rows, labels, kinds = self.training_data(k)
+        rows, labels, kinds, pairs = self.training_data(k)
         net = parent.copy()
         with self.bar(total=c.epochs, unit="epoch", desc=f"gen {k} fit {len(rows):,}") as b:
             def progress(epoch, train_loss, val_loss):
@@ -403,7 +419,8 @@ class TrainingRun:
                 b.set_postfix_str(f"train={train_loss:.4f} val={val_loss:.4f}")
 
             result = fit(net, rows, labels, seed=c.seed + k, epochs=c.epochs, batch=c.batch,
-                         lr=c.lr, progress=progress)
+                         lr=c.lr, progress=progress, pairs=pairs, pair_weight=c.pair_weight,
+                         temperature=c.pair_temperature)
         pred = np.zeros(len(rows))
         predict_from_rows(rows, net.layout.bases, net.layout.max_active, net.w1, net.w2,
                           net.b2, pred)
@@ -411,17 +428,22 @@ class TrainingRun:
                          "std": round(float(pred[kinds == i].std()), 4)}
                   for i, KIND in enumerate(("record", "sibling", "selfplay"))
                   if (kinds == i).any()}
-        g["fit"] = {"samples": int(len(rows)), "val_loss": round(result.val_loss, 5),
+        labelled = kinds < 3
+        g["fit"] = {"samples": int(labelled.sum()), "val_loss": round(result.val_loss, 5),
                     "initial_val_loss": round(result.initial_val_loss, 5),
                     "train_loss": round(result.train_loss, 5), "epochs": result.epochs,
-                    "value_std": round(float(pred.std()), 4), "values": spread,
+                    "value_std": round(float(pred[labelled].std()), 4), "values": spread,
                     "label_means": {KIND: round(float(labels[kinds == i].mean()), 4)
                                     for i, KIND in enumerate(("record", "sibling",
                                                               "selfplay"))
                                     if (kinds == i).any()}}
+        if pairs is not None:
+            g["fit"]["pairs"] = int(len(pairs[0]))
+            g["fit"]["val_pair_accuracy"] = (None if result.val_pair_accuracy is None else
+                                             round(result.val_pair_accuracy, 4))
         save_network(self.run_dir / name, net, generation=k, run=self.run_dir.name,
                      parent=self.state["best"] if self.state["best"] is not None else
-                     str(c.init), samples=int(len(rows)), val_loss=round(result.val_loss, 5),
+                     str(c.init), samples=int(labelled.sum()), val_loss=round(result.val_loss, 5),
                      engine_version=__version__)
         self.record_file(name)
         self.record_file(f"net-{k}.json")
