@@ -133,17 +133,22 @@ def _adam_step(step, lr, touched, n_touched, mark, g1, w1, m1, v1, gw2, w2, m2, 
 
 
 @njit(**NJIT)
+def _epoch_scratch(w1):
+    """An epoch's buffers: accumulator, two activations, output-layer gradient, hidden
+    gradient, and the marks of the ``w1`` rows a minibatch touched."""
+    hidden = w1.shape[1]
+    return (np.zeros(hidden, np.float64), np.zeros(hidden, np.float64),
+            np.zeros(hidden, np.float64), np.zeros(hidden, np.float64),
+            np.zeros(hidden, np.float64), np.zeros(w1.shape[0], np.bool_))
+
+
+@njit(**NJIT)
 def train_epoch(idx, nact, labels, order, batch, lr, w1, w2, b2, m1, v1, m2, v2, mb, vb,
                 step, touched, g1):
     """One pass over ``order`` in minibatches; returns (mean loss, Adam step count)."""
-    hidden = w1.shape[1]
-    acc = np.zeros(hidden, np.float64)
-    act = np.zeros(hidden, np.float64)
-    gw2 = np.zeros(hidden, np.float64)
-    dh = np.zeros(hidden, np.float64)
+    acc, act, _, gw2, dh, mark = _epoch_scratch(w1)
     total = 0.0
     n = order.shape[0]
-    mark = np.zeros(w1.shape[0], np.bool_)
     for start in range(0, n, batch):
         end = min(n, start + batch)
         n_touched = 0
@@ -196,15 +201,9 @@ def train_pairs_epoch(idx, nact, better, worse, order, batch, lr, temperature, w
     network is pushed to order them so, by a margin set by ``temperature``, and left
     alone once it does by much more (the loss flattens).
     """
-    hidden = w1.shape[1]
-    acc = np.zeros(hidden, np.float64)
-    act_a = np.zeros(hidden, np.float64)
-    act_b = np.zeros(hidden, np.float64)
-    gw2 = np.zeros(hidden, np.float64)
-    dh = np.zeros(hidden, np.float64)
+    acc, act_a, act_b, gw2, dh, mark = _epoch_scratch(w1)
     total = 0.0
     n = order.shape[0]
-    mark = np.zeros(w1.shape[0], np.bool_)
     for start in range(0, n, batch):
         end = min(n, start + batch)
         n_touched = 0
