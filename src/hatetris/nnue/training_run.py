@@ -413,6 +413,7 @@ class TrainingRun:
             return
         rows, labels, kinds, pairs = self.training_data(k)
         net = parent.copy()
+        net.meta = {}  # the parent's card (its probe lines, its training) is not this net's
         with self.bar(total=c.epochs, unit="epoch", desc=f"gen {k} fit {len(rows):,}") as b:
             def progress(epoch, train_loss, val_loss):
                 b.update(1)
