@@ -181,3 +181,29 @@ def test_a_run_with_ranking_pairs_fits_every_sibling_as_a_pair(tmp_path):
     fit = run.state["generations"]["0"]["fit"]
     assert fit["pairs"] == len(better) and 0.0 <= fit["val_pair_accuracy"] <= 1.0
     assert fit["samples"] == int((kinds < 3).sum())
+
+
+def test_self_play_as_pairs_ranks_longer_lived_wells_of_a_depth_higher(tmp_path):
+    from hatetris.nnue.dataset import load_dataset, read_games, record_pairs
+    from hatetris.nnue.training_run import RunConfig, TrainingRun
+
+    config = json.loads(tiny_run(tmp_path).read_text())
+    config.update(pair_weight=1.0, selfplay_as="pairs", fixed_siblings=True,
+                  probe_width=3, probe_pieces=40, probe_samples=60)
+    run = TrainingRun(RunConfig.from_json(config), tmp_path / "run", log=lambda s: None,
+                      workers=1)
+    run.run()
+    sp = load_dataset(tmp_path / "run" / "selfplay-1.npz")
+    group, life = np.array(sp.meta["group"]), np.array(sp.meta["life"])
+    assert len(group) == len(life) == len(sp.rows)  # only the probe's own wells
+    assert len(np.load(tmp_path / "run" / "labels-1.npz")["labels"]) == 0  # none labelled
+    rows, labels, kinds, pairs = run.training_data(1)
+    n_rec = len(record_pairs(read_games(config["games"]), ())[2])
+    better, worse = pairs[0][n_rec:], pairs[1][n_rec:]
+    assert len(better) > 0
+    base = int(np.flatnonzero(kinds == 3)[0])  # the self-play rows come first among kind 3
+    a, b = better - base, worse - base
+    assert (group[a] == group[b]).all() and (life[a] > life[b]).all()
+    assert np.array_equal(rows[better], sp.rows[a]) and np.isnan(labels[better]).all()
+    with pytest.raises(ValueError, match="pair_weight"):
+        RunConfig.from_json({**config, "pair_weight": 0.0})

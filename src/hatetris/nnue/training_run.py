@@ -88,6 +88,16 @@ class RunConfig:
     # is worth more (fit.train_pairs_epoch); the temperature sets the margin.
     pair_weight: float = 0.0
     pair_temperature: float = 0.1
+    # How self-play wells enter the fit: "values" (labelled by the lookahead, capped by
+    # hindsight) or "pairs" (no labels: at one depth of one probe, a well whose line lived
+    # longer in the probe ranks above one whose line died sooner; needs pair_weight).
+    selfplay_as: str = "values"
+
+    def __post_init__(self):
+        if self.selfplay_as not in ("values", "pairs"):
+            raise ValueError(f"selfplay_as is 'values' or 'pairs', not {self.selfplay_as!r}")
+        if self.selfplay_as == "pairs" and self.pair_weight <= 0:
+            raise ValueError("selfplay_as 'pairs' needs a pair_weight above 0")
 
     def to_json(self) -> dict:
         return json.loads(json.dumps(asdict(self)))
@@ -253,11 +263,13 @@ class TrainingRun:
             return
         part = self.run_dir / f"selfplay-{k}.partial.npz"
         done = g.get("probes_done", 0)
+        as_pairs = c.selfplay_as == "pairs"
         if done and part.exists():
             d = load_dataset(part)
             rows, scores, caps = [d.rows], [d.scores], [d.labels]
+            groups, lives = list(d.meta.get("group", [])), list(d.meta.get("life", []))
         else:
-            done, rows, scores, caps = 0, [], [], []
+            done, rows, scores, caps, groups, lives = 0, [], [], [], [], []
         evaluation = QuiescenceEvaluation(NNUEEvaluation(net), 2)
         for i, spec in enumerate(c.probe_starts):
             if i < done:
@@ -281,7 +293,16 @@ class TrainingRun:
             r = search.store.rows[nodes].copy()
             s = search.store.score[nodes].astype(np.int64)
             seed = c.seed * 1000 + k * 101 + i
-            if c.hindsight:
+            if as_pairs:
+                from .labels import lineage_reach
+
+                reach = lineage_reach(search.store.parent, search.level_start,
+                                      search.store.size)
+                kr, ks = np.zeros((0, r.shape[1]), np.uint16), np.zeros(0, np.int64)
+                caps += [np.ones(len(r))]
+                groups += [i * 100_000 + int(d) for d in search.store.depth[nodes]]
+                lives += [int(x) for x in reach[nodes]]
+            elif c.hindsight:
                 died = search.depth < piece + c.probe_pieces
                 kr, ks, kd = _children_by_depth(r, s, search.store.depth[nodes], seed)
                 r_cap = _hindsight_cap(search.store.depth[nodes], search.depth, died,
@@ -297,7 +318,8 @@ class TrainingRun:
                                                 "wells": int(len(r) + len(kr))}
             all_rows, all_scores = np.concatenate(rows), np.concatenate(scores)
             save_dataset(part, all_rows, all_scores, np.concatenate(caps),
-                         np.full(len(all_rows), 2, np.uint8))
+                         np.full(len(all_rows), 2, np.uint8),
+                         **({"group": groups, "life": lives} if as_pairs else {}))
             g["probes_done"] = i + 1
             self.save_state()
             search = None
@@ -306,7 +328,8 @@ class TrainingRun:
         # The labels field holds each well's hindsight cap (1: none).
         all_caps = np.concatenate(caps) if caps else np.zeros(0)
         save_dataset(self.run_dir / name, all_rows, all_scores, all_caps,
-                     np.full(len(all_rows), 2, np.uint8))
+                     np.full(len(all_rows), 2, np.uint8),
+                     **({"group": groups, "life": lives} if as_pairs else {}))
         self.record_file(name)
         if part.exists():
             part.unlink()
@@ -322,7 +345,7 @@ class TrainingRun:
         if k > 0 and self.config.fixed_siblings:
             sib = np.zeros(len(rec.kind), np.bool_)
         rows, scores = [rec.rows[sib]], [rec.scores[sib]]
-        if k > 0:
+        if k > 0 and self.config.selfplay_as != "pairs":
             sp = load_dataset(self.checked(f"selfplay-{k}.npz"))
             rows.append(sp.rows)
             scores.append(sp.scores)
@@ -347,6 +370,9 @@ class TrainingRun:
             except (OSError, ValueError, KeyError, EOFError) as e:
                 raise RunError(f"corrupt partial labels {path}: {e}") from None
             labels[:done] = part[:done]
+        if not len(rows):  # nothing to label (self-play as pairs): an empty file
+            write_atomic(path, lambda f: np.savez_compressed(
+                f, labels=labels, done=np.array(0)), mode="wb")
         kill_after = int(os.environ.get("HATETRIS_TEST_KILL_AFTER_CHUNK", "0"))
         chunks = 0
         with self.bar(total=len(rows), initial=done, unit="well", desc=f"gen {k} labels") as b:
@@ -381,8 +407,17 @@ class TrainingRun:
         labels = [np.repeat(rec.labels[rec_w], c.record_copies), labels_k[:n_sib]]
         kinds = [np.zeros(int(rec_w.sum()) * c.record_copies, np.uint8),
                  np.ones(n_sib, np.uint8)]
+        lived = []  # self-play pairs (indices into the rows), when self-play is pairs
         for j in range(1, k + 1):
             sp = load_dataset(self.checked(f"selfplay-{j}.npz"))
+            if c.selfplay_as == "pairs":
+                base = sum(len(r) for r in rows)
+                lived.append(lived_pairs(np.asarray(sp.meta["group"], np.int64),
+                                         np.asarray(sp.meta["life"], np.int64)) + base)
+                rows.append(sp.rows)
+                labels.append(np.full(len(sp.rows), np.nan))
+                kinds.append(np.full(len(sp.rows), 3, np.uint8))
+                continue
             with np.load(self.checked(f"labels-{j}.npz"), allow_pickle=False) as z:
                 lab = z["labels"].astype(np.float64)
             rows.append(sp.rows)
@@ -400,6 +435,10 @@ class TrainingRun:
             labels.append(np.full(len(p_rows), np.nan))
             kinds.append(np.full(len(p_rows), 3, np.uint8))
             pairs = (base + better, base + worse)
+        if lived:
+            both = np.concatenate(lived)
+            pairs = (np.concatenate([pairs[0], both[:, 0]]),
+                     np.concatenate([pairs[1], both[:, 1]]))
         return (np.ascontiguousarray(np.concatenate(rows)), np.concatenate(labels),
                 np.concatenate(kinds), pairs)
 
@@ -519,6 +558,23 @@ class TrainingRun:
             (self.run_dir / f"net-{k}.npz").unlink(missing_ok=True)
         self.event(k, g["decision"], reason=reason,
                    best_before=before if before is not None else "init", best_now=self.state["best"])
+
+
+def lived_pairs(group: np.ndarray, life: np.ndarray) -> np.ndarray:
+    """Pairs ``[longer, shorter]`` of wells of one group (one depth of one probe) whose
+    lines lived different lengths in the probe: the one that lived longer ranks higher.
+
+    >>> lived_pairs(np.array([7, 7, 7, 8]), np.array([10, 12, 10, 3])).tolist()
+    [[1, 0], [1, 2]]
+    """
+    out = []
+    for g in np.unique(group):
+        ids = np.flatnonzero(group == g)
+        for a in ids:
+            for b in ids:
+                if life[a] > life[b]:
+                    out.append((a, b))
+    return np.array(out, np.int64).reshape(-1, 2)
 
 
 def _hindsight_cap(depth: np.ndarray, deepest: int, died: bool, horizon: float) -> np.ndarray:
