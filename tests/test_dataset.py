@@ -169,26 +169,29 @@ def test_records_dataset_labels_records_and_leaves_siblings_to_the_search():
 def test_record_pairs_pair_each_record_step_with_every_other_placement():
     """Against the reference engine: for each step of the game, the pairs' worse wells
     are exactly the live placements of the piece sent there, minus the record's own and
-    minus any well of the game; the held-out steps are left out."""
+    minus any well of the game; the held-out steps' pairs are marked held."""
     from hatetris.codecs import decode
 
     keys = decode(record("knewjade (4)")["replay"])
     steps = [s for s in naive_steps(keys) if not s[5]]
     game = StoredGame("knewjade (4)", keys)
-    rows, labels, better, worse = record_pairs([game], hold_out=[("knewjade (4)", 31)])
-    n_rec = 30  # the wells after pieces 1-30; from piece 31 on, held out
-    assert not np.isnan(labels[:n_rec]).any() and np.isnan(labels[n_rec:]).all()
-    assert np.array_equal(labels[:n_rec], game_labels(game)[3][:n_rec])
-    assert (better < n_rec).all() and (worse >= n_rec).all()
-    assert np.array_equal(np.sort(worse), np.arange(n_rec, len(rows)))
+    rows, labels, better, worse, held = record_pairs([game],
+                                                     hold_out=[("knewjade (4)", 31)])
+    n = len(steps)  # the record's wells first, then their siblings
+    assert not np.isnan(labels[:n]).any() and np.isnan(labels[n:]).all()
+    assert np.array_equal(labels[:n], game_labels(game)[3])
+    assert (better < n).all() and (worse >= n).all()
+    assert np.array_equal(np.sort(worse), np.arange(n, len(rows)))
+    # From piece 31 on (the wells after pieces 31, 32, ...: index 30 on), held out.
+    assert np.array_equal(held, better >= 30) and held.any() and not held.all()
     game_wells = {tuple(int(v) for v in w[3]) for w in steps}
-    for i, (before, sc, piece, after_well, after_score, _) in enumerate(steps[:n_rec]):
+    for i, (before, sc, piece, after_well, after_score, _) in enumerate(steps):
         assert tuple(int(v) for v in rows[i]) == after_well
         want = {w for w, s, o in naive.children(before, sc, piece) if not o} - game_wells
         got = {tuple(int(v) for v in rows[j]) for j in worse[better == i]}
         assert got == want
     whole = record_pairs([game])
-    assert len(whole[2]) > len(better) and not np.isnan(whole[1][:len(steps)]).any()
+    assert np.array_equal(whole[2], better) and not whole[4].any()
 
 
 def test_the_3711_prefix_knows_the_game_went_on():

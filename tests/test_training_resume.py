@@ -173,7 +173,8 @@ def test_a_run_with_ranking_pairs_fits_every_sibling_as_a_pair(tmp_path):
                       workers=1)
     run.run()
     rows, labels, kinds, pairs = run.training_data(0)
-    _, _, better, worse = record_pairs(read_games(config["games"]), ())
+    _, _, better, worse, held = record_pairs(read_games(config["games"]), ())
+    assert not held.any()
     assert len(pairs[0]) == len(better) > 2 * (kinds == 0).sum() // 2  # all siblings
     assert np.isnan(labels[kinds == 3]).all() and not np.isnan(labels[kinds < 3]).any()
     # A pair's better well is a record well with its label, as in the value part.

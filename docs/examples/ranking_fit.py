@@ -26,31 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hatetris.nnue.dataset import game_labels, load_dataset, read_games, siblings
+from hatetris.nnue.dataset import load_dataset, read_games, record_pairs
 from hatetris.nnue.fit import feature_matrix, fit, predict_idx
 from hatetris.nnue.network import load_network, save_network
-
-
-def record_pairs(games, hold_out):
-    """Every record well and all its siblings: rows, labels (NaN for siblings), the
-    pairs (record index, sibling index), and per pair whether it is held out."""
-    rows, labels, better, worse, held = [], [], [], [], []
-    base = 0
-    for game in games:
-        r, s, _, lab = game_labels(game)
-        s_rows, _, of = siblings(r, s)
-        known = {x.tobytes() for x in r}
-        keep = np.array([x.tobytes() not in known for x in s_rows], np.bool_)
-        s_rows, of = s_rows[keep], of[keep]
-        first = dict(hold_out).get(game.name)
-        rows += [r, s_rows]
-        labels += [lab, np.full(len(s_rows), np.nan)]
-        better.append(base + of)
-        worse.append(base + len(r) + np.arange(len(s_rows)))
-        held.append(np.zeros(len(of), np.bool_) if first is None else of + 1 >= first)
-        base += len(r) + len(s_rows)
-    return (np.ascontiguousarray(np.concatenate(rows)), np.concatenate(labels),
-            np.concatenate(better), np.concatenate(worse), np.concatenate(held))
 
 
 def ranking_report(net, rows, better, worse) -> tuple[float, float]:

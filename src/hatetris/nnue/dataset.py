@@ -353,32 +353,31 @@ def record_pairs(games: list[StoredGame], hold_out=(), horizon: float = HORIZON)
     """Every live well of ``games`` and all its siblings, as ranking pairs: the record's
     placement is worth more than each other placement of the same piece.
 
-    Returns ``(rows, labels, better, worse)``: the wells (each game's record wells, then
-    their siblings), the record wells' labels (NaN for siblings), and one pair per
-    sibling (``better[t]`` its record well, ``worse[t]`` the sibling). A sibling that is
-    itself a well of its game is left out. ``hold_out`` is ``(game name, first piece)``
-    pairs, as in a training run: those steps and their siblings are left out.
+    Returns ``(rows, labels, better, worse, held)``: the wells (each game's record wells,
+    then their siblings), the record wells' labels (NaN for siblings), one pair per
+    sibling (``better[t]`` its record well, ``worse[t]`` the sibling), and whether the
+    pair's step is held out (``hold_out``: ``(game name, first piece)`` pairs, as in a
+    training run). A sibling that is itself a well of its game is left out.
     """
-    rows, labels, better, worse = [], [], [], []
+    rows, labels, better, worse, held = [], [], [], [], []
     base = 0
-    held = dict(hold_out)
+    first = dict(hold_out)
     for game in games:
         r, s, _, lab = game_labels(game, horizon)
         s_rows, _, of = siblings(r, s)
         known = {x.tobytes() for x in r}
         keep = np.array([x.tobytes() not in known for x in s_rows], np.bool_)
-        if game.name in held:
-            keep &= of + 1 < held[game.name]
-            n_rec = min(len(r), max(held[game.name] - 1, 0))
-            r, lab = r[:n_rec], lab[:n_rec]
         s_rows, of = s_rows[keep], of[keep]
         rows += [r, s_rows]
         labels += [lab, np.full(len(s_rows), np.nan)]
         better.append(base + of)
         worse.append(base + len(r) + np.arange(len(s_rows)))
+        held.append(of + 1 >= first[game.name] if game.name in first
+                    else np.zeros(len(of), np.bool_))
         base += len(r) + len(s_rows)
     return (np.ascontiguousarray(np.concatenate(rows)), np.concatenate(labels),
-            np.concatenate(better).astype(np.int64), np.concatenate(worse).astype(np.int64))
+            np.concatenate(better).astype(np.int64), np.concatenate(worse).astype(np.int64),
+            np.concatenate(held))
 
 
 def records_dataset(games: list[StoredGame], siblings_per_well: int, seed: int,

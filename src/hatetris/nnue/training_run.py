@@ -428,13 +428,14 @@ class TrainingRun:
         if c.pair_weight > 0:
             # Rebuilt from the games file each time (seconds): the pairs hold every
             # sibling, far more than records.npz keeps, and need no labels.
-            p_rows, _, better, worse = record_pairs(read_games(c.games, c.min_pieces),
-                                                    c.hold_out, c.horizon)
+            # Held-out steps' wells stay in the rows, in no pair and with no label.
+            p_rows, _, better, worse, held = record_pairs(
+                read_games(c.games, c.min_pieces), c.hold_out, c.horizon)
             base = sum(len(r) for r in rows)
             rows.append(p_rows)
             labels.append(np.full(len(p_rows), np.nan))
             kinds.append(np.full(len(p_rows), 3, np.uint8))
-            pairs = (base + better, base + worse)
+            pairs = (base + better[~held], base + worse[~held])
         if lived:
             both = np.concatenate(lived)
             pairs = (np.concatenate([pairs[0], both[:, 0]]),
