@@ -139,3 +139,20 @@ def test_keys_to_lock_reaches_every_child():
             assert cells == sorted(naive.piece_cells(PIECE_NAMES[piece], x, y, o))
             assert keys[-1] == "D"
             assert not naive.fits(well, PIECE_NAMES[piece], state[0], state[1] + 1, state[2])
+
+
+def test_peak_after_lock_equals_the_placed_wells_top_row():
+    """The adversary's shortcut (no well written) against placing and clearing."""
+    from hatetris.engine import pad_well, peak_after_lock, place, top_row
+
+    pad = np.zeros(24, np.uint16)
+    out = np.zeros((1, 20), np.int64)
+    checked = clears = 0
+    for well, _ in random_wells(300, 11):
+        top = pad_well(np.array(well, np.uint16), pad)
+        for p in range(7):
+            for x, y, o in reachable_lock_positions(np.array(well, np.uint16), p):
+                clears += place(pad, p, o, x, y, out, 0) > 0
+                assert peak_after_lock(pad, top, p, o, x, y) == top_row(out, 0)
+                checked += 1
+    assert checked > 10_000 and clears > 100  # the clearing case is exercised

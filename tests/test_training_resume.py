@@ -127,15 +127,15 @@ def test_nets_plot_draws_a_log_and_refuses_a_bad_one(tmp_path):
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
 
 
-def test_hindsight_caps_a_dead_probe_by_the_pieces_it_had_left():
+def testhindsight_caps_a_dead_probe_by_the_pieces_it_had_left():
     from hatetris.nnue.dataset import value_of_pieces_to_go
-    from hatetris.nnue.training_run import _hindsight_cap
+    from hatetris.nnue.selfplay import hindsight_cap
 
     depth = np.array([101, 120, 130, 131])
-    caps = _hindsight_cap(depth, 130, True, 300.0)
+    caps = hindsight_cap(depth, 130, True, 300.0)
     assert np.allclose(caps, value_of_pieces_to_go([29, 10, 0, 0]))
     assert caps[2] == -1.0  # the last wells of a dead beam had no move left
-    assert np.array_equal(_hindsight_cap(depth, 130, False, 300.0), np.ones(4))
+    assert np.array_equal(hindsight_cap(depth, 130, False, 300.0), np.ones(4))
 
 
 def test_a_hindsight_run_with_fixed_siblings_keeps_generation_0s_contrast(tmp_path):
@@ -208,3 +208,97 @@ def test_self_play_as_pairs_ranks_longer_lived_wells_of_a_depth_higher(tmp_path)
     assert np.array_equal(rows[better], sp.rows[a]) and np.isnan(labels[better]).all()
     with pytest.raises(ValueError, match="pair_weight"):
         RunConfig.from_json({**config, "pair_weight": 0.0})
+
+
+def test_a_run_in_use_by_another_process_is_refused(tmp_path):
+    from hatetris.nnue.training_run import RunConfig, RunError, TrainingRun
+
+    config = RunConfig.from_json(json.loads(tiny_run(tmp_path).read_text()))
+    first = TrainingRun(config, tmp_path / "run")
+    first.lock()
+    holder = subprocess.run(
+        [sys.executable, "-c", "import fcntl, sys; f = open(sys.argv[1], 'a'); "
+         "fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)", str(tmp_path / "run" / ".lock")],
+        capture_output=True, text=True)
+    assert holder.returncode != 0  # the lock is real, across processes
+    with pytest.raises(RunError, match="in use by another training process"):
+        TrainingRun(config, tmp_path / "run").run()
+    first._lock.close()
+    second = TrainingRun(config, tmp_path / "run")
+    second.lock()  # free again once the holder let go
+
+
+def test_a_fork_keeps_the_data_up_to_its_generation_and_goes_on(runs):
+    tmp, config, _, _ = runs
+    source = tmp / "killed"  # a finished run with generations 0 and 1, both adopted
+    options = json.loads(config.read_text())
+    options.update(probe_starts=[options["probe_starts"][0][:-3] + "120",
+                                 options["probe_starts"][0]], probes_per_generation=1,
+                   generations=1)
+    (tmp / "fork.json").write_text(json.dumps(options))
+    forked = train(tmp / "fork", tmp / "fork.json", None, "--fork", f"{source}:0")
+    assert forked.returncode == 0, forked.stderr
+    state = json.loads((tmp / "fork" / "state.json").read_text())
+    assert state["forked_from"]["run"] == "killed"
+    for name in ("records.npz", "labels-0.npz", "net-0.npz"):  # kept, byte for byte
+        assert (tmp / "fork" / name).read_bytes() == (source / name).read_bytes()
+    # Generation 1 is the fork's own: it probed from the first start of its pool only.
+    assert list(state["generations"]["1"]["probes"]) == [options["probe_starts"][0]]
+    assert (tmp / "fork" / "selfplay-1.npz").read_bytes() != (source / "selfplay-1.npz").read_bytes()
+    # Options that made the kept data cannot change; a rejected generation cannot be forked.
+    options["label_depth"] += 1
+    (tmp / "bad.json").write_text(json.dumps(options))
+    bad = train(tmp / "fork2", tmp / "bad.json", None, "--fork", f"{source}:0")
+    assert bad.returncode == 2 and "label_depth" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1
+    bad = train(tmp / "fork3", None, None, "--fork", f"{source}:7")
+    assert bad.returncode == 2 and "only adopted generations" in bad.stderr
+
+
+def test_self_play_sibling_pairs_compare_children_of_one_parent(tmp_path):
+    """With ``selfplay_groups = "siblings"`` every self-play pair is two placements of
+    one piece in one well (checked against the probe's own tree)."""
+    from hatetris.engine import children
+    from hatetris.nnue.dataset import load_dataset
+    from hatetris.nnue.training_run import RunConfig, TrainingRun
+
+    config = json.loads(tiny_run(tmp_path).read_text())
+    config.update(pair_weight=1.0, selfplay_as="pairs", selfplay_groups="siblings",
+                  fixed_siblings=True, probe_width=6, probe_pieces=40, probe_samples=60)
+    run = TrainingRun(RunConfig.from_json(config), tmp_path / "run", log=lambda s: None,
+                      workers=1)
+    run.run()
+    sp = load_dataset(tmp_path / "run" / "selfplay-1.npz")
+    group, life = np.array(sp.meta["group"]), np.array(sp.meta["life"])
+    assert len(group) > 0
+    pieces = {}
+    for g in np.unique(group):
+        ids = np.flatnonzero(group == g)
+        assert len(ids) >= 2 and life[ids].min() < life[ids].max()
+        pieces[g] = ids
+    # Siblings: one well's children under one piece hold all the group's wells.
+    g, ids = next(iter(pieces.items()))
+    wells = {tuple(int(v) for v in sp.rows[j]) for j in ids}
+    assert any(wells <= {tuple(int(v) for v in row) for row in children(parent, 0, p)[0]}
+               for parent in _parents_of(sp.rows[ids[0]]) for p in range(7))
+    with pytest.raises(ValueError, match="selfplay_groups"):
+        RunConfig.from_json({**config, "selfplay_groups": "cousins"})
+
+
+def _parents_of(well):
+    """Every well that one placement could have turned into ``well`` without a clear:
+    ``well`` minus each set of four of its cells that form a piece (a small brute force
+    over the top rows, enough for a probe well whose last piece cleared nothing)."""
+    from hatetris.engine import children
+
+    rows = [int(v) for v in well]
+    cells = [(r, c) for r in range(20) for c in range(10) if rows[r] >> c & 1]
+    top = min(r for r, _ in cells)
+    near = [rc for rc in cells if rc[0] < top + 4]
+    import itertools
+
+    for four in itertools.combinations(near, 4):
+        parent = list(rows)
+        for r, c in four:
+            parent[r] &= ~(1 << c)
+        yield tuple(parent)

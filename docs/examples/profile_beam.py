@@ -7,6 +7,10 @@ machine distort it less; compare two trees in the same session, e.g. a checkout 
 older commit with ``PYTHONPATH=OLD/src``.
 
     NUMBA_NUM_THREADS=1 python docs/examples/profile_beam.py nnue-beam 2000
+    NUMBA_NUM_THREADS=1 python docs/examples/profile_beam.py nnue-beam 200000 30
+
+(the third argument stops after that many pieces: large widths cost more per child,
+since their steps outgrow the caches).
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ def wrap(module, name: str) -> None:
     setattr(module, name, timed)
 
 
-def main(solver: str, width: int) -> None:
+def main(solver: str, width: int, max_depth: int | None = None) -> None:
     import importlib
 
     from hatetris.presets import load_preset, make_evaluation
@@ -60,7 +64,7 @@ def main(solver: str, width: int) -> None:
     BeamSearch.warm_up(evaluation)
     COUNTERS.clear()
     CALLS.clear()
-    search = BeamSearch(evaluation, width)
+    search = BeamSearch(evaluation, width, max_depth, prune=True)  # as solve runs it
     t0 = time.process_time()
     children = 0
     while (stats := search.step()) is not None:
@@ -75,4 +79,4 @@ def main(solver: str, width: int) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else None)

@@ -28,7 +28,7 @@ import numpy as np
 
 from hatetris.nnue.dataset import load_dataset, read_games, record_pairs
 from hatetris.nnue.fit import feature_matrix, fit, predict_idx
-from hatetris.nnue.network import load_network, save_network
+from hatetris.nnue.network import Network, load_network, save_network
 
 
 def ranking_report(net, rows, better, worse) -> tuple[float, float]:
@@ -55,6 +55,11 @@ def main() -> None:
     ap.add_argument("--temperature", type=float, default=0.1)
     ap.add_argument("--init", default=None, help="start from this network (default: the "
                     "run's init)")
+    ap.add_argument("--sets", default=None, help="start from a random network with these "
+                    "feature sets (comma-separated, e.g. rows,windows_positional) instead")
+    ap.add_argument("--hidden", type=int, default=32, help="hidden units of --sets")
+    ap.add_argument("--lr", type=float, default=None, help="default: the run's")
+    ap.add_argument("--epochs", type=int, default=None, help="default: the run's")
     ap.add_argument("--compare", default="", help="comma-separated .npz networks to report")
     args = ap.parse_args()
 
@@ -79,9 +84,14 @@ def main() -> None:
     all_labels = np.concatenate(base_labels + [np.full(len(rows), np.nan)])
     pairs = (n_base + better[train_pairs], n_base + worse[train_pairs])
 
-    net = load_network(args.init or config["init"])
-    result = fit(net, all_rows, all_labels, seed=config["seed"], epochs=config["epochs"],
-                 batch=config["batch"], lr=config["lr"], pairs=pairs,
+    if args.sets:
+        net = Network.random(tuple(args.sets.split(",")), hidden=args.hidden,
+                             seed=config["seed"])
+    else:
+        net = load_network(args.init or config["init"])
+    result = fit(net, all_rows, all_labels, seed=config["seed"],
+                 epochs=args.epochs or config["epochs"], batch=config["batch"],
+                 lr=args.lr or config["lr"], pairs=pairs,
                  pair_weight=args.pair_weight, temperature=args.temperature,
                  progress=lambda e, t, v: print(f"epoch {e}: train {t:.4f} val {v:.4f}",
                                                 flush=True))
@@ -89,7 +99,8 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     save_network(out / "net.npz", net, trained={
         "from": str(run), "pair_weight": args.pair_weight, "temperature": args.temperature,
-        "val_loss": result.val_loss, "val_pair_accuracy": result.val_pair_accuracy,
+        "sets": args.sets, "hidden": args.hidden, "val_loss": result.val_loss,
+        "val_pair_accuracy": result.val_pair_accuracy,
         "epochs": result.epochs})
     # A preset resolves its network from the folder above its own, as a run's presets do.
     (out / "presets").mkdir(exist_ok=True)

@@ -31,7 +31,7 @@ from .engine import (
     lock_masks,
     near_full_rows,
     pad_well,
-    place,
+    peak_after_lock,
     top_row,
 )
 from .rules import (
@@ -141,8 +141,7 @@ def mild_choice_from(pad, top, locks, buf, spans, known):
                         lane &= lane - 1
                         x = bit - SLOT_OFFSET
                         if clears_lines(pad, p, o, x, y):
-                            place(pad, p, o, x, y, buf, 0)
-                            cleared_peak = top_row(buf, 0)
+                            cleared_peak = peak_after_lock(pad, top, p, o, x, y)
                             if cleared_peak > peak:
                                 peak = cleared_peak
                                 if peak >= best_peak:

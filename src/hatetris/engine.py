@@ -212,6 +212,33 @@ def clears_lines(pad, p, o, x, y) -> bool:
 
 
 @njit(inline="always", **NJIT)
+def peak_after_lock(pad, top, p, o, x, y) -> int:
+    """``top_row`` of the well :func:`place` makes, without making it.
+
+    ``top`` is the well's first non-empty row. After the lock the first non-empty row is
+    ``min(top, top cell)``; clearing removes full rows (all among the piece's) and moves
+    each remaining row down by the cleared rows below it, so the new first non-empty row
+    is the first remaining non-empty row r, plus the cleared rows below r.
+    """
+    t0 = y + PIECE_TOP[p, o]
+    t1 = y + PIECE_BOTTOM[p, o]
+    clears = t0 >= BAR
+    for r in range(min(top, t0), HEIGHT):
+        v = np.int64(pad[r])
+        if t0 <= r <= t1:
+            v |= piece_row(p, o, r - y, x)
+        if clears and v == FULL_ROW:
+            continue
+        if v != 0:
+            below = 0
+            for q in range(max(r + 1, t0), t1 + 1):
+                if clears and (pad[q] | piece_row(p, o, q - y, x)) == FULL_ROW:
+                    below += 1
+            return r + below
+    return HEIGHT
+
+
+@njit(inline="always", **NJIT)
 def decode_lock(bit):
     """(o, x) of a lock bit."""
     return bit >> 4, (bit & 15) - SLOT_OFFSET

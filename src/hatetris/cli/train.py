@@ -100,6 +100,9 @@ def _check_training_run(work: Path, nets: Path, resume: bool, overwrite: bool) -
 @click.option("--log", "log_file", default=None,
               help="--dataset records: append every decision to this JSON-lines log "
                    "[default: RUN/log.jsonl].")
+@click.option("--fork", "fork_from", default=None, metavar="RUN:GEN",
+              help="--dataset records: start the new --run from run RUN's adopted "
+                   "generation GEN (its data and network), with --run-config's options.")
 def train(generations: int, features: str, hidden: int, probe_width: str,
           probe_max_depth: int, samples: int, label_depth: int, label_width: int,
           label_grace: int, candidates: int, survivor_labels: str, hindsight: bool,
@@ -107,10 +110,11 @@ def train(generations: int, features: str, hidden: int, probe_width: str,
           no_quiescence: bool, teacher: str | None, init: str | None, seed: int,
           workers: int | None, nets_dir: str | None, work_dir: str, resume: bool,
           overwrite: bool, dataset: str, run_dir: str | None, run_config: str | None,
-          log_file: str | None) -> None:
+          log_file: str | None, fork_from: str | None) -> None:
     """Train NNUE generations from the engine's own searches (resumable: --resume)."""
     if dataset == "records":
-        _train_records(run_dir, run_config, log_file, workers, click.get_current_context())
+        _train_records(run_dir, run_config, log_file, workers, fork_from,
+                       click.get_current_context())
         return
     import numba
 
@@ -166,7 +170,7 @@ def train(generations: int, features: str, hidden: int, probe_width: str,
 
 
 def _train_records(run_dir: str | None, run_config: str | None, log_file: str | None,
-                   workers: int | None, ctx: click.Context) -> None:
+                   workers: int | None, fork_from: str | None, ctx: click.Context) -> None:
     """``train --dataset records``: a resumable run of hatetris.nnue.training_run."""
     import json
 
@@ -181,6 +185,14 @@ def _train_records(run_dir: str | None, run_config: str | None, log_file: str | 
         _fail("--dataset records needs --run DIR (the run's state, e.g. data/training/NAME)")
     run = Path(run_dir)
     state = run / "state.json"
+    fork = None
+    if fork_from:
+        source, _, gen = fork_from.rpartition(":")
+        if not source or not gen.isdigit():
+            _fail(f"--fork takes RUN:GEN (a run directory and a generation), not {fork_from!r}")
+        fork = (Path(source), int(gen))
+        # Without --run-config the fork keeps its source's options.
+        state = fork[0] / "state.json"
     try:
         if run_config:
             config = RunConfig.from_json(json.loads(Path(run_config).read_text("utf-8")))
@@ -197,6 +209,10 @@ def _train_records(run_dir: str | None, run_config: str | None, log_file: str | 
         numba.set_num_threads(min(workers, numba.config.NUMBA_NUM_THREADS))
     log = Path(log_file) if log_file else run / "log.jsonl"
     try:
+        if fork and not (run / "state.json").exists():  # once; then it resumes
+            from ..nnue.fork import fork_run
+
+            fork_run(fork[0], fork[1], run, config)
         TrainingRun(config, run, log, log=click.echo, workers=workers, progress=True).run()
     except (RunError, DatasetError, NetworkError) as e:
         _fail(str(e))

@@ -28,6 +28,7 @@ refused with one line.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -40,9 +41,10 @@ import numpy as np
 
 from .. import __version__
 from ..atomic import write_atomic, write_json_atomic, write_text_atomic
-from .dataset import (HORIZON, DatasetError, file_digest, load_dataset, read_games,
+from .dataset import (HORIZON, file_digest, load_dataset, read_games,
                       record_pairs, records_dataset, save_dataset, search_labels)
-from .network import Network, NetworkError, load_network, save_network
+from .network import Network, load_network, save_network
+from .selfplay import lived_pairs, self_play
 
 STATE_FORMAT = "hatetris-training-run/1"
 LINE_TARGET = 150  # the empty-well benchmark's scale: lines over this
@@ -71,6 +73,9 @@ class RunConfig:
     probe_width: int = 500
     probe_pieces: int = 150
     probe_samples: int = 1000  # wells per probe, spread over its depths
+    # 0: every generation probes from every start; m: generation k from the next m of
+    # them in turn (new games each generation, even when the best network is unchanged).
+    probes_per_generation: int = 0
     bench_suite: str | None = "steady"
     bench_starts: tuple = ()  # start labels of the suite (all if empty)
     bench_width: int = 1000
@@ -92,12 +97,19 @@ class RunConfig:
     # hindsight) or "pairs" (no labels: at one depth of one probe, a well whose line lived
     # longer in the probe ranks above one whose line died sooner; needs pair_weight).
     selfplay_as: str = "values"
+    # With self-play as pairs, which wells are compared: "depth" (any two wells of one
+    # depth of a probe) or "siblings" (children of one parent: the same choice the
+    # records' pairs teach, whose placement lived longer in the probe).
+    selfplay_groups: str = "depth"
 
     def __post_init__(self):
         if self.selfplay_as not in ("values", "pairs"):
             raise ValueError(f"selfplay_as is 'values' or 'pairs', not {self.selfplay_as!r}")
         if self.selfplay_as == "pairs" and self.pair_weight <= 0:
             raise ValueError("selfplay_as 'pairs' needs a pair_weight above 0")
+        if self.selfplay_groups not in ("depth", "siblings"):
+            raise ValueError(f"selfplay_groups is 'depth' or 'siblings', not "
+                             f"{self.selfplay_groups!r}")
 
     def to_json(self) -> dict:
         return json.loads(json.dumps(asdict(self)))
@@ -196,7 +208,20 @@ class TrainingRun:
 
     # -- the loop ----------------------------------------------------------------------
 
+    def lock(self) -> None:
+        """Hold the run directory for this process (released when it exits, however).
+
+        Two processes on one run would overwrite each other's phases."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = open(self.run_dir / ".lock", "a")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock.close()
+            raise RunError(f"{self.run_dir} is in use by another training process") from None
+
     def run(self) -> None:
+        self.lock()
         self.load_state()
         c = self.config
         self.build_records()
@@ -204,7 +229,14 @@ class TrainingRun:
             self.state.setdefault("baseline", {})["init"] = self.benchmark(
                 None, Path(c.init).resolve())
             self.save_state()
-            self.state["best_score"] = self.state["baseline"]["init"]["score"]
+            if self.state["best"] is None:
+                self.state["best_score"] = self.state["baseline"]["init"]["score"]
+            self.save_state()
+        if c.bench_suite and self.state["best"] is not None and self.state["best_score"] is None:
+            # A fork judged by a new gate: its kept best network is measured on it first.
+            k = self.state["best"]
+            self.gen(k)["bench"] = self.benchmark(k, self.checked(f"net-{k}.npz"))
+            self.state["best_score"] = self.gen(k)["bench"]["score"]
             self.save_state()
         for k in range(c.generations + 1):
             g = self.gen(k)
@@ -249,93 +281,7 @@ class TrainingRun:
 
     def self_play(self, k: int, net: Network) -> None:
         """selfplay-k.npz: wells sampled from probes continuing stored games with ``net``."""
-        from ..eval.quiescence import QuiescenceEvaluation
-        from ..search.beam import BeamSearch
-        from ..search.tree import game_nodes
-        from ..suite import read_game
-        from .evaluation import NNUEEvaluation
-        from .train import candidate_children
-
-        c = self.config
-        g = self.gen(k)
-        name = f"selfplay-{k}.npz"
-        if name in self.state["files"]:
-            return
-        part = self.run_dir / f"selfplay-{k}.partial.npz"
-        done = g.get("probes_done", 0)
-        as_pairs = c.selfplay_as == "pairs"
-        if done and part.exists():
-            d = load_dataset(part)
-            rows, scores, caps = [d.rows], [d.scores], [d.labels]
-            groups, lives = list(d.meta.get("group", [])), list(d.meta.get("life", []))
-        else:
-            done, rows, scores, caps, groups, lives = 0, [], [], [], [], []
-        evaluation = QuiescenceEvaluation(NNUEEvaluation(net), 2)
-        for i, spec in enumerate(c.probe_starts):
-            if i < done:
-                continue
-            game, _, piece = spec.rpartition(":")
-            keys, piece = read_game(Path(game)), int(piece)
-            search = BeamSearch(evaluation, c.probe_width, piece + c.probe_pieces, None,
-                                game_nodes(keys, piece))
-            from ..solve import finish_search
-
-            finish_search(search, self.bar(initial=search.depth, unit="piece",
-                                           desc=f"gen {k} probe {spec}"))
-            rng = np.random.default_rng(c.seed * 1000 + k * 101 + i)
-            starts = search.level_start + [search.store.size]
-            depths = range(piece + 1, len(starts) - 1)
-            per_depth = max(1, c.probe_samples // max(1, len(depths)))
-            picks = [rng.choice(np.arange(starts[d], starts[d + 1]),
-                                size=min(per_depth, starts[d + 1] - starts[d]), replace=False)
-                     for d in depths]
-            nodes = np.sort(np.concatenate(picks)) if picks else np.zeros(0, np.int64)
-            r = search.store.rows[nodes].copy()
-            s = search.store.score[nodes].astype(np.int64)
-            seed = c.seed * 1000 + k * 101 + i
-            if as_pairs:
-                from .labels import lineage_reach
-
-                reach = lineage_reach(search.store.parent, search.level_start,
-                                      search.store.size)
-                kr, ks = np.zeros((0, r.shape[1]), np.uint16), np.zeros(0, np.int64)
-                caps += [np.ones(len(r))]
-                groups += [i * 100_000 + int(d) for d in search.store.depth[nodes]]
-                lives += [int(x) for x in reach[nodes]]
-            elif c.hindsight:
-                died = search.depth < piece + c.probe_pieces
-                kr, ks, kd = _children_by_depth(r, s, search.store.depth[nodes], seed)
-                r_cap = _hindsight_cap(search.store.depth[nodes], search.depth, died,
-                                       c.horizon)
-                caps += [r_cap, _hindsight_cap(kd, search.depth, died, c.horizon)]
-            else:
-                kr, ks = candidate_children(r, s, 1, seed)
-                caps += [np.ones(len(r)), np.ones(len(kr))]
-            rows += [r, kr]
-            scores += [s, ks]
-            g.setdefault("probes", {})[spec] = {"survived": int(search.depth - piece),
-                                                "lines": int(search.best_score),
-                                                "wells": int(len(r) + len(kr))}
-            all_rows, all_scores = np.concatenate(rows), np.concatenate(scores)
-            save_dataset(part, all_rows, all_scores, np.concatenate(caps),
-                         np.full(len(all_rows), 2, np.uint8),
-                         **({"group": groups, "life": lives} if as_pairs else {}))
-            g["probes_done"] = i + 1
-            self.save_state()
-            search = None
-        all_rows = np.concatenate(rows) if rows else np.zeros((0, 20), np.uint16)
-        all_scores = np.concatenate(scores) if scores else np.zeros(0, np.int64)
-        # The labels field holds each well's hindsight cap (1: none).
-        all_caps = np.concatenate(caps) if caps else np.zeros(0)
-        save_dataset(self.run_dir / name, all_rows, all_scores, all_caps,
-                     np.full(len(all_rows), 2, np.uint8),
-                     **({"group": groups, "life": lives} if as_pairs else {}))
-        self.record_file(name)
-        if part.exists():
-            part.unlink()
-        self.event(k, "self-play", probes=g.get("probes", {}), wells=int(len(all_rows)),
-                   mean_probe_survived=round(float(np.mean(
-                       [p["survived"] for p in g.get("probes", {}).values()] or [0])), 1))
+        self_play(self, k, net)
 
     def to_label(self, k: int):
         """The wells generation k labels: the records' siblings (unless they keep
@@ -497,7 +443,9 @@ class TrainingRun:
 
         c = self.config
         preset = self.run_dir / "presets" / (f"net-{k}.toml" if k is not None else "init.toml")
-        net_ref = f"net-{k}.npz" if k is not None else str(network)
+        # Relative to the run (where a run's preset looks), so that the run can move.
+        net_ref = (f"net-{k}.npz" if k is not None
+                   else Path(os.path.relpath(network, self.run_dir)).as_posix())
         write_text_atomic(preset, (
             f'description = "Training run {self.run_dir.name}: '
             f'{"generation " + str(k) if k is not None else "its initial network"}"\n\n'
@@ -559,49 +507,3 @@ class TrainingRun:
             (self.run_dir / f"net-{k}.npz").unlink(missing_ok=True)
         self.event(k, g["decision"], reason=reason,
                    best_before=before if before is not None else "init", best_now=self.state["best"])
-
-
-def lived_pairs(group: np.ndarray, life: np.ndarray) -> np.ndarray:
-    """Pairs ``[longer, shorter]`` of wells of one group (one depth of one probe) whose
-    lines lived different lengths in the probe: the one that lived longer ranks higher.
-
-    >>> lived_pairs(np.array([7, 7, 7, 8]), np.array([10, 12, 10, 3])).tolist()
-    [[1, 0], [1, 2]]
-    """
-    out = []
-    for g in np.unique(group):
-        ids = np.flatnonzero(group == g)
-        for a in ids:
-            for b in ids:
-                if life[a] > life[b]:
-                    out.append((a, b))
-    return np.array(out, np.int64).reshape(-1, 2)
-
-
-def _hindsight_cap(depth: np.ndarray, deepest: int, died: bool, horizon: float) -> np.ndarray:
-    """A probe well's highest label: if the probe's beam died after reaching depth
-    ``deepest``, nothing it kept at depth d lived more than ``deepest - d`` pieces."""
-    if not died:
-        return np.ones(len(depth))
-    from .dataset import value_of_pieces_to_go
-
-    return value_of_pieces_to_go(np.maximum(0, deepest - np.asarray(depth, np.int64)),
-                                 horizon)
-
-
-def _children_by_depth(rows: np.ndarray, scores: np.ndarray, depth: np.ndarray, seed: int):
-    """One random child of each well, drawn depth by depth so each child's depth
-    (its parent's + 1) is known."""
-    from .train import candidate_children
-
-    out_r, out_s, out_d = [], [], []
-    for d in np.unique(depth):
-        ids = np.flatnonzero(depth == d)
-        kr, ks = candidate_children(rows[ids], scores[ids], 1, seed * 100003 + int(d))
-        out_r.append(kr)
-        out_s.append(ks)
-        out_d.append(np.full(len(kr), int(d) + 1, np.int64))
-    if not out_r:
-        return (np.zeros((0, rows.shape[1]), np.uint16), np.zeros(0, np.int64),
-                np.zeros(0, np.int64))
-    return np.concatenate(out_r), np.concatenate(out_s), np.concatenate(out_d)

@@ -1,0 +1,205 @@
+"""Self-play for a training run: probes continuing stored games, and what they teach.
+
+A probe is a beam with the run's best network continuing a stored game from one of its
+positions. Wells sampled from every depth of every probe enter the next fit either as
+values (labelled by a lookahead, capped by hindsight: a probe that died soon says the
+line it kept did not live long) or as order only (at one depth of one probe, a well whose
+line lived longer ranks above one whose line died sooner).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .dataset import load_dataset, save_dataset
+from .labels import lineage_reach
+from .network import Network
+
+
+def self_play(run, k: int, net: Network) -> None:
+    """selfplay-k.npz of ``run`` (a :class:`~hatetris.nnue.training_run.TrainingRun`):
+    wells sampled from generation k's probes with ``net``; resumes probe by probe."""
+    from ..eval.quiescence import QuiescenceEvaluation
+    from ..search.beam import BeamSearch
+    from ..search.tree import game_nodes
+    from ..suite import read_game
+    from .evaluation import NNUEEvaluation
+    from .train import candidate_children
+
+    c = run.config
+    g = run.gen(k)
+    name = f"selfplay-{k}.npz"
+    if name in run.state["files"]:
+        return
+    part = run.run_dir / f"selfplay-{k}.partial.npz"
+    done = g.get("probes_done", 0)
+    as_pairs = c.selfplay_as == "pairs"
+    if done and part.exists():
+        d = load_dataset(part)
+        rows, scores, caps = [d.rows], [d.scores], [d.labels]
+        groups, lives = list(d.meta.get("group", [])), list(d.meta.get("life", []))
+    else:
+        done, rows, scores, caps, groups, lives = 0, [], [], [], [], []
+    evaluation = QuiescenceEvaluation(NNUEEvaluation(net), 2)
+    for i, spec in enumerate(probe_specs(c, k)):
+        if i < done:
+            continue
+        game, _, piece = spec.rpartition(":")
+        keys, piece = read_game(Path(game)), int(piece)
+        search = BeamSearch(evaluation, c.probe_width, piece + c.probe_pieces, None,
+                            game_nodes(keys, piece))
+        from ..solve import finish_search
+
+        finish_search(search, run.bar(initial=search.depth, unit="piece",
+                                      desc=f"gen {k} probe {spec}"))
+        rng = np.random.default_rng(c.seed * 1000 + k * 101 + i)
+        starts = search.level_start + [search.store.size]
+        depths = range(piece + 1, len(starts) - 1)
+        per_depth = max(1, c.probe_samples // max(1, len(depths)))
+        siblings = as_pairs and c.selfplay_groups == "siblings"
+        if as_pairs:
+            reach = lineage_reach(search.store.parent, search.level_start,
+                                  search.store.size)
+        if siblings:
+            picks = [sibling_sample(search.store.parent[starts[d]:starts[d + 1]],
+                                    reach[starts[d]:starts[d + 1]], per_depth, rng)
+                     + starts[d] for d in depths]
+        else:
+            picks = [rng.choice(np.arange(starts[d], starts[d + 1]),
+                                size=min(per_depth, starts[d + 1] - starts[d]),
+                                replace=False)
+                     for d in depths]
+        nodes = np.sort(np.concatenate(picks)) if picks else np.zeros(0, np.int64)
+        r = search.store.rows[nodes].copy()
+        s = search.store.score[nodes].astype(np.int64)
+        seed = c.seed * 1000 + k * 101 + i
+        if as_pairs:
+            kr, ks = np.zeros((0, r.shape[1]), np.uint16), np.zeros(0, np.int64)
+            caps += [np.ones(len(r))]
+            if siblings:  # one group per parent
+                groups += [i * 100_000_000 + int(q) for q in search.store.parent[nodes]]
+            else:  # one group per depth
+                groups += [i * 100_000 + int(d) for d in search.store.depth[nodes]]
+            lives += [int(x) for x in reach[nodes]]
+        elif c.hindsight:
+            died = search.depth < piece + c.probe_pieces
+            kr, ks, kd = children_by_depth(r, s, search.store.depth[nodes], seed)
+            r_cap = hindsight_cap(search.store.depth[nodes], search.depth, died,
+                                  c.horizon)
+            caps += [r_cap, hindsight_cap(kd, search.depth, died, c.horizon)]
+        else:
+            kr, ks = candidate_children(r, s, 1, seed)
+            caps += [np.ones(len(r)), np.ones(len(kr))]
+        rows += [r, kr]
+        scores += [s, ks]
+        g.setdefault("probes", {})[spec] = {"survived": int(search.depth - piece),
+                                            "lines": int(search.best_score),
+                                            "wells": int(len(r) + len(kr))}
+        all_rows, all_scores = np.concatenate(rows), np.concatenate(scores)
+        save_dataset(part, all_rows, all_scores, np.concatenate(caps),
+                     np.full(len(all_rows), 2, np.uint8),
+                     **({"group": groups, "life": lives} if as_pairs else {}))
+        g["probes_done"] = i + 1
+        run.save_state()
+        search = None
+    all_rows = np.concatenate(rows) if rows else np.zeros((0, 20), np.uint16)
+    all_scores = np.concatenate(scores) if scores else np.zeros(0, np.int64)
+    # The labels field holds each well's hindsight cap (1: none).
+    all_caps = np.concatenate(caps) if caps else np.zeros(0)
+    save_dataset(run.run_dir / name, all_rows, all_scores, all_caps,
+                 np.full(len(all_rows), 2, np.uint8),
+                 **({"group": groups, "life": lives} if as_pairs else {}))
+    run.record_file(name)
+    if part.exists():
+        part.unlink()
+    run.event(k, "self-play", probes=g.get("probes", {}), wells=int(len(all_rows)),
+               mean_probe_survived=round(float(np.mean(
+                   [p["survived"] for p in g.get("probes", {}).values()] or [0])), 1))
+
+
+
+def probe_specs(config, k: int) -> list[str]:
+    """The starts generation k probes from: all of ``probe_starts``, or with
+    ``probes_per_generation = m`` the next m of them, in turn, so that generations whose
+    best network did not change still play new games.
+
+    >>> from types import SimpleNamespace as C
+    >>> probe_specs(C(probe_starts=("a", "b", "c"), probes_per_generation=2), 2)
+    ['c', 'a']
+    """
+    pool = list(config.probe_starts)
+    m = config.probes_per_generation
+    if not m or not pool:
+        return pool
+    return [pool[((k - 1) * m + j) % len(pool)] for j in range(m)]
+
+
+def sibling_sample(parent: np.ndarray, life: np.ndarray, budget: int, rng) -> np.ndarray:
+    """Indices of about ``budget`` wells of one depth, whole families: the children of
+    parents picked at random among those with two children whose lines lived different
+    lengths (only those make pairs).
+
+    >>> sibling_sample(np.array([0, 0, 1, 1, 2]), np.array([5, 9, 4, 4, 7]), 10,
+    ...                np.random.default_rng(0)).tolist()
+    [0, 1]
+    """
+    order = np.argsort(parent, kind="stable")
+    p_sorted = parent[order]
+    cut = np.flatnonzero(np.diff(p_sorted)) + 1
+    families = [f for f in np.split(order, cut)
+                if len(f) >= 2 and life[f].min() < life[f].max()]
+    out, n = [], 0
+    for j in rng.permutation(len(families)):
+        if n >= budget:
+            break
+        out.append(families[j])
+        n += len(families[j])
+    return np.sort(np.concatenate(out)) if out else np.zeros(0, np.int64)
+
+
+def lived_pairs(group: np.ndarray, life: np.ndarray) -> np.ndarray:
+    """Pairs ``[longer, shorter]`` of wells of one group (one depth of one probe) whose
+    lines lived different lengths in the probe: the one that lived longer ranks higher.
+
+    >>> lived_pairs(np.array([7, 7, 7, 8]), np.array([10, 12, 10, 3])).tolist()
+    [[1, 0], [1, 2]]
+    """
+    out = []
+    for g in np.unique(group):
+        ids = np.flatnonzero(group == g)
+        for a in ids:
+            for b in ids:
+                if life[a] > life[b]:
+                    out.append((a, b))
+    return np.array(out, np.int64).reshape(-1, 2)
+
+
+def hindsight_cap(depth: np.ndarray, deepest: int, died: bool, horizon: float) -> np.ndarray:
+    """A probe well's highest label: if the probe's beam died after reaching depth
+    ``deepest``, nothing it kept at depth d lived more than ``deepest - d`` pieces."""
+    if not died:
+        return np.ones(len(depth))
+    from .dataset import value_of_pieces_to_go
+
+    return value_of_pieces_to_go(np.maximum(0, deepest - np.asarray(depth, np.int64)),
+                                 horizon)
+
+
+def children_by_depth(rows: np.ndarray, scores: np.ndarray, depth: np.ndarray, seed: int):
+    """One random child of each well, drawn depth by depth so each child's depth
+    (its parent's + 1) is known."""
+    from .train import candidate_children
+
+    out_r, out_s, out_d = [], [], []
+    for d in np.unique(depth):
+        ids = np.flatnonzero(depth == d)
+        kr, ks = candidate_children(rows[ids], scores[ids], 1, seed * 100003 + int(d))
+        out_r.append(kr)
+        out_s.append(ks)
+        out_d.append(np.full(len(kr), int(d) + 1, np.int64))
+    if not out_r:
+        return (np.zeros((0, rows.shape[1]), np.uint16), np.zeros(0, np.int64),
+                np.zeros(0, np.int64))
+    return np.concatenate(out_r), np.concatenate(out_s), np.concatenate(out_d)
