@@ -16,7 +16,8 @@ from hatetris.nnue.features import FeatureError, active_features, layout
 from hatetris.nnue.evaluation import NNUEEvaluation
 from hatetris.nnue.fit import fit, held_out, predict_from_rows
 from hatetris.nnue.network import Network, NetworkError, load_network, save_network
-from hatetris.nnue.train import TrainConfig, Trainer, candidate_children
+from hatetris.nnue.samples import candidate_children
+from hatetris.nnue.train import TrainConfig, Trainer
 from hatetris.search.beam import BeamSearch
 
 import naive
@@ -194,7 +195,7 @@ def test_candidate_children_are_children_for_the_mild_piece():
 
 
 def test_a_teacher_generation_ranks_like_its_teacher(tmp_path):
-    from hatetris.nnue.train import well_depth
+    from hatetris.nnue.samples import well_depth
     from hatetris.presets import load_preset, make_evaluation
     from hatetris.search.beam import BeamSearch
 
@@ -338,7 +339,7 @@ def test_lineage_reach_and_hindsight_order():
 
 
 def test_a_hindsight_run_reorders_its_labels_within_each_depth(tmp_path):
-    from hatetris.nnue.train import well_depth
+    from hatetris.nnue.samples import well_depth
 
     data = {}
     for hindsight in (None, True):
@@ -385,7 +386,7 @@ def test_several_probe_widths_judge_a_generation_on_their_mean(tmp_path):
     # hindsight ordered their wells of a depth together: a longer line in either probe,
     # a higher label.
     from hatetris.nnue.labels import lineage_reach
-    from hatetris.nnue.train import candidate_children
+    from hatetris.nnue.samples import candidate_children
 
     data = np.load(work / "data-0.npz")
     trainer = Trainer(config, nets, work)

@@ -16,6 +16,7 @@ import numpy as np
 from .dataset import load_dataset, save_dataset
 from .labels import lineage_reach
 from .network import Network
+from .samples import candidate_children
 
 
 def self_play(run, k: int, net: Network) -> None:
@@ -26,7 +27,6 @@ def self_play(run, k: int, net: Network) -> None:
     from ..search.tree import game_nodes
     from ..suite import read_game
     from .evaluation import NNUEEvaluation
-    from .train import candidate_children
 
     c = run.config
     g = run.gen(k)
@@ -190,7 +190,6 @@ def hindsight_cap(depth: np.ndarray, deepest: int, died: bool, horizon: float) -
 def children_by_depth(rows: np.ndarray, scores: np.ndarray, depth: np.ndarray, seed: int):
     """One random child of each well, drawn depth by depth so each child's depth
     (its parent's + 1) is known."""
-    from .train import candidate_children
 
     out_r, out_s, out_d = [], [], []
     for d in np.unique(depth):

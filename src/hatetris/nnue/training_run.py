@@ -40,14 +40,14 @@ from typing import Callable
 import numpy as np
 
 from .. import __version__
-from ..atomic import write_atomic, write_json_atomic, write_text_atomic
+from ..atomic import write_atomic, write_json_atomic
 from .dataset import (HORIZON, file_digest, load_dataset, read_games,
                       record_pairs, records_dataset, save_dataset, search_labels)
 from .network import Network, load_network, save_network
+from .gate import benchmark
 from .selfplay import lived_pairs, self_play
 
 STATE_FORMAT = "hatetris-training-run/1"
-LINE_TARGET = 150  # the empty-well benchmark's scale: lines over this
 
 
 @dataclass
@@ -437,47 +437,8 @@ class TrainingRun:
         self.event(k, "trained", **g["fit"])
 
     def benchmark(self, k: int | None, network: Path) -> dict:
-        """The network's beam on the suite's starts and from the empty well; its score."""
-        from ..bench import run_solver_process
-        from ..suite import load_suite, mean_survived, run_suite
-
-        c = self.config
-        preset = self.run_dir / "presets" / (f"net-{k}.toml" if k is not None else "init.toml")
-        # Relative to the run (where a run's preset looks), so that the run can move.
-        net_ref = (f"net-{k}.npz" if k is not None
-                   else Path(os.path.relpath(network, self.run_dir)).as_posix())
-        write_text_atomic(preset, (
-            f'description = "Training run {self.run_dir.name}: '
-            f'{"generation " + str(k) if k is not None else "its initial network"}"\n\n'
-            '[search]\nkind = "beam"\nwidth = 1000\ncheckpoint_every = 10\n\n'
-            f'[eval]\nkind = "nnue"\nnetwork = "{net_ref}"\n\n'
-            '[quiescence]\nenabled = true\ndepth = 2\n'))
-        suite = load_suite(c.bench_suite).subset(list(c.bench_starts) or None)
-        cache = self.run_dir / "bench.jsonl"
-        rows = run_suite(suite, [str(preset)], c.bench_width, self.workers, cache,
-                         lambda r: self.log(f"  {r['start']}: {r['survived']} pieces"))
-        steady = mean_survived(rows)[preset.stem]
-        empty = {}
-        done = self.gen(k)["empty"] if k is not None and "empty" in self.gen(k) else {}
-        for w in c.empty_widths:
-            if str(w) in done:
-                empty[str(w)] = done[str(w)]
-                continue
-            r = run_solver_process(str(preset), width=w, workers=self.workers)
-            empty[str(w)] = {"lines": int(r["score"]), "pieces": int(r["pieces"]),
-                             "seconds": round(float(r["elapsed"]), 1)}
-            self.log(f"  empty well w{w}: {r['score']} lines")
-            if k is not None:
-                self.gen(k).setdefault("empty", {})[str(w)] = empty[str(w)]
-                self.save_state()
-        lines = float(np.mean([e["lines"] for e in empty.values()])) if empty else 0.0
-        score = steady / suite.cap + lines / LINE_TARGET
-        result = {"steady": {r["start"]: r["survived"] for r in rows},
-                  "steady_mean": round(steady, 2), "empty": empty,
-                  "empty_mean_lines": round(lines, 2), "score": round(score, 4),
-                  "bench_width": c.bench_width}
-        self.event(k, "benchmark", network=str(network if k is None else net_ref), **result)
-        return result
+        """The network's beam on the gate's starts and from the empty well; its score."""
+        return benchmark(self, k, network)
 
     def decide(self, k: int) -> None:
         c = self.config

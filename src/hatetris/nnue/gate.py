@@ -1,0 +1,63 @@
+"""The gate of a training run: what a generation must beat to be adopted.
+
+A network plays a beam at the gate's width from each start of a suite of stored
+positions (mean pieces survived, over the suite's cap) and from the empty well at a few
+widths (mean lines, over :data:`LINE_TARGET`); the score is the sum. One lucky game
+cannot decide it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..atomic import write_text_atomic
+
+LINE_TARGET = 150  # the empty-well benchmark's scale: lines over this
+
+
+def benchmark(run, k: int | None, network: Path) -> dict:
+    """Generation ``k``'s (None: the initial network's) gate figures and score, for
+    ``run`` (a :class:`~hatetris.nnue.training_run.TrainingRun`)."""
+    from ..bench import run_solver_process
+    from ..suite import load_suite, mean_survived, run_suite
+
+    c = run.config
+    preset = run.run_dir / "presets" / (f"net-{k}.toml" if k is not None else "init.toml")
+    # Relative to the run (where a run's preset looks), so that the run can move.
+    net_ref = (f"net-{k}.npz" if k is not None
+               else Path(os.path.relpath(network, run.run_dir)).as_posix())
+    write_text_atomic(preset, (
+        f'description = "Training run {run.run_dir.name}: '
+        f'{"generation " + str(k) if k is not None else "its initial network"}"\n\n'
+        '[search]\nkind = "beam"\nwidth = 1000\ncheckpoint_every = 10\n\n'
+        f'[eval]\nkind = "nnue"\nnetwork = "{net_ref}"\n\n'
+        '[quiescence]\nenabled = true\ndepth = 2\n'))
+    suite = load_suite(c.bench_suite).subset(list(c.bench_starts) or None)
+    cache = run.run_dir / "bench.jsonl"
+    rows = run_suite(suite, [str(preset)], c.bench_width, run.workers, cache,
+                     lambda r: run.log(f"  {r['start']}: {r['survived']} pieces"))
+    steady = mean_survived(rows)[preset.stem]
+    empty = {}
+    done = run.gen(k)["empty"] if k is not None and "empty" in run.gen(k) else {}
+    for w in c.empty_widths:
+        if str(w) in done:
+            empty[str(w)] = done[str(w)]
+            continue
+        r = run_solver_process(str(preset), width=w, workers=run.workers)
+        empty[str(w)] = {"lines": int(r["score"]), "pieces": int(r["pieces"]),
+                         "seconds": round(float(r["elapsed"]), 1)}
+        run.log(f"  empty well w{w}: {r['score']} lines")
+        if k is not None:
+            run.gen(k).setdefault("empty", {})[str(w)] = empty[str(w)]
+            run.save_state()
+    lines = float(np.mean([e["lines"] for e in empty.values()])) if empty else 0.0
+    score = steady / suite.cap + lines / LINE_TARGET
+    result = {"steady": {r["start"]: r["survived"] for r in rows},
+              "steady_mean": round(steady, 2), "empty": empty,
+              "empty_mean_lines": round(lines, 2), "score": round(score, 4),
+              "bench_width": c.bench_width}
+    run.event(k, "benchmark", network=str(network if k is None else net_ref), **result)
+    return result
