@@ -302,3 +302,34 @@ def _parents_of(well):
         for r, c in four:
             parent[r] &= ~(1 << c)
         yield tuple(parent)
+
+
+def test_search_pairs_order_siblings_by_the_lookaheads_labels(tmp_path):
+    """``selfplay_as = "search-pairs"``: self-play wells are labelled by the lookahead
+    and enter the fit only as order within a family, a margin apart, never as values."""
+    from hatetris.nnue.dataset import load_dataset, read_games, record_pairs
+    from hatetris.nnue.training_run import SEARCH_PAIR_MARGIN, RunConfig, TrainingRun
+
+    config = json.loads(tiny_run(tmp_path).read_text())
+    config.update(pair_weight=1.0, selfplay_as="search-pairs", selfplay_groups="siblings",
+                  fixed_siblings=True, probe_width=6, probe_pieces=40, probe_samples=60)
+    run = TrainingRun(RunConfig.from_json(config), tmp_path / "run", log=lambda s: None,
+                      workers=1)
+    run.run()
+    sp = load_dataset(tmp_path / "run" / "selfplay-1.npz")
+    labels_1 = np.load(tmp_path / "run" / "labels-1.npz")["labels"]
+    assert len(labels_1) == len(sp.rows)  # every self-play well labelled, nothing else
+    group = np.array(sp.meta["group"])
+    rows, labels, kinds, pairs = run.training_data(1)
+    n_rec = len(record_pairs(read_games(config["games"]), ())[2])
+    a, b = pairs[0][n_rec:], pairs[1][n_rec:]
+    base = int(np.flatnonzero(kinds == 3)[0])
+    a, b = a - base, b - base
+    assert len(a) > 0 and (group[a] == group[b]).all()
+    assert (labels_1[a] > labels_1[b] + SEARCH_PAIR_MARGIN).all()
+    # Every family pair that far apart is there, and no self-play well has a value target.
+    want = sum(int(labels_1[i] > labels_1[j] + SEARCH_PAIR_MARGIN)
+               for g in np.unique(group) for i in np.flatnonzero(group == g)
+               for j in np.flatnonzero(group == g))
+    assert len(a) == want
+    assert np.isnan(labels[base:base + len(sp.rows)]).all()

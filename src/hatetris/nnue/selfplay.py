@@ -35,7 +35,7 @@ def self_play(run, k: int, net: Network) -> None:
         return
     part = run.run_dir / f"selfplay-{k}.partial.npz"
     done = g.get("probes_done", 0)
-    as_pairs = c.selfplay_as == "pairs"
+    as_pairs = c.selfplay_as != "values"  # grouped wells, no children
     if done and part.exists():
         d = load_dataset(part)
         rows, scores, caps = [d.rows], [d.scores], [d.labels]
@@ -159,19 +159,21 @@ def sibling_sample(parent: np.ndarray, life: np.ndarray, budget: int, rng) -> np
     return np.sort(np.concatenate(out)) if out else np.zeros(0, np.int64)
 
 
-def lived_pairs(group: np.ndarray, life: np.ndarray) -> np.ndarray:
-    """Pairs ``[longer, shorter]`` of wells of one group (one depth of one probe) whose
-    lines lived different lengths in the probe: the one that lived longer ranks higher.
+def ordered_pairs(group: np.ndarray, key: np.ndarray, margin: float = 0) -> np.ndarray:
+    """Pairs ``[higher, lower]`` of wells of one group whose ``key`` (how long the line
+    lived in the probe, or the lookahead's label) differ by more than ``margin``.
 
-    >>> lived_pairs(np.array([7, 7, 7, 8]), np.array([10, 12, 10, 3])).tolist()
+    >>> ordered_pairs(np.array([7, 7, 7, 8]), np.array([10, 12, 10, 3])).tolist()
     [[1, 0], [1, 2]]
+    >>> ordered_pairs(np.array([1, 1, 1]), np.array([0.5, 0.51, 0.6]), 0.02).tolist()
+    [[2, 0], [2, 1]]
     """
     out = []
     for g in np.unique(group):
         ids = np.flatnonzero(group == g)
         for a in ids:
             for b in ids:
-                if life[a] > life[b]:
+                if key[a] > key[b] + margin:
                     out.append((a, b))
     return np.array(out, np.int64).reshape(-1, 2)
 

@@ -45,9 +45,12 @@ from .dataset import (HORIZON, file_digest, load_dataset, read_games,
                       record_pairs, records_dataset, save_dataset, search_labels)
 from .network import Network, load_network, save_network
 from .gate import benchmark
-from .selfplay import lived_pairs, self_play
+from .selfplay import ordered_pairs, self_play
 
 STATE_FORMAT = "hatetris-training-run/1"
+SELFPLAY_AS = ("values", "pairs", "search-pairs")
+# search-pairs: two labels closer than this are a tie, not an order.
+SEARCH_PAIR_MARGIN = 0.02
 
 
 @dataclass
@@ -94,8 +97,10 @@ class RunConfig:
     pair_weight: float = 0.0
     pair_temperature: float = 0.1
     # How self-play wells enter the fit: "values" (labelled by the lookahead, capped by
-    # hindsight) or "pairs" (no labels: at one depth of one probe, a well whose line lived
-    # longer in the probe ranks above one whose line died sooner; needs pair_weight).
+    # hindsight), "pairs" (no labels: in one group of a probe, a well whose line lived
+    # longer in the probe ranks above one whose line died sooner) or "search-pairs" (in
+    # one group, labelled by the lookahead, the higher label ranks above the lower: the
+    # search's order, never its values). Pairs need pair_weight.
     selfplay_as: str = "values"
     # With self-play as pairs, which wells are compared: "depth" (any two wells of one
     # depth of a probe) or "siblings" (children of one parent: the same choice the
@@ -103,10 +108,11 @@ class RunConfig:
     selfplay_groups: str = "depth"
 
     def __post_init__(self):
-        if self.selfplay_as not in ("values", "pairs"):
-            raise ValueError(f"selfplay_as is 'values' or 'pairs', not {self.selfplay_as!r}")
-        if self.selfplay_as == "pairs" and self.pair_weight <= 0:
-            raise ValueError("selfplay_as 'pairs' needs a pair_weight above 0")
+        if self.selfplay_as not in SELFPLAY_AS:
+            raise ValueError(f"selfplay_as is one of {', '.join(SELFPLAY_AS)}, not "
+                             f"{self.selfplay_as!r}")
+        if self.selfplay_as != "values" and self.pair_weight <= 0:
+            raise ValueError(f"selfplay_as {self.selfplay_as!r} needs a pair_weight above 0")
         if self.selfplay_groups not in ("depth", "siblings"):
             raise ValueError(f"selfplay_groups is 'depth' or 'siblings', not "
                              f"{self.selfplay_groups!r}")
@@ -340,6 +346,13 @@ class TrainingRun:
                    label_std=round(float(labels.std()), 4) if len(rows) else None,
                    lost_within_lookahead=int((labels <= -0.99).sum()))
 
+    def selfplay_labels(self, j: int, n: int) -> np.ndarray:
+        """Generation j's lookahead labels of its ``n`` self-play wells (the last ``n`` of
+        labels-j: the records' siblings, when relabelled, come first)."""
+        with np.load(self.checked(f"labels-{j}.npz"), allow_pickle=False) as z:
+            lab = z["labels"].astype(np.float64)
+        return lab[len(lab) - n:]
+
     def training_data(self, k: int):
         """Generation k's fit data: record wells (copies), siblings, self-play pool."""
         c = self.config
@@ -356,18 +369,20 @@ class TrainingRun:
         lived = []  # self-play pairs (indices into the rows), when self-play is pairs
         for j in range(1, k + 1):
             sp = load_dataset(self.checked(f"selfplay-{j}.npz"))
-            if c.selfplay_as == "pairs":
+            if c.selfplay_as != "values":
                 base = sum(len(r) for r in rows)
-                lived.append(lived_pairs(np.asarray(sp.meta["group"], np.int64),
-                                         np.asarray(sp.meta["life"], np.int64)) + base)
+                group = np.asarray(sp.meta["group"], np.int64)
+                if c.selfplay_as == "pairs":
+                    lived.append(ordered_pairs(group, np.asarray(sp.meta["life"])) + base)
+                else:  # the lookahead's labels, a margin apart
+                    lived.append(ordered_pairs(group, self.selfplay_labels(j, len(sp.rows)),
+                                               SEARCH_PAIR_MARGIN) + base)
                 rows.append(sp.rows)
                 labels.append(np.full(len(sp.rows), np.nan))
                 kinds.append(np.full(len(sp.rows), 3, np.uint8))
                 continue
-            with np.load(self.checked(f"labels-{j}.npz"), allow_pickle=False) as z:
-                lab = z["labels"].astype(np.float64)
+            lab = self.selfplay_labels(j, len(sp.rows))
             rows.append(sp.rows)
-            lab = lab[len(lab) - len(sp.rows):]
             labels.append(np.minimum(lab, sp.labels) if c.hindsight else lab)
             kinds.append(np.full(len(sp.rows), 2, np.uint8))
         pairs = None
