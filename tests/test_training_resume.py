@@ -333,3 +333,26 @@ def test_search_pairs_order_siblings_by_the_lookaheads_labels(tmp_path):
                for j in np.flatnonzero(group == g))
     assert len(a) == want
     assert np.isnan(labels[base:base + len(sp.rows)]).all()
+
+
+def test_a_run_without_the_records_fits_self_play_alone(tmp_path):
+    """``records_in_fit = False``: generation 0 learns from the records, later ones from
+    their self-play only (the ablation); its card still says how it values the records."""
+    from hatetris.nnue.training_run import RunConfig, TrainingRun
+
+    config = json.loads(tiny_run(tmp_path).read_text())
+    config.update(pair_weight=1.0, selfplay_as="search-pairs", selfplay_groups="siblings",
+                  fixed_siblings=True, probe_width=6, probe_pieces=40, probe_samples=60,
+                  records_in_fit=False)
+    run = TrainingRun(RunConfig.from_json(config), tmp_path / "run", log=lambda s: None,
+                      workers=1)
+    run.run()
+    rows0, labels0, kinds0, pairs0 = run.training_data(0)
+    rows1, labels1, kinds1, pairs1 = run.training_data(1)
+    assert (kinds0 == 0).any() and not (kinds1 < 3).any()  # no labelled well in gen 1
+    from hatetris.nnue.dataset import load_dataset
+
+    assert len(rows1) == len(load_dataset(tmp_path / "run" / "selfplay-1.npz").rows)
+    assert 0 < len(pairs1[0]) < len(pairs0[0])  # its own pairs only
+    fit1 = json.loads((tmp_path / "run" / "state.json").read_text())["generations"]["1"]["fit"]
+    assert fit1["samples"] == 0 and "record" in fit1["values"]

@@ -106,6 +106,9 @@ class RunConfig:
     # depth of a probe) or "siblings" (children of one parent: the same choice the
     # records' pairs teach, whose placement lived longer in the probe).
     selfplay_groups: str = "depth"
+    # False: generations after 0 fit self-play alone, without the records (their wells,
+    # siblings and pairs): the ablation that shows what the anchor holds.
+    records_in_fit: bool = True
 
     def __post_init__(self):
         if self.selfplay_as not in SELFPLAY_AS:
@@ -366,6 +369,9 @@ class TrainingRun:
         labels = [np.repeat(rec.labels[rec_w], c.record_copies), labels_k[:n_sib]]
         kinds = [np.zeros(int(rec_w.sum()) * c.record_copies, np.uint8),
                  np.ones(n_sib, np.uint8)]
+        anchored = c.records_in_fit or k == 0
+        if not anchored:
+            rows, labels, kinds = rows[:0], labels[:0], kinds[:0]
         lived = []  # self-play pairs (indices into the rows), when self-play is pairs
         for j in range(1, k + 1):
             sp = load_dataset(self.checked(f"selfplay-{j}.npz"))
@@ -386,7 +392,7 @@ class TrainingRun:
             labels.append(np.minimum(lab, sp.labels) if c.hindsight else lab)
             kinds.append(np.full(len(sp.rows), 2, np.uint8))
         pairs = None
-        if c.pair_weight > 0:
+        if c.pair_weight > 0 and anchored:
             # Rebuilt from the games file each time (seconds): the pairs hold every
             # sibling, far more than records.npz keeps, and need no labels.
             # Held-out steps' wells stay in the rows, in no pair and with no label.
@@ -399,8 +405,8 @@ class TrainingRun:
             pairs = (base + better[~held], base + worse[~held])
         if lived:
             both = np.concatenate(lived)
-            pairs = (np.concatenate([pairs[0], both[:, 0]]),
-                     np.concatenate([pairs[1], both[:, 1]]))
+            pairs = (both[:, 0], both[:, 1]) if pairs is None else (
+                np.concatenate([pairs[0], both[:, 0]]), np.concatenate([pairs[1], both[:, 1]]))
         return (np.ascontiguousarray(np.concatenate(rows)), np.concatenate(labels),
                 np.concatenate(kinds), pairs)
 
@@ -431,10 +437,18 @@ class TrainingRun:
                   for i, KIND in enumerate(("record", "sibling", "selfplay"))
                   if (kinds == i).any()}
         labelled = kinds < 3
+        if "record" not in spread:  # fitted without the records: how it values them now
+            rec = load_dataset(self.checked("records.npz"))
+            on_records = np.zeros(int((rec.kind == 0).sum()))
+            predict_from_rows(np.ascontiguousarray(rec.rows[rec.kind == 0]), net.layout.bases,
+                              net.layout.max_active, net.w1, net.w2, net.b2, on_records)
+            spread["record"] = {"mean": round(float(on_records.mean()), 4),
+                                "std": round(float(on_records.std()), 4)}
         g["fit"] = {"samples": int(labelled.sum()), "val_loss": round(result.val_loss, 5),
                     "initial_val_loss": round(result.initial_val_loss, 5),
                     "train_loss": round(result.train_loss, 5), "epochs": result.epochs,
-                    "value_std": round(float(pred[labelled].std()), 4), "values": spread,
+                    "value_std": round(float(pred[labelled if labelled.any() else ...].std()),
+                                       4), "values": spread,
                     "label_means": {KIND: round(float(labels[kinds == i].mean()), 4)
                                     for i, KIND in enumerate(("record", "sibling",
                                                               "selfplay"))
