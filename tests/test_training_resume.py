@@ -231,6 +231,7 @@ def test_a_run_in_use_by_another_process_is_refused(tmp_path):
 def test_a_fork_keeps_the_data_up_to_its_generation_and_goes_on(runs):
     tmp, config, _, _ = runs
     source = tmp / "killed"  # a finished run with generations 0 and 1, both adopted
+    assert train(source, config).returncode == 0  # (finished already if run in order)
     options = json.loads(config.read_text())
     options.update(probe_starts=[options["probe_starts"][0][:-3] + "120",
                                  options["probe_starts"][0]], probes_per_generation=1,
@@ -242,6 +243,9 @@ def test_a_fork_keeps_the_data_up_to_its_generation_and_goes_on(runs):
     assert state["forked_from"]["run"] == "killed"
     for name in ("records.npz", "labels-0.npz", "net-0.npz"):  # kept, byte for byte
         assert (tmp / "fork" / name).read_bytes() == (source / name).read_bytes()
+    kept = [json.loads(line) for line in (tmp / "fork" / "log.jsonl").read_text().splitlines()]
+    assert [(e["generation"], e["event"]) for e in kept[:2]] == [(0, "trained"), (0, "adopted")]
+    assert kept[0]["kept_from"] == "killed" and "kept_from" not in kept[2]
     # Generation 1 is the fork's own: it probed from the first start of its pool only.
     assert list(state["generations"]["1"]["probes"]) == [options["probe_starts"][0]]
     assert (tmp / "fork" / "selfplay-1.npz").read_bytes() != (source / "selfplay-1.npz").read_bytes()

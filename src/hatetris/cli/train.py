@@ -212,7 +212,7 @@ def _train_records(run_dir: str | None, run_config: str | None, log_file: str | 
         if fork and not (run / "state.json").exists():  # once; then it resumes
             from ..nnue.fork import fork_run
 
-            fork_run(fork[0], fork[1], run, config)
+            fork_run(fork[0], fork[1], run, config, log)
         TrainingRun(config, run, log, log=click.echo, workers=workers, progress=True).run()
     except (RunError, DatasetError, NetworkError) as e:
         _fail(str(e))

@@ -34,9 +34,13 @@ def _generation_of(name: str) -> int:
     return int(stem.rsplit("-", 1)[1]) if "-" in stem else 0
 
 
-def fork_run(source: Path, generation: int, target: Path, config) -> None:
+def fork_run(source: Path, generation: int, target: Path, config,
+             log_path: Path | None = None) -> None:
     """Write ``target``'s state: ``source`` up to its adopted ``generation``, with
-    ``config`` (a :class:`~hatetris.nnue.training_run.RunConfig`) as its options."""
+    ``config`` (a :class:`~hatetris.nnue.training_run.RunConfig`) as its options.
+
+    With ``log_path``, the kept generations' figures start the new run's log (marked
+    ``kept_from``), so that its table and picture begin where the run does."""
     from .training_run import STATE_FORMAT, RunError
 
     try:
@@ -71,6 +75,8 @@ def fork_run(source: Path, generation: int, target: Path, config) -> None:
         if not same_gate:
             v.pop("bench", None)  # judged by another gate; the decisions stand
         kept[k] = v
+    if log_path is not None:
+        log_kept(log_path, target.name, source.name, state, kept)
     write_json_atomic(target / "state.json", {
         "format": STATE_FORMAT, "config": mine, "engine_version": __version__,
         "files": files, "generations": kept, "best": generation,
@@ -79,3 +85,25 @@ def fork_run(source: Path, generation: int, target: Path, config) -> None:
         "baseline": state.get("baseline", {}) if same_gate else {},
         "forked_from": {"run": source.name, "at": f"generation {generation}",
                         "from_engine_version": state.get("engine_version")}})
+
+
+def log_kept(log_path: Path, run: str, source: str, state: dict, kept: dict) -> None:
+    """Append the kept generations' events (as the source's run logged them) to a log."""
+    events = []
+    init = state.get("baseline", {}).get("init") if kept and all(
+        "bench" in v for v in kept.values()) else None
+    if init:
+        events.append((None, "benchmark", init))
+    for k in sorted(kept, key=int):
+        g = kept[k]
+        if "fit" in g:
+            events.append((int(k), "trained", g["fit"]))
+        if "bench" in g:
+            events.append((int(k), "benchmark", g["bench"]))
+        if g.get("decision"):
+            events.append((int(k), g["decision"], {"reason": f"kept from {source}"}))
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "a", encoding="utf-8") as f:
+        for k, what, fields in events:
+            f.write(json.dumps({"run": run, "generation": k, "event": what,
+                                "kept_from": source, **fields}) + "\n")
