@@ -36,6 +36,18 @@ def tiny_run(tmp_path: Path) -> Path:
     return path
 
 
+def finished_tiny_run(tmp_path: Path, **options):
+    """A tiny run with ``options`` (RunConfig fields) over its defaults, run to the end."""
+    from hatetris.nnue.training_run import RunConfig, TrainingRun
+
+    config = json.loads(tiny_run(tmp_path).read_text())
+    config.update(options)
+    run = TrainingRun(RunConfig.from_json(config), tmp_path / "run", log=lambda s: None,
+                      workers=1)
+    run.run()
+    return run, config
+
+
 def train(run: Path, config: Path | None, env: dict | None = None, *extra: str):
     cmd = [sys.executable, "-m", "hatetris", "train", "--dataset", "records", "--run",
            str(run), "--workers", "1", *extra]
@@ -165,13 +177,9 @@ def test_a_hindsight_run_with_fixed_siblings_keeps_generation_0s_contrast(tmp_pa
 
 def test_a_run_with_ranking_pairs_fits_every_sibling_as_a_pair(tmp_path):
     from hatetris.nnue.dataset import read_games, record_pairs
-    from hatetris.nnue.training_run import RunConfig, TrainingRun
 
-    config = json.loads(tiny_run(tmp_path).read_text())
-    config.update(generations=0, pair_weight=1.0, pair_temperature=0.2)
-    run = TrainingRun(RunConfig.from_json(config), tmp_path / "run", log=lambda s: None,
-                      workers=1)
-    run.run()
+    run, config = finished_tiny_run(tmp_path, generations=0, pair_weight=1.0,
+                                    pair_temperature=0.2)
     rows, labels, kinds, pairs = run.training_data(0)
     _, _, better, worse, held = record_pairs(read_games(config["games"]), ())
     assert not held.any()
@@ -186,14 +194,11 @@ def test_a_run_with_ranking_pairs_fits_every_sibling_as_a_pair(tmp_path):
 
 def test_self_play_as_pairs_ranks_longer_lived_wells_of_a_depth_higher(tmp_path):
     from hatetris.nnue.dataset import load_dataset, read_games, record_pairs
-    from hatetris.nnue.training_run import RunConfig, TrainingRun
+    from hatetris.nnue.training_run import RunConfig
 
-    config = json.loads(tiny_run(tmp_path).read_text())
-    config.update(pair_weight=1.0, selfplay_as="pairs", fixed_siblings=True,
-                  probe_width=3, probe_pieces=40, probe_samples=60)
-    run = TrainingRun(RunConfig.from_json(config), tmp_path / "run", log=lambda s: None,
-                      workers=1)
-    run.run()
+    run, config = finished_tiny_run(tmp_path, pair_weight=1.0, selfplay_as="pairs",
+                                    fixed_siblings=True, probe_width=3, probe_pieces=40,
+                                    probe_samples=60)
     sp = load_dataset(tmp_path / "run" / "selfplay-1.npz")
     group, life = np.array(sp.meta["group"]), np.array(sp.meta["life"])
     assert len(group) == len(life) == len(sp.rows)  # only the probe's own wells
@@ -248,7 +253,8 @@ def test_a_fork_keeps_the_data_up_to_its_generation_and_goes_on(runs):
     assert kept[0]["kept_from"] == "killed" and "kept_from" not in kept[2]
     # Generation 1 is the fork's own: it probed from the first start of its pool only.
     assert list(state["generations"]["1"]["probes"]) == [options["probe_starts"][0]]
-    assert (tmp / "fork" / "selfplay-1.npz").read_bytes() != (source / "selfplay-1.npz").read_bytes()
+    ours, theirs = tmp / "fork" / "selfplay-1.npz", source / "selfplay-1.npz"
+    assert ours.read_bytes() != theirs.read_bytes()
     # Options that made the kept data cannot change; a rejected generation cannot be forked.
     options["label_depth"] += 1
     (tmp / "bad.json").write_text(json.dumps(options))
@@ -264,14 +270,11 @@ def test_self_play_sibling_pairs_compare_children_of_one_parent(tmp_path):
     one piece in one well (checked against the probe's own tree)."""
     from hatetris.engine import children
     from hatetris.nnue.dataset import load_dataset
-    from hatetris.nnue.training_run import RunConfig, TrainingRun
+    from hatetris.nnue.training_run import RunConfig
 
-    config = json.loads(tiny_run(tmp_path).read_text())
-    config.update(pair_weight=1.0, selfplay_as="pairs", selfplay_groups="siblings",
-                  fixed_siblings=True, probe_width=6, probe_pieces=40, probe_samples=60)
-    run = TrainingRun(RunConfig.from_json(config), tmp_path / "run", log=lambda s: None,
-                      workers=1)
-    run.run()
+    run, config = finished_tiny_run(tmp_path, pair_weight=1.0, selfplay_as="pairs",
+                                    selfplay_groups="siblings", fixed_siblings=True,
+                                    probe_width=6, probe_pieces=40, probe_samples=60)
     sp = load_dataset(tmp_path / "run" / "selfplay-1.npz")
     group, life = np.array(sp.meta["group"]), np.array(sp.meta["life"])
     assert len(group) > 0
@@ -293,8 +296,6 @@ def _parents_of(well):
     """Every well that one placement could have turned into ``well`` without a clear:
     ``well`` minus each set of four of its cells that form a piece (a small brute force
     over the top rows, enough for a probe well whose last piece cleared nothing)."""
-    from hatetris.engine import children
-
     rows = [int(v) for v in well]
     cells = [(r, c) for r in range(20) for c in range(10) if rows[r] >> c & 1]
     top = min(r for r, _ in cells)
@@ -312,14 +313,11 @@ def test_search_pairs_order_siblings_by_the_lookaheads_labels(tmp_path):
     """``selfplay_as = "search-pairs"``: self-play wells are labelled by the lookahead
     and enter the fit only as order within a family, a margin apart, never as values."""
     from hatetris.nnue.dataset import load_dataset, read_games, record_pairs
-    from hatetris.nnue.training_run import SEARCH_PAIR_MARGIN, RunConfig, TrainingRun
+    from hatetris.nnue.training_run import SEARCH_PAIR_MARGIN
 
-    config = json.loads(tiny_run(tmp_path).read_text())
-    config.update(pair_weight=1.0, selfplay_as="search-pairs", selfplay_groups="siblings",
-                  fixed_siblings=True, probe_width=6, probe_pieces=40, probe_samples=60)
-    run = TrainingRun(RunConfig.from_json(config), tmp_path / "run", log=lambda s: None,
-                      workers=1)
-    run.run()
+    run, config = finished_tiny_run(tmp_path, pair_weight=1.0, selfplay_as="search-pairs",
+                                    selfplay_groups="siblings", fixed_siblings=True,
+                                    probe_width=6, probe_pieces=40, probe_samples=60)
     sp = load_dataset(tmp_path / "run" / "selfplay-1.npz")
     labels_1 = np.load(tmp_path / "run" / "labels-1.npz")["labels"]
     assert len(labels_1) == len(sp.rows)  # every self-play well labelled, nothing else
@@ -342,15 +340,10 @@ def test_search_pairs_order_siblings_by_the_lookaheads_labels(tmp_path):
 def test_a_run_without_the_records_fits_self_play_alone(tmp_path):
     """``records_in_fit = False``: generation 0 learns from the records, later ones from
     their self-play only (the ablation); its card still says how it values the records."""
-    from hatetris.nnue.training_run import RunConfig, TrainingRun
-
-    config = json.loads(tiny_run(tmp_path).read_text())
-    config.update(pair_weight=1.0, selfplay_as="search-pairs", selfplay_groups="siblings",
-                  fixed_siblings=True, probe_width=6, probe_pieces=40, probe_samples=60,
-                  records_in_fit=False)
-    run = TrainingRun(RunConfig.from_json(config), tmp_path / "run", log=lambda s: None,
-                      workers=1)
-    run.run()
+    run, config = finished_tiny_run(tmp_path, pair_weight=1.0, selfplay_as="search-pairs",
+                                    selfplay_groups="siblings", fixed_siblings=True,
+                                    probe_width=6, probe_pieces=40, probe_samples=60,
+                                    records_in_fit=False)
     rows0, labels0, kinds0, pairs0 = run.training_data(0)
     rows1, labels1, kinds1, pairs1 = run.training_data(1)
     assert (kinds0 == 0).any() and not (kinds1 < 3).any()  # no labelled well in gen 1
