@@ -353,3 +353,32 @@ def test_a_run_without_the_records_fits_self_play_alone(tmp_path):
     assert 0 < len(pairs1[0]) < len(pairs0[0])  # its own pairs only
     fit1 = json.loads((tmp_path / "run" / "state.json").read_text())["generations"]["1"]["fit"]
     assert fit1["samples"] == 0 and "record" in fit1["values"]
+
+
+def test_a_fork_is_judged_against_its_own_generations_score(tmp_path):
+    """Forking generation 0 of a run that later adopted generation 1: the fork's best is
+    generation 0, so its bar is generation 0's score, not the source's best."""
+    from hatetris.nnue.fork import fork_run
+    from hatetris.nnue.training_run import STATE_FORMAT, RunConfig
+
+    config = RunConfig.from_json({"bench_suite": "gate", "generations": 2})
+    source = tmp_path / "source"
+    source.mkdir()
+    bench = {"steady_mean": 1.0, "empty": {}, "score": 0.5}
+    (source / "state.json").write_text(json.dumps({
+        "format": STATE_FORMAT, "config": config.to_json(), "files": {},
+        "generations": {"0": {"decision": "adopted", "bench": bench},
+                        "1": {"decision": "adopted", "bench": {**bench, "score": 0.7}}},
+        "best": 1, "best_score": 0.7, "baseline": {"init": {**bench, "score": 0.1}}}))
+    fork_run(source, 0, tmp_path / "same-gate", config, tmp_path / "log.jsonl")
+    state = json.loads((tmp_path / "same-gate" / "state.json").read_text())
+    assert state["best"] == 0 and state["best_score"] == 0.5
+    assert list(state["generations"]) == ["0"]
+    events = [json.loads(x)["event"] for x in (tmp_path / "log.jsonl").read_text().split("\n")
+              if x]
+    assert events == ["benchmark", "benchmark", "adopted"]  # initial, generation 0
+    other = RunConfig.from_json({**config.to_json(), "bench_width": 2000})
+    fork_run(source, 0, tmp_path / "new-gate", other)
+    state = json.loads((tmp_path / "new-gate" / "state.json").read_text())
+    assert state["best_score"] is None and "bench" not in state["generations"]["0"]
+    assert state["baseline"] == {}  # measured again on the new gate

@@ -75,23 +75,24 @@ def fork_run(source: Path, generation: int, target: Path, config,
         if not same_gate:
             v.pop("bench", None)  # judged by another gate; the decisions stand
         kept[k] = v
+    baseline = state.get("baseline", {}) if same_gate else {}
     if log_path is not None:
-        log_kept(log_path, target.name, source.name, state, kept)
+        log_kept(log_path, target.name, source.name, baseline.get("init"), kept)
     write_json_atomic(target / "state.json", {
         "format": STATE_FORMAT, "config": mine, "engine_version": __version__,
         "files": files, "generations": kept, "best": generation,
-        # None: measure the kept best on this run's gate before going on.
-        "best_score": state.get("best_score") if same_gate else None,
-        "baseline": state.get("baseline", {}) if same_gate else {},
+        # The forked generation's own score (the source may have adopted later ones);
+        # None: measure it on this run's gate before going on.
+        "best_score": kept[str(generation)].get("bench", {}).get("score"),
+        "baseline": baseline,
         "forked_from": {"run": source.name, "at": f"generation {generation}",
                         "from_engine_version": state.get("engine_version")}})
 
 
-def log_kept(log_path: Path, run: str, source: str, state: dict, kept: dict) -> None:
-    """Append the kept generations' events (as the source's run logged them) to a log."""
+def log_kept(log_path: Path, run: str, source: str, init: dict | None, kept: dict) -> None:
+    """Append the kept figures (the initial network's benchmark ``init``, when it holds
+    for this run's gate, and each kept generation's) to a log, as the source logged them."""
     events = []
-    init = state.get("baseline", {}).get("init") if kept and all(
-        "bench" in v for v in kept.values()) else None
     if init:
         events.append((None, "benchmark", init))
     for k in sorted(kept, key=int):

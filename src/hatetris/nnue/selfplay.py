@@ -3,8 +3,9 @@
 A probe is a beam with the run's best network continuing a stored game from one of its
 positions. Wells sampled from every depth of every probe enter the next fit either as
 values (labelled by a lookahead, capped by hindsight: a probe that died soon says the
-line it kept did not live long) or as order only (at one depth of one probe, a well whose
-line lived longer ranks above one whose line died sooner).
+line it kept did not live long) or as order only, within a group (one depth of a probe,
+or the children of one well): the well whose line lived longer in the probe ranks higher,
+or the one the lookahead labels higher.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import load_dataset, save_dataset
+from .dataset import load_dataset, save_dataset, value_of_pieces_to_go
 from .labels import lineage_reach
 from .network import Network
 from .samples import candidate_children
@@ -36,6 +37,7 @@ def self_play(run, k: int, net: Network) -> None:
     part = run.run_dir / f"selfplay-{k}.partial.npz"
     done = g.get("probes_done", 0)
     as_pairs = c.selfplay_as != "values"  # grouped wells, no children
+    siblings = as_pairs and c.selfplay_groups == "siblings"
     if done and part.exists():
         d = load_dataset(part)
         rows, scores, caps = [d.rows], [d.scores], [d.labels]
@@ -54,11 +56,11 @@ def self_play(run, k: int, net: Network) -> None:
 
         finish_search(search, run.bar(initial=search.depth, unit="piece",
                                       desc=f"gen {k} probe {spec}"))
-        rng = np.random.default_rng(c.seed * 1000 + k * 101 + i)
+        seed = c.seed * 1000 + k * 101 + i
+        rng = np.random.default_rng(seed)
         starts = search.level_start + [search.store.size]
         depths = range(piece + 1, len(starts) - 1)
         per_depth = max(1, c.probe_samples // max(1, len(depths)))
-        siblings = as_pairs and c.selfplay_groups == "siblings"
         if as_pairs:
             reach = lineage_reach(search.store.parent, search.level_start,
                                   search.store.size)
@@ -74,7 +76,6 @@ def self_play(run, k: int, net: Network) -> None:
         nodes = np.sort(np.concatenate(picks)) if picks else np.zeros(0, np.int64)
         r = search.store.rows[nodes].copy()
         s = search.store.score[nodes].astype(np.int64)
-        seed = c.seed * 1000 + k * 101 + i
         if as_pairs:
             kr, ks = np.zeros((0, r.shape[1]), np.uint16), np.zeros(0, np.int64)
             caps += [np.ones(len(r))]
@@ -115,9 +116,8 @@ def self_play(run, k: int, net: Network) -> None:
     if part.exists():
         part.unlink()
     run.event(k, "self-play", probes=g.get("probes", {}), wells=int(len(all_rows)),
-               mean_probe_survived=round(float(np.mean(
-                   [p["survived"] for p in g.get("probes", {}).values()] or [0])), 1))
-
+              mean_probe_survived=round(float(np.mean(
+                  [p["survived"] for p in g.get("probes", {}).values()] or [0])), 1))
 
 
 def probe_specs(config, k: int) -> list[str]:
@@ -183,8 +183,6 @@ def hindsight_cap(depth: np.ndarray, deepest: int, died: bool, horizon: float) -
     ``deepest``, nothing it kept at depth d lived more than ``deepest - d`` pieces."""
     if not died:
         return np.ones(len(depth))
-    from .dataset import value_of_pieces_to_go
-
     return value_of_pieces_to_go(np.maximum(0, deepest - np.asarray(depth, np.int64)),
                                  horizon)
 
@@ -192,7 +190,6 @@ def hindsight_cap(depth: np.ndarray, deepest: int, died: bool, horizon: float) -
 def children_by_depth(rows: np.ndarray, scores: np.ndarray, depth: np.ndarray, seed: int):
     """One random child of each well, drawn depth by depth so each child's depth
     (its parent's + 1) is known."""
-
     out_r, out_s, out_d = [], [], []
     for d in np.unique(depth):
         ids = np.flatnonzero(depth == d)

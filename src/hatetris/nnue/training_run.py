@@ -437,6 +437,7 @@ class TrainingRun:
                   for i, KIND in enumerate(("record", "sibling", "selfplay"))
                   if (kinds == i).any()}
         labelled = kinds < 3
+        fitted = pred[labelled] if labelled.any() else pred  # all pairs: every well
         if "record" not in spread:  # fitted without the records: how it values them now
             rec = load_dataset(self.checked("records.npz"))
             on_records = np.zeros(int((rec.kind == 0).sum()))
@@ -447,8 +448,7 @@ class TrainingRun:
         g["fit"] = {"samples": int(labelled.sum()), "val_loss": round(result.val_loss, 5),
                     "initial_val_loss": round(result.initial_val_loss, 5),
                     "train_loss": round(result.train_loss, 5), "epochs": result.epochs,
-                    "value_std": round(float(pred[labelled if labelled.any() else ...].std()),
-                                       4), "values": spread,
+                    "value_std": round(float(fitted.std()), 4), "values": spread,
                     "label_means": {KIND: round(float(labels[kinds == i].mean()), 4)
                                     for i, KIND in enumerate(("record", "sibling",
                                                               "selfplay"))
