@@ -382,3 +382,50 @@ def test_a_fork_is_judged_against_its_own_generations_score(tmp_path):
     state = json.loads((tmp_path / "new-gate" / "state.json").read_text())
     assert state["best_score"] is None and "bench" not in state["generations"]["0"]
     assert state["baseline"] == {}  # measured again on the new gate
+
+
+def test_line_pairs_rank_a_probes_line_above_every_other_placement(tmp_path):
+    """``selfplay_as = "line-pairs"``: each probe's line is a pseudo-record. Against the
+    reference engine and adversary (with the loop rule over the whole game): every step
+    of the line is a placement of the piece the adversary sends, its group holds exactly
+    the other live placements of that piece, and the fit ranks the line's well above
+    each of them."""
+    from hatetris.codecs import decode
+    from hatetris.nnue.dataset import load_dataset, read_games, record_pairs
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    import naive
+    from test_dataset import naive_steps
+
+    run, config = finished_tiny_run(tmp_path, pair_weight=1.0, selfplay_as="line-pairs",
+                                    fixed_siblings=True, probe_width=6, probe_pieces=40,
+                                    line_margin=5, selfplay_pair_copies=2)
+    sp = load_dataset(tmp_path / "run" / "selfplay-1.npz")
+    group, life = np.array(sp.meta["group"]), np.array(sp.meta["life"])
+    depth = group % 100_000
+    line = np.flatnonzero(life == 1)
+    survived = json.loads((tmp_path / "run" / "state.json").read_text())[
+        "generations"]["1"]["probes"][f"{tmp_path / 'kj4.txt'}:100"]["survived"]
+    assert len(line) == survived - 5 > 0
+    assert np.array_equal(depth[line], np.arange(101, 101 + len(line)))
+    keys = decode(json.loads(Path(config["games"]).read_text())[0]["replay"])
+    steps = naive_steps(keys)[:100]
+    adversary = naive.Hatetris()
+    adversary.next_piece(naive.EMPTY_WELL)
+    for s in steps:
+        adversary.next_piece(s[3])
+    well, score = steps[-1][3], steps[-1][4]
+    for i in line:
+        piece = adversary.next_piece(well)
+        kids = {(w, sc) for w, sc, over in naive.children(well, score, piece) if not over}
+        got = {(tuple(int(v) for v in sp.rows[j]), int(sp.scores[j]))
+               for j in np.flatnonzero(group == group[i])}
+        here = (tuple(int(v) for v in sp.rows[i]), int(sp.scores[i]))
+        assert here in kids and got == kids
+        well, score = here
+    rows, labels, kinds, pairs = run.training_data(1)
+    n_rec = len(record_pairs(read_games(config["games"]), ())[2])
+    base = int(np.flatnonzero(kinds == 3)[0])
+    a, b = pairs[0][n_rec:] - base, pairs[1][n_rec:] - base
+    assert (life[a] == 1).all() and (life[b] == 0).all() and (group[a] == group[b]).all()
+    assert len(a) == 2 * int((life == 0).sum())  # each pair twice: selfplay_pair_copies

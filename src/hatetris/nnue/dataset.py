@@ -206,15 +206,20 @@ def write_siblings(prev_rows, prev_scores, rows, piece, offsets, out_rows, out_s
             n += 1
 
 
-def siblings(rows: np.ndarray, scores: np.ndarray):
+def siblings(rows: np.ndarray, scores: np.ndarray, first_parent: np.ndarray | None = None,
+             first_score: int = 0):
     """The other placements of each step's piece, for a game's wells ``rows`` (the well
     after piece 1, 2, ...): ``(sibling rows, scores, step index)``, step by step in the
-    engine's child order. The first step's parent is the empty well."""
+    engine's child order. The first step's parent is the empty well, or ``first_parent``
+    (with ``first_score`` lines) for a stretch of a game that starts later."""
     rows = np.ascontiguousarray(rows, np.uint16)
     prev = np.zeros_like(rows)
     prev[1:] = rows[:-1]
     prev_scores = np.zeros(len(rows), np.int64)
     prev_scores[1:] = scores[:-1]
+    if first_parent is not None and len(rows):
+        prev[0] = first_parent
+        prev_scores[0] = first_score
     piece = np.zeros(len(rows), np.int64)
     count = np.zeros(len(rows), np.int64)
     sibling_counts(prev, prev_scores, rows, piece, count)

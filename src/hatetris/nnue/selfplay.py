@@ -37,6 +37,7 @@ def self_play(run, k: int, net: Network) -> None:
     part = run.run_dir / f"selfplay-{k}.partial.npz"
     done = g.get("probes_done", 0)
     as_pairs = c.selfplay_as != "values"  # grouped wells, no children
+    as_line = c.selfplay_as == "line-pairs"
     siblings = as_pairs and c.selfplay_groups == "siblings"
     if done and part.exists():
         d = load_dataset(part)
@@ -58,6 +59,22 @@ def self_play(run, k: int, net: Network) -> None:
                                       desc=f"gen {k} probe {spec}"))
         seed = c.seed * 1000 + k * 101 + i
         rng = np.random.default_rng(seed)
+        if as_line:
+            r, s, depth, life = line_pairs(search, piece, c.line_margin)
+            rows.append(r)
+            scores.append(s)
+            caps.append(np.ones(len(r)))
+            groups += [i * 100_000 + int(d) for d in depth]
+            lives += [int(x) for x in life]
+            g.setdefault("probes", {})[spec] = {"survived": int(search.depth - piece),
+                                                "lines": int(search.best_score),
+                                                "wells": int(len(r)),
+                                                "steps": int(life.sum())}
+            _save_partial(part, rows, scores, caps, groups, lives)
+            g["probes_done"] = i + 1
+            run.save_state()
+            search = None
+            continue
         starts = search.level_start + [search.store.size]
         depths = range(piece + 1, len(starts) - 1)
         per_depth = max(1, c.probe_samples // max(1, len(depths)))
@@ -98,10 +115,7 @@ def self_play(run, k: int, net: Network) -> None:
         g.setdefault("probes", {})[spec] = {"survived": int(search.depth - piece),
                                             "lines": int(search.best_score),
                                             "wells": int(len(r) + len(kr))}
-        all_rows, all_scores = np.concatenate(rows), np.concatenate(scores)
-        save_dataset(part, all_rows, all_scores, np.concatenate(caps),
-                     np.full(len(all_rows), 2, np.uint8),
-                     **({"group": groups, "life": lives} if as_pairs else {}))
+        _save_partial(part, rows, scores, caps, groups if as_pairs else None, lives)
         g["probes_done"] = i + 1
         run.save_state()
         search = None
@@ -118,6 +132,43 @@ def self_play(run, k: int, net: Network) -> None:
     run.event(k, "self-play", probes=g.get("probes", {}), wells=int(len(all_rows)),
               mean_probe_survived=round(float(np.mean(
                   [p["survived"] for p in g.get("probes", {}).values()] or [0])), 1))
+
+
+def _save_partial(part: Path, rows, scores, caps, groups, lives) -> None:
+    all_rows, all_scores = np.concatenate(rows), np.concatenate(scores)
+    save_dataset(part, all_rows, all_scores, np.concatenate(caps),
+                 np.full(len(all_rows), 2, np.uint8),
+                 **({"group": groups, "life": lives} if groups is not None else {}))
+
+
+def line_pairs(search, piece: int, margin: int):
+    """A probe's line as a pseudo-record: the line to a deepest well with the most lines,
+    from piece ``piece + 1`` to ``margin`` pieces before its end (the last choices of a
+    line are the network's opinion, or all lost), and every sibling of each step (the
+    other placements of the piece it received there), as ``(rows, scores, depth, life)``:
+    life 1 for the line's wells, 0 for the siblings, so that within one depth the line's
+    well ranks above each sibling, as a record's does."""
+    from ..search.tree import path_nodes
+    from .dataset import siblings
+
+    st = search.store
+    last = search.level_start[-1]
+    deepest = last + int(np.argmax(st.score[last:st.size]))
+    line = path_nodes(st.parent, deepest)
+    if any(int(st.depth[n]) != d for d, n in enumerate(line)):
+        raise ValueError("a line's node depths are not 0, 1, 2, ...")
+    end = len(line) - 1 - margin
+    if end <= piece:
+        return (np.zeros((0, st.rows.shape[1]), np.uint16), np.zeros(0, np.int64),
+                np.zeros(0, np.int64), np.zeros(0, np.int64))
+    nodes = np.array(line[piece + 1:end + 1], np.int64)
+    r = st.rows[nodes].copy()
+    sc = st.score[nodes].astype(np.int64)
+    top = line[piece]
+    s_rows, s_scores, of = siblings(r, sc, st.rows[top], int(st.score[top]))
+    depth = np.concatenate([np.arange(len(r)), of]) + piece + 1
+    life = np.concatenate([np.ones(len(r), np.int64), np.zeros(len(s_rows), np.int64)])
+    return (np.concatenate([r, s_rows]), np.concatenate([sc, s_scores]), depth, life)
 
 
 def probe_specs(config, k: int) -> list[str]:

@@ -1,0 +1,103 @@
+"""The options of a training run (:mod:`hatetris.nnue.training_run`): what it learns
+from, how self-play enters the fit, and what judges a generation. Kept in the run's
+``state.json``; a run resumed with other options is refused."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from .dataset import HORIZON
+
+SELFPLAY_AS = ("values", "pairs", "search-pairs", "line-pairs")
+# Self-play that enters the fit as order the probe itself gives (no lookahead labels).
+UNLABELLED = ("pairs", "line-pairs")
+# search-pairs: two labels closer than this are a tie, not an order.
+SEARCH_PAIR_MARGIN = 0.02
+
+
+@dataclass
+class RunConfig:
+    games: str = "data/records/records.json"
+    min_pieces: int = 400  # records of at least this many pieces (148 lines and more)
+    # (game name, piece): that game's wells from this piece on are not trained on, so
+    # the suite's later starts of it measure positions the network never saw.
+    hold_out: tuple = (("David & Felipe (6), first 5,000 pieces", 2750),)
+    horizon: float = HORIZON
+    siblings: int = 2  # per record well
+    record_copies: int = 2  # each record well's weight in the fit
+    label_width: int = 32
+    label_depth: int = 10
+    label_grace: int = 10
+    init: str = "data/nets/hind-6.npz"
+    epochs: int = 20
+    lr: float = 3e-4
+    batch: int = 256
+    seed: int = 0
+    generations: int = 0  # self-play generations after generation 0
+    probe_starts: tuple = ()  # "GAME:K" (GAME a game file), continued by each probe
+    probe_width: int = 500
+    probe_pieces: int = 150
+    probe_samples: int = 1000  # wells per probe, spread over its depths
+    # 0: every generation probes from every start; m: generation k from the next m of
+    # them in turn (new games each generation, even when the best network is unchanged).
+    probes_per_generation: int = 0
+    bench_suite: str | None = "steady"
+    bench_starts: tuple = ()  # start labels of the suite (all if empty)
+    bench_width: int = 1000
+    empty_widths: tuple = (1000, 3000)
+    chunk: int = 2000  # wells labelled between two saves
+    # Hindsight: a probe that died at depth D caps the label of each of its wells at
+    # depth d by D - d pieces to go (the lookahead's bootstrap cannot see that far).
+    hindsight: bool = False
+    # Fixed siblings: the records' siblings keep generation 0's labels in every
+    # generation (their contrast stays the one the records taught); a self-play
+    # generation labels only its own wells.
+    fixed_siblings: bool = False
+    # Records as a ranking: with a weight above 0 every fit also learns, from every
+    # sibling of every record step (no search labels them), that the record's placement
+    # is worth more (fit.train_pairs_epoch); the temperature sets the margin.
+    pair_weight: float = 0.0
+    pair_temperature: float = 0.1
+    # How self-play wells enter the fit: "values" (labelled by the lookahead, capped by
+    # hindsight), "pairs" (no labels: in one group of a probe, a well whose line lived
+    # longer in the probe ranks above one whose line died sooner) or "search-pairs" (in
+    # one group, labelled by the lookahead, the higher label ranks above the lower: the
+    # search's order, never its values) or "line-pairs" (each probe's line as a
+    # pseudo-record: at every step its placement ranks above each other placement of
+    # the piece, as a record's does; a probe wider than the gate is a stronger player
+    # than the network at the gate's width). Pairs need pair_weight.
+    selfplay_as: str = "values"
+    # line-pairs: the last pieces of a probe's line that teach nothing (its last choices
+    # are the network's opinion, or all lost).
+    line_margin: int = 30
+    # Each self-play pair's weight in the fit, as copies (the records give ~180,000).
+    selfplay_pair_copies: int = 1
+    # With self-play as pairs, which wells are compared: "depth" (any two wells of one
+    # depth of a probe) or "siblings" (children of one parent: the same choice the
+    # records' pairs teach, whose placement lived longer in the probe).
+    selfplay_groups: str = "depth"
+    # False: generations after 0 fit self-play alone, without the records (their wells,
+    # siblings and pairs): the ablation that shows what the anchor holds.
+    records_in_fit: bool = True
+
+    def __post_init__(self):
+        if self.selfplay_as not in SELFPLAY_AS:
+            raise ValueError(f"selfplay_as is one of {', '.join(SELFPLAY_AS)}, not "
+                             f"{self.selfplay_as!r}")
+        if self.selfplay_as != "values" and self.pair_weight <= 0:
+            raise ValueError(f"selfplay_as {self.selfplay_as!r} needs a pair_weight above 0")
+        if self.selfplay_groups not in ("depth", "siblings"):
+            raise ValueError(f"selfplay_groups is 'depth' or 'siblings', not "
+                             f"{self.selfplay_groups!r}")
+
+    def to_json(self) -> dict:
+        return json.loads(json.dumps(asdict(self)))
+
+    @classmethod
+    def from_json(cls, d: dict) -> "RunConfig":
+        d = dict(d)
+        for k in ("probe_starts", "bench_starts", "empty_widths"):
+            d[k] = tuple(d.get(k, ()))
+        d["hold_out"] = tuple(tuple(x) for x in d.get("hold_out", ()))
+        return cls(**d)
