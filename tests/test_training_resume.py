@@ -429,3 +429,42 @@ def test_line_pairs_rank_a_probes_line_above_every_other_placement(tmp_path):
     a, b = pairs[0][n_rec:] - base, pairs[1][n_rec:] - base
     assert (life[a] == 1).all() and (life[b] == 0).all() and (group[a] == group[b]).all()
     assert len(a) == 2 * int((life == 0).sum())  # each pair twice: selfplay_pair_copies
+
+
+def test_fit_from_init_starts_every_generation_from_the_initial_network(tmp_path,
+                                                                         monkeypatch):
+    """``fit_from = "init"``: generation 1 is fitted from the initial network, not from
+    generation 0; and a fit that keeps the weights it started from is rejected unjudged."""
+    import hatetris.nnue.fit as fit_module
+    from hatetris.nnue.network import load_network
+
+    real_fit, started = fit_module.fit, []
+
+    def spy(net, *args, **kwargs):
+        started.append(net.w1.copy())
+        return real_fit(net, *args, **kwargs)
+
+    monkeypatch.setattr(fit_module, "fit", spy)
+    (tmp_path / "a").mkdir()
+    run, config = finished_tiny_run(tmp_path / "a", pair_weight=1.0, selfplay_as="line-pairs",
+                                    fixed_siblings=True, probe_width=6, probe_pieces=20,
+                                    line_margin=5, fit_from="init")
+    init = load_network(config["init"]).w1
+    assert len(started) == 2 and np.array_equal(started[0], init)
+    assert np.array_equal(started[1], init)  # not generation 0's weights, which moved:
+    assert not np.array_equal(load_network(tmp_path / "a" / "run" / "net-0.npz").w1, init)
+    state = json.loads((tmp_path / "a" / "run" / "state.json").read_text())
+    assert state["generations"]["1"]["fit"]["moved"] and state["best"] == 1
+
+    def stuck_after_0(net, *args, **kwargs):  # generation 1's fit keeps its weights
+        stuck_after_0.calls += 1
+        return real_fit(net if stuck_after_0.calls == 1 else net.copy(), *args, **kwargs)
+
+    stuck_after_0.calls = 0
+    monkeypatch.setattr(fit_module, "fit", stuck_after_0)
+    (tmp_path / "b").mkdir()
+    finished_tiny_run(tmp_path / "b", pair_weight=1.0, selfplay_as="line-pairs",
+                      fixed_siblings=True, probe_width=6, probe_pieces=20, line_margin=5)
+    state = json.loads((tmp_path / "b" / "run" / "state.json").read_text())
+    g1 = state["generations"]["1"]
+    assert not g1["fit"]["moved"] and g1["decision"] == "rejected" and state["best"] == 0

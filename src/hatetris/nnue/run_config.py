@@ -80,6 +80,11 @@ class RunConfig:
     # False: generations after 0 fit self-play alone, without the records (their wells,
     # siblings and pairs): the ablation that shows what the anchor holds.
     records_in_fit: bool = True
+    # What a generation after 0 is fitted from: "best" (the best network so far, fine-
+    # tuned) or "init" (the initial network, as generation 0 was, on everything so far:
+    # new data then shapes the fit from its start instead of having to pull a network
+    # that already sits at its own validation optimum).
+    fit_from: str = "best"
 
     def __post_init__(self):
         if self.selfplay_as not in SELFPLAY_AS:
@@ -87,6 +92,8 @@ class RunConfig:
                              f"{self.selfplay_as!r}")
         if self.selfplay_as != "values" and self.pair_weight <= 0:
             raise ValueError(f"selfplay_as {self.selfplay_as!r} needs a pair_weight above 0")
+        if self.fit_from not in ("best", "init"):
+            raise ValueError(f"fit_from is 'best' or 'init', not {self.fit_from!r}")
         if self.selfplay_groups not in ("depth", "siblings"):
             raise ValueError(f"selfplay_groups is 'depth' or 'siblings', not "
                              f"{self.selfplay_groups!r}")

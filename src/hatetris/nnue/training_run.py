@@ -342,7 +342,8 @@ class TrainingRun:
         if name in self.state["files"]:
             return
         rows, labels, kinds, pairs = self.training_data(k)
-        net = parent.copy()
+        start = parent if k == 0 or c.fit_from == "best" else load_network(c.init)
+        net = start.copy()
         net.meta = {}  # the parent's card (its probe lines, its training) is not this net's
         with self.bar(total=c.epochs, unit="epoch", desc=f"gen {k} fit {len(rows):,}") as b:
             def progress(epoch, train_loss, val_loss):
@@ -376,6 +377,10 @@ class TrainingRun:
                                     for i, KIND in enumerate(("record", "sibling",
                                                               "selfplay"))
                                     if (kinds == i).any()}}
+        # Early stopping may keep the weights it started from: then there is nothing
+        # new to judge.
+        g["fit"]["moved"] = not all(np.array_equal(getattr(net, w), getattr(start, w))
+                                    for w in ("w1", "w2", "b2"))
         if pairs is not None:
             g["fit"]["pairs"] = int(len(pairs[0]))
             g["fit"]["val_pair_accuracy"] = (None if result.val_pair_accuracy is None else
@@ -395,7 +400,9 @@ class TrainingRun:
     def decide(self, k: int) -> None:
         c = self.config
         g = self.gen(k)
-        if c.bench_suite:
+        if k > 0 and not g.get("fit", {}).get("moved", True):
+            adopted, reason = False, "the fit kept its parent's weights"
+        elif c.bench_suite:
             if "bench" not in g:
                 g["bench"] = self.benchmark(k, self.run_dir / f"net-{k}.npz")
                 self.save_state()
