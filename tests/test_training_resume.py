@@ -365,8 +365,10 @@ def test_a_fork_is_judged_against_its_own_generations_score(tmp_path):
     source = tmp_path / "source"
     source.mkdir()
     bench = {"steady_mean": 1.0, "empty": {}, "score": 0.5}
+    # A source made before the newest options existed: they take their defaults.
+    older = {k: v for k, v in config.to_json().items() if k not in ("chain_piece", "fit_from")}
     (source / "state.json").write_text(json.dumps({
-        "format": STATE_FORMAT, "config": config.to_json(), "files": {},
+        "format": STATE_FORMAT, "config": older, "files": {},
         "generations": {"0": {"decision": "adopted", "bench": bench},
                         "1": {"decision": "adopted", "bench": {**bench, "score": 0.7}}},
         "best": 1, "best_score": 0.7, "baseline": {"init": {**bench, "score": 0.1}}}))
@@ -382,6 +384,9 @@ def test_a_fork_is_judged_against_its_own_generations_score(tmp_path):
     state = json.loads((tmp_path / "new-gate" / "state.json").read_text())
     assert state["best_score"] is None and "bench" not in state["generations"]["0"]
     assert state["baseline"] == {}  # measured again on the new gate
+    other = RunConfig.from_json({**config.to_json(), "chain_piece": "optimistic"})
+    fork_run(source, 0, tmp_path / "new-chain", other)  # the gate's games would differ
+    assert json.loads((tmp_path / "new-chain" / "state.json").read_text())["best_score"] is None
 
 
 def test_line_pairs_rank_a_probes_line_above_every_other_placement(tmp_path):

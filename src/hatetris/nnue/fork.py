@@ -21,7 +21,8 @@ from ..atomic import write_json_atomic
 DATA_OPTIONS = ("games", "min_pieces", "hold_out", "horizon", "siblings", "record_copies",
                 "label_width", "label_depth", "label_grace", "init", "seed")
 # What a generation was judged by: if any differs, old benchmark figures are not kept.
-GATE_OPTIONS = ("bench_suite", "bench_starts", "bench_width", "empty_widths")
+GATE_OPTIONS = ("bench_suite", "bench_starts", "bench_width", "empty_widths",
+                "chain_piece")
 
 
 def _generation_of(name: str) -> int:
@@ -41,12 +42,14 @@ def fork_run(source: Path, generation: int, target: Path, config,
 
     With ``log_path``, the kept generations' figures start the new run's log (marked
     ``kept_from``), so that its table and picture begin where the run does."""
+    from .run_config import RunConfig
     from .training_run import STATE_FORMAT, RunError
 
     try:
         state = json.loads((source / "state.json").read_text(encoding="utf-8"))
         gens = state["generations"]
-        theirs = state["config"]
+        # Options added since the source was made take their defaults, as on resume.
+        theirs = RunConfig.from_json(state["config"]).to_json()
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as e:
         raise RunError(f"cannot fork {source}: no readable training state ({e})") from None
     g = gens.get(str(generation))

@@ -29,12 +29,7 @@ def benchmark(run, k: int | None, network: Path) -> dict:
     # Relative to the run (where a run's preset looks), so that the run can move.
     net_ref = (f"net-{k}.npz" if k is not None
                else Path(os.path.relpath(network, run.run_dir)).as_posix())
-    write_text_atomic(preset, (
-        f'description = "Training run {run.run_dir.name}: '
-        f'{"generation " + str(k) if k is not None else "its initial network"}"\n\n'
-        '[search]\nkind = "beam"\nwidth = 1000\ncheckpoint_every = 10\n\n'
-        f'[eval]\nkind = "nnue"\nnetwork = "{net_ref}"\n\n'
-        '[quiescence]\nenabled = true\ndepth = 2\n'))
+    write_text_atomic(preset, gate_preset(run.run_dir.name, k, net_ref, c.chain_piece))
     suite = load_suite(c.bench_suite).subset(list(c.bench_starts) or None)
     cache = run.run_dir / "bench.jsonl"
     rows = run_suite(suite, [str(preset)], c.bench_width, run.workers, cache,
@@ -61,3 +56,25 @@ def benchmark(run, k: int | None, network: Path) -> dict:
               "bench_width": c.bench_width}
     run.event(k, "benchmark", network=str(network if k is None else net_ref), **result)
     return result
+
+
+def gate_preset(run_name: str, k: int | None, net_ref: str, chain_piece: str) -> str:
+    """The preset a gate plays generation ``k`` (None: the initial network) with.
+
+    >>> print(gate_preset("steady-13", 2, "net-2.npz", "optimistic"))  # doctest: +ELLIPSIS
+    description = "Training run steady-13: generation 2"
+    ...
+    [quiescence]
+    enabled = true
+    depth = 2
+    piece = "optimistic"
+    <BLANKLINE>
+    """
+    # The adversary's piece is the default: its presets keep the text (and the cached
+    # games' fingerprints) of the runs made before the option existed.
+    piece = "" if chain_piece == "adversary" else f'piece = "{chain_piece}"\n'
+    return (f'description = "Training run {run_name}: '
+            f'{"generation " + str(k) if k is not None else "its initial network"}"\n\n'
+            '[search]\nkind = "beam"\nwidth = 1000\ncheckpoint_every = 10\n\n'
+            f'[eval]\nkind = "nnue"\nnetwork = "{net_ref}"\n\n'
+            f'[quiescence]\nenabled = true\ndepth = 2\n{piece}')

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
+from ..eval.quiescence import CHAIN_PIECES
 from .dataset import HORIZON
 
 SELFPLAY_AS = ("values", "pairs", "search-pairs", "line-pairs")
@@ -85,6 +86,9 @@ class RunConfig:
     # new data then shapes the fit from its start instead of having to pull a network
     # that already sits at its own validation optimum).
     fit_from: str = "best"
+    # The quiescence chain piece of the run's probes and gate presets ("adversary" or
+    # "optimistic", see hatetris.eval.quiescence); the shipped nnue-beam uses the latter.
+    chain_piece: str = "adversary"
 
     def __post_init__(self):
         if self.selfplay_as not in SELFPLAY_AS:
@@ -92,6 +96,9 @@ class RunConfig:
                              f"{self.selfplay_as!r}")
         if self.selfplay_as != "values" and self.pair_weight <= 0:
             raise ValueError(f"selfplay_as {self.selfplay_as!r} needs a pair_weight above 0")
+        if self.chain_piece not in CHAIN_PIECES:
+            raise ValueError(f"chain_piece is one of {', '.join(CHAIN_PIECES)}, not "
+                             f"{self.chain_piece!r}")
         if self.fit_from not in ("best", "init"):
             raise ValueError(f"fit_from is 'best' or 'init', not {self.fit_from!r}")
         if self.selfplay_groups not in ("depth", "siblings"):

@@ -45,7 +45,7 @@ def self_play(run, k: int, net: Network) -> None:
         groups, lives = list(d.meta.get("group", [])), list(d.meta.get("life", []))
     else:
         done, rows, scores, caps, groups, lives = 0, [], [], [], [], []
-    evaluation = QuiescenceEvaluation(NNUEEvaluation(net), 2)
+    evaluation = QuiescenceEvaluation(NNUEEvaluation(net), 2, c.chain_piece)
     for i, spec in enumerate(probe_specs(c, k)):
         if i < done:
             continue
