@@ -59,62 +59,55 @@ def self_play(run, k: int, net: Network) -> None:
                                       desc=f"gen {k} probe {spec}"))
         seed = c.seed * 1000 + k * 101 + i
         rng = np.random.default_rng(seed)
+        counts = {}
         if as_line:
             r, s, depth, life = line_pairs(search, piece, c.line_margin)
-            rows.append(r)
-            scores.append(s)
-            caps.append(np.ones(len(r)))
-            groups += [i * 100_000 + int(d) for d in depth]
-            lives += [int(x) for x in life]
-            g.setdefault("probes", {})[spec] = {"survived": int(search.depth - piece),
-                                                "lines": int(search.best_score),
-                                                "wells": int(len(r)),
-                                                "steps": int(life.sum())}
-            _save_partial(part, rows, scores, caps, groups, lives)
-            g["probes_done"] = i + 1
-            run.save_state()
-            search = None
-            continue
-        starts = search.level_start + [search.store.size]
-        depths = range(piece + 1, len(starts) - 1)
-        per_depth = max(1, c.probe_samples // max(1, len(depths)))
-        if as_pairs:
-            reach = lineage_reach(search.store.parent, search.level_start,
-                                  search.store.size)
-        if siblings:
-            picks = [sibling_sample(search.store.parent[starts[d]:starts[d + 1]],
-                                    reach[starts[d]:starts[d + 1]], per_depth, rng)
-                     + starts[d] for d in depths]
-        else:
-            picks = [rng.choice(np.arange(starts[d], starts[d + 1]),
-                                size=min(per_depth, starts[d + 1] - starts[d]),
-                                replace=False)
-                     for d in depths]
-        nodes = np.sort(np.concatenate(picks)) if picks else np.zeros(0, np.int64)
-        r = search.store.rows[nodes].copy()
-        s = search.store.score[nodes].astype(np.int64)
-        if as_pairs:
             kr, ks = np.zeros((0, r.shape[1]), np.uint16), np.zeros(0, np.int64)
             caps += [np.ones(len(r))]
-            if siblings:  # one group per parent
-                groups += [i * 100_000_000 + int(q) for q in search.store.parent[nodes]]
-            else:  # one group per depth
-                groups += [i * 100_000 + int(d) for d in search.store.depth[nodes]]
-            lives += [int(x) for x in reach[nodes]]
-        elif c.hindsight:
-            died = search.depth < piece + c.probe_pieces
-            kr, ks, kd = children_by_depth(r, s, search.store.depth[nodes], seed)
-            r_cap = hindsight_cap(search.store.depth[nodes], search.depth, died,
-                                  c.horizon)
-            caps += [r_cap, hindsight_cap(kd, search.depth, died, c.horizon)]
+            groups += [i * 100_000 + int(d) for d in depth]
+            lives += [int(x) for x in life]
+            counts["steps"] = int(life.sum())
         else:
-            kr, ks = candidate_children(r, s, 1, seed)
-            caps += [np.ones(len(r)), np.ones(len(kr))]
+            starts = search.level_start + [search.store.size]
+            depths = range(piece + 1, len(starts) - 1)
+            per_depth = max(1, c.probe_samples // max(1, len(depths)))
+            if as_pairs:
+                reach = lineage_reach(search.store.parent, search.level_start,
+                                      search.store.size)
+            if siblings:
+                picks = [sibling_sample(search.store.parent[starts[d]:starts[d + 1]],
+                                        reach[starts[d]:starts[d + 1]], per_depth, rng)
+                         + starts[d] for d in depths]
+            else:
+                picks = [rng.choice(np.arange(starts[d], starts[d + 1]),
+                                    size=min(per_depth, starts[d + 1] - starts[d]),
+                                    replace=False)
+                         for d in depths]
+            nodes = np.sort(np.concatenate(picks)) if picks else np.zeros(0, np.int64)
+            r = search.store.rows[nodes].copy()
+            s = search.store.score[nodes].astype(np.int64)
+            if as_pairs:
+                kr, ks = np.zeros((0, r.shape[1]), np.uint16), np.zeros(0, np.int64)
+                caps += [np.ones(len(r))]
+                if siblings:  # one group per parent
+                    groups += [i * 100_000_000 + int(q) for q in search.store.parent[nodes]]
+                else:  # one group per depth
+                    groups += [i * 100_000 + int(d) for d in search.store.depth[nodes]]
+                lives += [int(x) for x in reach[nodes]]
+            elif c.hindsight:
+                died = search.depth < piece + c.probe_pieces
+                kr, ks, kd = children_by_depth(r, s, search.store.depth[nodes], seed)
+                r_cap = hindsight_cap(search.store.depth[nodes], search.depth, died,
+                                      c.horizon)
+                caps += [r_cap, hindsight_cap(kd, search.depth, died, c.horizon)]
+            else:
+                kr, ks = candidate_children(r, s, 1, seed)
+                caps += [np.ones(len(r)), np.ones(len(kr))]
         rows += [r, kr]
         scores += [s, ks]
         g.setdefault("probes", {})[spec] = {"survived": int(search.depth - piece),
                                             "lines": int(search.best_score),
-                                            "wells": int(len(r) + len(kr))}
+                                            "wells": int(len(r) + len(kr)), **counts}
         _save_partial(part, rows, scores, caps, groups if as_pairs else None, lives)
         g["probes_done"] = i + 1
         run.save_state()
