@@ -29,6 +29,19 @@ def trailing_zeros(typingctx, x):
     return types.int64(x), codegen
 
 
+@intrinsic
+def popcount(typingctx, x):
+    """Number of set bits of an integer (LLVM ``ctpop``: one ``popcnt`` instruction)."""
+    if not isinstance(x, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        value = context.cast(builder, args[0], x, types.int64)
+        return builder.ctpop(value)
+
+    return types.int64(x), codegen
+
+
 @njit(**NJIT)
 def fmix64(h: np.uint64) -> np.uint64:
     """MurmurHash3's 64-bit finalizer."""
