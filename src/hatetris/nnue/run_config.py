@@ -10,9 +10,9 @@ from dataclasses import asdict, dataclass
 from ..eval.quiescence import CHAIN_PIECES
 from .dataset import HORIZON
 
-SELFPLAY_AS = ("values", "pairs", "search-pairs", "line-pairs")
+SELFPLAY_AS = ("values", "pairs", "search-pairs", "line-pairs", "rollout-pairs")
 # Self-play that enters the fit as order the probe itself gives (no lookahead labels).
-UNLABELLED = ("pairs", "line-pairs")
+UNLABELLED = ("pairs", "line-pairs", "rollout-pairs")
 # search-pairs: two labels closer than this are a tie, not an order.
 SEARCH_PAIR_MARGIN = 0.02
 
@@ -67,8 +67,17 @@ class RunConfig:
     # search's order, never its values) or "line-pairs" (each probe's line as a
     # pseudo-record: at every step its placement ranks above each other placement of
     # the piece, as a record's does; a probe wider than the gate is a stronger player
-    # than the network at the gate's width). Pairs need pair_weight.
+    # than the network at the gate's width) or "rollout-pairs" (wells drawn from the
+    # probes, their best children by the search's values each continued by its own
+    # beam: the child that survives longer ranks above, see nnue/rollouts.py). Pairs
+    # need pair_weight.
     selfplay_as: str = "values"
+    # rollout-pairs: wells drawn from each probe, children kept of each (the search's
+    # best), and each child's rollout beam (width, pieces at most).
+    rollout_families: int = 12
+    rollout_children: int = 6
+    rollout_width: int = 300
+    rollout_pieces: int = 100
     # line-pairs: the last pieces of a probe's line that teach nothing (its last choices
     # are the network's opinion, or all lost).
     line_margin: int = 30

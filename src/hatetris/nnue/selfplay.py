@@ -5,7 +5,8 @@ positions. Wells sampled from every depth of every probe enter the next fit eith
 values (labelled by a lookahead, capped by hindsight: a probe that died soon says the
 line it kept did not live long) or as order only, within a group (one depth of a probe,
 or the children of one well): the well whose line lived longer in the probe ranks higher,
-or the one the lookahead labels higher.
+or the one the lookahead labels higher, or (rollout pairs, :mod:`.rollouts`) of the
+search's best children of a probe well, the one whose own beam survives longer.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from .dataset import load_dataset, save_dataset, value_of_pieces_to_go
 from .labels import lineage_reach
 from .network import Network
+from .rollouts import rollout_pairs
 from .samples import candidate_children
 
 
@@ -38,6 +40,7 @@ def self_play(run, k: int, net: Network) -> None:
     done = g.get("probes_done", 0)
     as_pairs = c.selfplay_as != "values"  # grouped wells, no children
     as_line = c.selfplay_as == "line-pairs"
+    as_rollout = c.selfplay_as == "rollout-pairs"
     siblings = as_pairs and c.selfplay_groups == "siblings"
     if done and part.exists():
         d = load_dataset(part)
@@ -67,6 +70,17 @@ def self_play(run, k: int, net: Network) -> None:
             groups += [i * 100_000 + int(d) for d in depth]
             lives += [int(x) for x in life]
             counts["steps"] = int(life.sum())
+        elif as_rollout:
+            first = search.level_start[piece + 1] if len(search.level_start) > piece + 1 \
+                else search.store.size
+            r, s, family, life, _ = rollout_pairs(
+                search.store, np.arange(first, search.store.size), evaluation, rng,
+                c.rollout_families, c.rollout_children, c.rollout_width, c.rollout_pieces)
+            kr, ks = np.zeros((0, r.shape[1]), np.uint16), np.zeros(0, np.int64)
+            caps += [np.ones(len(r))]
+            groups += [i * 100_000 + int(f) for f in family]
+            lives += [int(x) for x in life]
+            counts["pairs"] = int(len(ordered_pairs(family, life)))
         else:
             starts = search.level_start + [search.store.size]
             depths = range(piece + 1, len(starts) - 1)
