@@ -369,13 +369,14 @@ def test_a_fork_is_judged_against_its_own_generations_score(tmp_path):
     older = {k: v for k, v in config.to_json().items() if k not in ("chain_piece", "fit_from")}
     (source / "state.json").write_text(json.dumps({
         "format": STATE_FORMAT, "config": older, "files": {},
-        "generations": {"0": {"decision": "adopted", "bench": bench},
+        "generations": {"0": {"decision": "adopted", "bench": bench,
+                              "empty": {"1000": {"lines": 9, "pieces": 40, "seconds": 1.0}}},
                         "1": {"decision": "adopted", "bench": {**bench, "score": 0.7}}},
         "best": 1, "best_score": 0.7, "baseline": {"init": {**bench, "score": 0.1}}}))
     fork_run(source, 0, tmp_path / "same-gate", config, tmp_path / "log.jsonl")
     state = json.loads((tmp_path / "same-gate" / "state.json").read_text())
     assert state["best"] == 0 and state["best_score"] == 0.5
-    assert list(state["generations"]) == ["0"]
+    assert list(state["generations"]) == ["0"] and "empty" in state["generations"]["0"]
     events = [json.loads(x)["event"] for x in (tmp_path / "log.jsonl").read_text().split("\n")
               if x]
     assert events == ["benchmark", "benchmark", "adopted"]  # initial, generation 0
@@ -386,7 +387,11 @@ def test_a_fork_is_judged_against_its_own_generations_score(tmp_path):
     assert state["baseline"] == {}  # measured again on the new gate
     other = RunConfig.from_json({**config.to_json(), "chain_piece": "optimistic"})
     fork_run(source, 0, tmp_path / "new-chain", other)  # the gate's games would differ
-    assert json.loads((tmp_path / "new-chain" / "state.json").read_text())["best_score"] is None
+    state = json.loads((tmp_path / "new-chain" / "state.json").read_text())
+    assert state["best_score"] is None
+    # Nor are the empty-well games of the old gate reused (the gate reads them first).
+    assert "empty" in json.loads((source / "state.json").read_text())["generations"]["0"]
+    assert "empty" not in state["generations"]["0"]
 
 
 def test_line_pairs_rank_a_probes_line_above_every_other_placement(tmp_path):

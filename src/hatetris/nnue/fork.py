@@ -76,7 +76,10 @@ def fork_run(source: Path, generation: int, target: Path, config,
             continue
         v = dict(v)
         if not same_gate:
-            v.pop("bench", None)  # judged by another gate; the decisions stand
+            # Judged by another gate (its suite games and its empty-well games, which
+            # the gate would otherwise reuse); the decisions stand.
+            v.pop("bench", None)
+            v.pop("empty", None)
         kept[k] = v
     baseline = state.get("baseline", {}) if same_gate else {}
     if log_path is not None:
