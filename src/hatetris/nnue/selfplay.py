@@ -63,24 +63,22 @@ def self_play(run, k: int, net: Network) -> None:
         seed = c.seed * 1000 + k * 101 + i
         rng = np.random.default_rng(seed)
         counts = {}
-        if as_line:
-            r, s, depth, life = line_pairs(search, piece, c.line_margin)
+        if as_line or as_rollout:  # grouped wells made here, one group per step/family
+            if as_line:
+                r, s, group, life = line_pairs(search, piece, c.line_margin)
+                counts["steps"] = int(life.sum())
+            else:
+                first = (search.level_start[piece + 1]
+                         if len(search.level_start) > piece + 1 else search.store.size)
+                r, s, group, life, _ = rollout_pairs(
+                    search.store, np.arange(first, search.store.size), evaluation, rng,
+                    c.rollout_families, c.rollout_children, c.rollout_width,
+                    c.rollout_pieces)
+                counts["pairs"] = int(len(ordered_pairs(group, life)))
             kr, ks = np.zeros((0, r.shape[1]), np.uint16), np.zeros(0, np.int64)
             caps += [np.ones(len(r))]
-            groups += [i * 100_000 + int(d) for d in depth]
+            groups += [i * 100_000 + int(x) for x in group]
             lives += [int(x) for x in life]
-            counts["steps"] = int(life.sum())
-        elif as_rollout:
-            first = search.level_start[piece + 1] if len(search.level_start) > piece + 1 \
-                else search.store.size
-            r, s, family, life, _ = rollout_pairs(
-                search.store, np.arange(first, search.store.size), evaluation, rng,
-                c.rollout_families, c.rollout_children, c.rollout_width, c.rollout_pieces)
-            kr, ks = np.zeros((0, r.shape[1]), np.uint16), np.zeros(0, np.int64)
-            caps += [np.ones(len(r))]
-            groups += [i * 100_000 + int(f) for f in family]
-            lives += [int(x) for x in life]
-            counts["pairs"] = int(len(ordered_pairs(family, life)))
         else:
             starts = search.level_start + [search.store.size]
             depths = range(piece + 1, len(starts) - 1)
