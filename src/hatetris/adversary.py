@@ -29,6 +29,7 @@ from .engine import (
     children_into,
     clears_lines,
     lock_masks,
+    lock_rows,
     near_full_rows,
     pad_well,
     peak_after_lock,
@@ -38,7 +39,6 @@ from .rules import (
     BAR,
     HEIGHT,
     PAD_ROWS,
-    PIECE_BOTTOM,
     PIECE_NAMES,
     PIECE_TOP,
     SLOT_OFFSET,
@@ -134,7 +134,7 @@ def mild_choice_from(pad, top, locks, buf, spans, known):
                 if peak >= best_peak:
                     rejected = True
                     break
-                span = ((1 << (PIECE_BOTTOM[p, o] - PIECE_TOP[p, o] + 1)) - 1) << top_cell
+                span = lock_rows(p, o, top_cell)
                 if top_cell >= BAR and near_full & span:
                     while lane != 0:
                         bit = trailing_zeros(lane)

@@ -325,6 +325,14 @@ def near_full_rows(pad) -> int:
     return near_full
 
 
+@njit(inline="always", **NJIT)
+def lock_rows(p, o, top_cell):
+    """Bit mask of the rows a lock of piece ``p`` in orientation ``o`` covers, its top
+    cell in row ``top_cell``: a lock can complete a row of :func:`near_full_rows` only
+    if this mask meets it."""
+    return ((1 << (PIECE_BOTTOM[p, o] - PIECE_TOP[p, o] + 1)) - 1) << top_cell
+
+
 @njit(**NJIT)
 def clearing_children_into(pad, p, locks, y_first, y_last, score, near_full, out_rows,
                            out_scores, start, scratch) -> int:
@@ -343,7 +351,7 @@ def clearing_children_into(pad, p, locks, y_first, y_last, score, near_full, out
             if lane == 0:
                 continue
             top_cell = y + PIECE_TOP[p, o]
-            span = ((1 << (PIECE_BOTTOM[p, o] - PIECE_TOP[p, o] + 1)) - 1) << top_cell
+            span = lock_rows(p, o, top_cell)
             if top_cell < BAR or span & near_full == 0:
                 continue
             lane <<= o * LANE

@@ -12,7 +12,7 @@ from numba import njit
 
 from ..config import NJIT
 from ..core import popcount, trailing_zeros
-from ..engine import clears_lines, decode_lock, lock_masks
+from ..engine import clears_lines, decode_lock, lock_masks, lock_rows
 from ..rules import (BAR, FULL_ROW, HEIGHT, LANE, PIECE_BOTTOM, PIECE_NAMES, PIECE_ROWS,
                      PIECE_TOP, SLOT_OFFSET)
 
@@ -173,7 +173,7 @@ def erasability(pad, top, locks, sealed, spans, known) -> int:
                 if lane == 0:
                     continue
                 top_cell = y + PIECE_TOP[p, o]
-                span = ((1 << (PIECE_BOTTOM[p, o] - PIECE_TOP[p, o] + 1)) - 1) << top_cell
+                span = lock_rows(p, o, top_cell)
                 if top_cell < BAR or span & targets == 0:
                     continue
                 lane <<= o * 16
