@@ -297,6 +297,8 @@ def test_bad_presets_are_refused(tmp_path):
                                           'kind = "heuristic"\nopening_pieces = 20')
         + "\n[eval.opening_weights]\nhoels = 1.0\n",
         "chain-piece.toml": text.replace("[quiescence]", '[quiescence]\npiece = "S"'),
+        "shortlist.toml": text.replace("[quiescence]", "[quiescence]\nshortlist = 0.5"),
+        "shortlist-type.toml": text.replace("[quiescence]", '[quiescence]\nshortlist = "3"'),
     }
     for name, body in cases.items():
         p = tmp_path / name

@@ -117,3 +117,71 @@ def test_quiescence_never_lowers_the_value():
 def test_depth_must_be_positive():
     with pytest.raises(ValueError):
         QuiescenceEvaluation(INNER, 0)
+
+
+def naive_clearing_children(well, score: int, optimistic: bool) -> list:
+    """The chain's children of one well, sorted: the adversary's piece's clears, or the
+    optimistic piece's single clears."""
+    if naive.top_row(well) < BAR:
+        return []
+    pieces = range(7) if optimistic else [ADVERSARY.next_piece(well)]
+    for piece in pieces:
+        name = "SZOILJT"[piece] if optimistic else piece
+        kids = [(tuple(rows), s) for rows, s, over in naive.children(well, score, name)
+                if s > score and not over]
+        if not optimistic or all(s == score + 1 for _, s in kids):
+            return sorted(kids)
+    return []
+
+
+@pytest.mark.parametrize("optimistic", [False, True])
+def test_clearing_children_in_blocks_and_grown_regions_equal_naive(sample, monkeypatch,
+                                                                   optimistic):
+    """Several blocks, regions that overflow and grow: the same children, in well order."""
+    import hatetris.eval.quiescence as quiescence
+
+    rows, scores = sample
+    monkeypatch.setattr(quiescence, "BLOCK", 64)
+    ev = QuiescenceEvaluation(INNER, 1, "optimistic" if optimistic else "adversary")
+    ev._regions[0] = 1
+    kids, kid_scores, parent = ev._clearing_children(0, rows, scores, None)
+    assert ev._regions[0] > 1  # the region grew
+    assert (np.diff(parent) >= 0).all()
+    got = [sorted((tuple(int(v) for v in kids[j]), int(kid_scores[j]))
+                  for j in np.flatnonzero(parent == i)) for i in range(len(rows))]
+    expected = [naive_clearing_children(tuple(int(v) for v in r), int(s), optimistic)
+                for r, s in zip(rows, scores)]
+    assert got == expected
+    assert sum(map(len, expected)) >= 20  # enough to overflow regions of one
+
+
+def test_shortlist_chains_only_the_best_children(sample):
+    """With a shortlist, children outside the best ``shortlist x keep_best`` by their own
+    value keep it; those inside get the full quiescence value; a shortlist as long as the
+    batch is the exact evaluation."""
+    rows, scores = sample
+    n = len(rows)
+    own = np.zeros(n)
+    INNER.evaluate(rows, scores, own)
+    exact = np.zeros(n)
+    QuiescenceEvaluation(INNER, 2).evaluate(rows, scores, exact)
+
+    def children_values(shortlist, keep_best):
+        ev = QuiescenceEvaluation(INNER, 2, shortlist=shortlist)
+        out = np.full(n, -np.inf)
+        ev.evaluate_children(rows, 0, np.array([0]), np.array([n]), rows, scores,
+                             np.ones(n, np.bool_), out, keep_best=keep_best)
+        return out
+
+    assert children_values(None, 10).tolist() == exact.tolist()
+    assert children_values(3, n).tolist() == exact.tolist()
+    short = children_values(2, 25)
+    best = own >= np.sort(own)[-50]
+    assert short[best].tolist() == exact[best].tolist()
+    assert short[~best].tolist() == own[~best].tolist()
+    assert (exact[~best] > own[~best]).any()  # the shortlist did change something
+
+
+def test_shortlist_must_be_at_least_one():
+    with pytest.raises(ValueError):
+        QuiescenceEvaluation(INNER, 2, shortlist=0.5)

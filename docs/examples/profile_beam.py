@@ -28,6 +28,7 @@ KERNELS = {
                              "select_best", "cap_per_parent", "_append_nodes",
                              "insert_rows_hashes", "_insert_rows_hashes"),
     "hatetris.eval.quiescence": ("count_clearing_children", "write_clearing_children",
+                                 "collect_clearing_children", "compact_chunks",
                                  "fold_max", "compose"),
     "hatetris.nnue.evaluation": ("evaluate_network", "evaluate_quantized",
                                  "evaluate_children_quantized"),

@@ -36,7 +36,7 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     },
     "eval": {"kind": str, "weights": dict, "network": str, "opening_weights": dict,
              "opening_pieces": int},
-    "quiescence": {"enabled": bool, "depth": int, "piece": str},
+    "quiescence": {"enabled": bool, "depth": int, "piece": str, "shortlist": (int, float)},
 }
 SEARCH_KINDS = ("beam", "mcts")
 EVAL_KINDS = ("heuristic", "nnue")
@@ -178,7 +178,8 @@ def make_evaluation(preset: Preset):
     if q.get("enabled", False):
         try:
             evaluation = QuiescenceEvaluation(evaluation, q.get("depth", 2),
-                                              q.get("piece", "adversary"))
+                                              q.get("piece", "adversary"),
+                                              q.get("shortlist"))
         except ValueError as e:
             raise PresetError(f"{preset.path}: [quiescence] {e}") from None
     return evaluation

@@ -15,6 +15,12 @@ well. Which piece (:data:`CHAIN_PIECES`):
 Batched, so that it wraps any evaluation with ``evaluate(rows, scores, out)``: each level
 collects the clearing children of the previous level's wells, evaluates them in one
 call and folds the values back into their root wells with ``max``.
+
+A beam that keeps ``width`` of a step's children can ask for a *shortlist*: only the
+best ``shortlist x width`` children by their own value get chains. Quiescence can only
+raise a value, so this changes the search only where a child from below the shortlist
+would have been lifted into the beam (docs/speed.md measures how often, and what it
+does to the games); the chains are most of a child's cost.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from ..engine import (
 from ..rules import BAR, HEIGHT, PAD_ROWS
 
 CHUNK = 512
+BLOCK = 64 * CHUNK  # wells a level collects at once (bounds the scratch regions)
 CHAIN_PIECES = ("adversary", "optimistic")
 
 
@@ -115,6 +122,69 @@ def write_clearing_children(rows, scores, piece, count, offsets, out_rows, out_s
                 out_parent[j] = i
 
 
+@njit(**NJIT_PARALLEL)
+def collect_clearing_children(rows, scores, optimistic, region, out_rows, out_scores,
+                              out_parent, chunk_count, mask=None) -> bool:
+    """:func:`count_clearing_children` and :func:`write_clearing_children` in one pass.
+
+    Chunk ``c``'s children go to ``out_*[c * region:]``, its count to ``chunk_count[c]``
+    (compact them with :func:`compact_chunks`). False if a chunk had more than
+    ``region``: the caller grows the region and calls again. One reachability pass per
+    well instead of two (finding a child is most of what writing it costs).
+    """
+    n = rows.shape[0]
+    n_chunks = (n + CHUNK - 1) // CHUNK
+    fits = np.ones(n_chunks, np.bool_)
+    for c in prange(n_chunks):
+        pad = np.zeros(PAD_ROWS, np.uint16)
+        locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
+        buf = np.zeros((1, HEIGHT), np.int64)
+        kid_rows = np.zeros((MAX_CHILDREN, HEIGHT), np.uint16)
+        kid_scores = np.zeros(MAX_CHILDREN, np.int64)
+        at = c * region
+        end = at + region
+        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
+            if mask is not None and not mask[i]:
+                continue
+            top = pad_well(rows[i], pad)
+            if top < BAR:
+                continue
+            near_full = near_full_rows(pad)
+            if near_full == 0:
+                continue
+            if optimistic:
+                k = optimistic_piece(pad, top, locks, scores[i], near_full, kid_rows,
+                                     kid_scores, buf)[1]
+            else:
+                p, y_first, y_last = mild_piece(pad, top, locks, buf)
+                k = clearing_children_into(pad, p, locks, y_first, y_last, scores[i],
+                                           near_full, kid_rows, kid_scores, 0, buf)
+            if at + k > end:
+                fits[c] = False
+                break
+            for j in range(k):
+                out_rows[at + j] = kid_rows[j]
+                out_scores[at + j] = kid_scores[j]
+                out_parent[at + j] = i
+            at += k
+        chunk_count[c] = at - c * region
+    return fits.all()
+
+
+@njit(**NJIT_PARALLEL)
+def compact_chunks(region, chunk_count, offsets, parent_base, rows, scores, parent, out_rows,
+                   out_scores, out_parent):
+    """Move chunk ``c``'s ``chunk_count[c]`` entries from ``c * region`` to ``offsets[c]``,
+    the parents shifted by ``parent_base``."""
+    for c in prange(chunk_count.shape[0]):
+        src = c * region
+        dst = offsets[c]
+        for j in range(chunk_count[c]):
+            out_rows[dst + j] = rows[src + j]
+            out_scores[dst + j] = scores[src + j]
+            out_parent[dst + j] = parent_base + parent[src + j]
+
+
 @njit(**NJIT)
 def fold_max(out, owner, parent, values):
     """``out[root] = max(out[root], value)`` for each new well, through its parent's root."""
@@ -137,15 +207,20 @@ class QuiescenceEvaluation:
     here once the first steps have sized them.
     """
 
-    def __init__(self, inner, depth: int = 2, piece: str = "adversary"):
+    def __init__(self, inner, depth: int = 2, piece: str = "adversary",
+                 shortlist: float | None = None):
         if depth < 1:
             raise ValueError("quiescence depth must be at least 1")
         if piece not in CHAIN_PIECES:
             raise ValueError(f"quiescence piece must be one of {', '.join(CHAIN_PIECES)}")
+        if shortlist is not None and not shortlist >= 1:
+            raise ValueError("quiescence shortlist must be at least 1 (times the width)")
         self.inner = inner
         self.depth = int(depth)
         self.optimistic = piece == "optimistic"
+        self.shortlist = None if shortlist is None else float(shortlist)
         self._buffers: dict[tuple[str, int], np.ndarray] = {}
+        self._regions: dict[int, int] = {}
 
     def _buffer(self, name: str, level: int, n: int, dtype, shape=()) -> np.ndarray:
         a = self._buffers.get((name, level))
@@ -161,10 +236,16 @@ class QuiescenceEvaluation:
 
     def evaluate_children(self, parent_rows: np.ndarray, parent_start: int,
                           offsets: np.ndarray, count: np.ndarray, rows: np.ndarray,
-                          scores: np.ndarray, keep: np.ndarray, out: np.ndarray) -> None:
+                          scores: np.ndarray, keep: np.ndarray, out: np.ndarray,
+                          keep_best: int | None = None) -> None:
         """:meth:`evaluate` of the children ``rows[j]`` with ``keep[j]``, the inner
         evaluation updating each child from its parent where it can (see
-        :meth:`hatetris.nnue.evaluation.NNUEEvaluation.evaluate_children`)."""
+        :meth:`hatetris.nnue.evaluation.NNUEEvaluation.evaluate_children`).
+
+        ``keep_best``: how many children the caller keeps; with a shortlist, only the
+        best ``shortlist x keep_best`` by their own value (and ties with the last) get
+        chains, the others keep their own value.
+        """
         kept = np.flatnonzero(keep[: len(rows)])
         if hasattr(self.inner, "evaluate_children"):
             self.inner.evaluate_children(parent_rows, parent_start, offsets, count, rows,
@@ -175,34 +256,81 @@ class QuiescenceEvaluation:
             out[kept] = values
         owner = self._buffer("owner", -1, len(rows), np.int64)
         owner[:] = np.arange(len(rows))
-        self._improve(rows, np.asarray(scores, dtype=np.int64), owner, out,
-                      None if len(kept) == len(rows) else keep[: len(rows)])
+        mask = None if len(kept) == len(rows) else keep[: len(rows)]
+        if self.shortlist is not None and keep_best is not None:
+            mask = self._shortlist(out[: len(rows)], kept, int(self.shortlist * keep_best))
+        self._improve(rows, np.asarray(scores, dtype=np.int64), owner, out, mask)
+
+    def _shortlist(self, values: np.ndarray, kept: np.ndarray, n: int) -> np.ndarray | None:
+        """The mask of kept children whose own value is at least the ``n``-th best."""
+        mask = self._buffer("shortlist", -1, len(values), np.bool_)
+        mask[:] = False
+        if n >= len(kept):
+            mask[kept] = True
+            return mask
+        own = values[kept]
+        threshold = np.partition(own, len(own) - n)[len(own) - n]
+        mask[kept[own >= threshold]] = True
+        return mask
 
     def _improve(self, level_rows, level_scores, owner, out, mask=None) -> None:
         """Fold the values of the clearing chains from ``level_rows`` (those with
         ``mask``, if given) into ``out[owner[i]]``, level by level."""
         for level in range(self.depth):
-            n = len(level_rows)
-            if n == 0:
-                break
-            count = self._buffer("count", level, n, np.int64)
-            piece = self._buffer("piece", level, n, np.int8)
-            count_clearing_children(level_rows, level_scores, self.optimistic, piece, count,
-                                    mask if level == 0 else None)
-            total = int(count.sum())
+            new_rows, new_scores, parent = self._clearing_children(
+                level, level_rows, level_scores, mask if level == 0 else None)
+            total = len(new_rows)
             if total == 0:
                 break
-            offsets = self._buffer("offsets", level, n, np.int64)
-            offsets[0] = 0
-            np.cumsum(count[:-1], out=offsets[1:])
-            new_rows = self._buffer("rows", level, total, np.uint16, (HEIGHT,))
-            new_scores = self._buffer("scores", level, total, np.int64)
-            parent = self._buffer("parent", level, total, np.int64)
-            write_clearing_children(level_rows, level_scores, piece, count, offsets, new_rows,
-                                    new_scores, parent)
             values = self._buffer("values", level, total, np.float64)
             self.inner.evaluate(new_rows, new_scores, values)
             fold_max(out, owner, parent, values)
             new_owner = self._buffer("owner", level, total, np.int64)
             compose(owner, parent, new_owner)
             owner, level_rows, level_scores = new_owner, new_rows, new_scores
+
+    def _clearing_children(self, level, rows, scores, mask):
+        """The clearing children of ``rows`` (with ``mask``), their scores and parents.
+
+        In blocks of wells, so that the scratch regions stay small at any width.
+        """
+        n = len(rows)
+        total = 0
+        capacity = 0
+        out = None
+        for b0 in range(0, n, BLOCK):
+            b1 = min(n, b0 + BLOCK)
+            n_chunks = (b1 - b0 + CHUNK - 1) // CHUNK
+            count = self._buffer("chunk_count", level, n_chunks, np.int64)
+            # Regions start at two children a well and double when a chunk overflows;
+            # the region a level needed is kept, so only the first steps overflow.
+            region = self._regions.get(level, 2 * CHUNK)
+            while True:
+                tmp = (self._buffer("tmp_rows", level, n_chunks * region, np.uint16, (HEIGHT,)),
+                       self._buffer("tmp_scores", level, n_chunks * region, np.int64),
+                       self._buffer("tmp_parent", level, n_chunks * region, np.int64))
+                if collect_clearing_children(rows[b0:b1], scores[b0:b1], self.optimistic,
+                                             region, *tmp, count,
+                                             None if mask is None else mask[b0:b1]):
+                    break
+                region *= 2
+                self._regions[level] = region
+            offsets = self._buffer("offsets", level, n_chunks, np.int64)
+            offsets[0] = total
+            np.cumsum(count[:-1], out=offsets[1:])
+            offsets[1:] += total
+            added = int(count.sum())
+            if out is None or total + added > capacity:
+                capacity = max(total + added, 2 * capacity, 1024)
+                grown = (self._buffer("rows", level, capacity, np.uint16, (HEIGHT,)),
+                         self._buffer("scores", level, capacity, np.int64),
+                         self._buffer("parent", level, capacity, np.int64))
+                if out is not None and grown[0].base is not out[0].base:
+                    for new, old in zip(grown, out):
+                        new[:total] = old[:total]
+                out = grown
+            compact_chunks(region, count, offsets, b0, *tmp, *out)
+            total += added
+        if out is None:
+            return rows[:0], scores[:0], np.zeros(0, np.int64)
+        return out[0][:total], out[1][:total], out[2][:total]

@@ -117,10 +117,12 @@ class NNUEEvaluation:
 
     def evaluate_children(self, parent_rows: np.ndarray, parent_start: int,
                           offsets: np.ndarray, count: np.ndarray, rows: np.ndarray,
-                          scores: np.ndarray, keep: np.ndarray, out: np.ndarray) -> None:
+                          scores: np.ndarray, keep: np.ndarray, out: np.ndarray,
+                          keep_best: int | None = None) -> None:
         """:meth:`evaluate` of ``rows[j]`` where ``keep[j]``, knowing each child's parent
         (``parent_rows[parent_start + i]`` has children ``offsets[i]..+count[i]``);
-        ``out[j]`` of the others is left as it is."""
+        ``out[j]`` of the others is left as it is. ``keep_best`` (how many the caller
+        keeps) does not change what an exact evaluation computes."""
         q = self.quantized
         if q is None:
             kept = np.flatnonzero(keep[: len(rows)])

@@ -359,7 +359,8 @@ class BeamSearch:
             # The evaluation updates each child from its parent (NNUE accumulators).
             values[:] = -np.inf
             self.evaluation.evaluate_children(s.rows, start, offsets, count, kid_rows[:total],
-                                              kid_scores[:total], keep[:total], values)
+                                              kid_scores[:total], keep[:total], values,
+                                              keep_best=self.width)
         elif distinct == total:
             self.evaluation.evaluate(kid_rows[:total], kid_scores[:total], values)
         else:
