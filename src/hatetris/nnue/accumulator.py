@@ -29,9 +29,10 @@ LIVE_ROWS = HEIGHT - BAR
 
 
 @njit(inline="always", **NJIT)
-def add_column(acc, w1, f, sign):
+def swap_column(acc, w1, old, new):
+    """``acc`` with column ``old`` replaced by ``new``: one pass through ``acc``."""
     for h in range(acc.shape[0]):
-        acc[h] += sign * np.int32(w1[f, h])
+        acc[h] += np.int32(w1[new, h]) - np.int32(w1[old, h])
 
 
 @njit(**NJIT)
@@ -98,8 +99,8 @@ def child_accumulator(prows, p, pacc, rows, k, bases, w1, idx, acc) -> bool:
             a = np.int64(prows[p, r])
             b = np.int64(rows[k, r])
             if a != b:
-                add_column(acc, w1, bases[0] + (r - BAR) * 1024 + a, -1)
-                add_column(acc, w1, bases[0] + (r - BAR) * 1024 + b, 1)
+                base = bases[0] + (r - BAR) * 1024
+                swap_column(acc, w1, base + a, base + b)
     if bases[1] >= 0 or bases[2] >= 0:
         lo_col = 0
         while (diff >> lo_col) & 1 == 0:
@@ -118,10 +119,8 @@ def child_accumulator(prows, p, pacc, rows, k, bases, w1, idx, acc) -> bool:
                 if a == b:
                     continue
                 if bases[1] >= 0:
-                    add_column(acc, w1, bases[1] + a, -1)
-                    add_column(acc, w1, bases[1] + b, 1)
+                    swap_column(acc, w1, bases[1] + a, bases[1] + b)
                 if bases[2] >= 0:
                     pos = bases[2] + ((t - BAR) * WINDOW_COLS + c) * 4096
-                    add_column(acc, w1, pos + a, -1)
-                    add_column(acc, w1, pos + b, 1)
+                    swap_column(acc, w1, pos + a, pos + b)
     return True
