@@ -221,6 +221,7 @@ class QuiescenceEvaluation:
         self.shortlist = None if shortlist is None else float(shortlist)
         self._buffers: dict[tuple[str, int], np.ndarray] = {}
         self._regions: dict[int, int] = {}
+        self._per_well: dict[int, float] = {}
 
     def _buffer(self, name: str, level: int, n: int, dtype, shape=()) -> np.ndarray:
         a = self._buffers.get((name, level))
@@ -321,7 +322,10 @@ class QuiescenceEvaluation:
             offsets[1:] += total
             added = int(count.sum())
             if out is None or total + added > capacity:
-                capacity = max(total + added, 2 * capacity, 1024)
+                # Sized by the last call's children a well, so that a step seldom grows
+                # (and copies) its output: both copies would be live at once.
+                expected = int(n * self._per_well.get(level, 1.0) * 1.1)
+                capacity = max(total + added, 2 * capacity, expected, 1024)
                 grown = (self._buffer("rows", level, capacity, np.uint16, (HEIGHT,)),
                          self._buffer("scores", level, capacity, np.int64),
                          self._buffer("parent", level, capacity, np.int64))
@@ -331,6 +335,8 @@ class QuiescenceEvaluation:
                 out = grown
             compact_chunks(region, count, offsets, b0, *tmp, *out)
             total += added
+        if n:
+            self._per_well[level] = total / n
         if out is None:
             return rows[:0], scores[:0], np.zeros(0, np.int64)
         return out[0][:total], out[1][:total], out[2][:total]
