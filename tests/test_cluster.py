@@ -265,6 +265,20 @@ def test_solve_cluster_bad_input(args, message):
     assert message in r.output and r.output.count("\n") == 1
 
 
+def test_a_shortlist_preset_is_refused_on_a_cluster(tmp_path):
+    """Shards value their own children; a shortlist needs the whole step's best own
+    values first, so the cluster would play another game: it is refused, in one line."""
+    text = load_preset("quick").path.read_text()
+    p = tmp_path / "short.toml"
+    p.write_text(text.replace("[quiescence]", "[quiescence]\nshortlist = 3"))
+    r = CliRunner().invoke(cli, ["solve", "--quiet", "--solver", str(p), "--cluster",
+                                 "local:1"])
+    assert r.exit_code == 2
+    assert "shortlist" in r.output and r.output.count("\n") == 1
+    with pytest.raises(ValueError, match="shortlist"):
+        ClusterBeamSearch(None, make_evaluation(load_preset(str(p))), 10)
+
+
 def test_solve_cluster_unreachable_scheduler():
     r = CliRunner().invoke(cli, ["solve", "--quiet", "--width", "20", "--cluster",
                                  "tcp://127.0.0.1:9"])

@@ -64,6 +64,10 @@ class ClusterBeamSearch:
             raise ValueError("width must be at least 1")
         if parent_cap is not None:
             raise ValueError("parent_cap is not supported on a cluster (yet)")
+        if getattr(evaluation, "shortlist", None) is not None:
+            # Shards value their own children; the shortlist needs the best own values
+            # of the whole step first (one more round trip, not built).
+            raise ValueError("a quiescence shortlist is not supported on a cluster (yet)")
         self.client = client
         self.evaluation = evaluation
         self.width = int(width)
