@@ -265,18 +265,21 @@ def test_solve_cluster_bad_input(args, message):
     assert message in r.output and r.output.count("\n") == 1
 
 
-def test_a_shortlist_preset_is_refused_on_a_cluster(tmp_path):
-    """Shards value their own children; a shortlist needs the whole step's best own
-    values first, so the cluster would play another game: it is refused, in one line."""
-    text = load_preset("quick").path.read_text()
-    p = tmp_path / "short.toml"
-    p.write_text(text.replace("[quiescence]", "[quiescence]\nshortlist = 3"))
-    r = CliRunner().invoke(cli, ["solve", "--quiet", "--solver", str(p), "--cluster",
-                                 "local:1"])
-    assert r.exit_code == 2
-    assert "shortlist" in r.output and r.output.count("\n") == 1
-    with pytest.raises(ValueError, match="shortlist"):
-        ClusterBeamSearch(None, make_evaluation(load_preset(str(p))), 10)
+def test_a_shortlist_plays_the_single_process_game(client):
+    """The shortlist is the step's best own values over every shard, ties included, as in
+    one process; then the chains. Width 60 with shortlist 3: 180 of the step's children
+    (about 1,500) get chains, so the kept beams would differ if the cut did."""
+    evaluation = make_evaluation(load_preset("quick"))
+    evaluation.shortlist = 3.0
+    b = BeamSearch(evaluation, 60, 30)
+    while b.step() is not None:
+        pass
+    exact = BeamSearch(make_evaluation(load_preset("quick")), 60, 30)
+    while exact.step() is not None:
+        pass
+    assert not np.array_equal(b.store.rows[: b.store.size], exact.store.rows[: exact.store.size])
+    c = run_to_end(ClusterBeamSearch(client, evaluation, 60, 30, shards=3, threads=1))
+    assert_same_search(c, b)
 
 
 def test_solve_cluster_unreachable_scheduler():

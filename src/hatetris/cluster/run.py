@@ -29,9 +29,6 @@ def check_preset(preset: Preset) -> None:
     if "parent_cap" in preset.search:
         raise ClusterPresetError(f"--cluster does not support parent_cap yet "
                                  f"({preset.name!r} sets it)")
-    if "shortlist" in preset.quiescence:
-        raise ClusterPresetError(f"--cluster does not support a quiescence shortlist yet "
-                                 f"({preset.name!r} sets it)")
 
 
 def memory_postfix(search: ClusterBeamSearch) -> str:

@@ -64,10 +64,6 @@ class ClusterBeamSearch:
             raise ValueError("width must be at least 1")
         if parent_cap is not None:
             raise ValueError("parent_cap is not supported on a cluster (yet)")
-        if getattr(evaluation, "shortlist", None) is not None:
-            # Shards value their own children; the shortlist needs the best own values
-            # of the whole step first (one more round trip, not built).
-            raise ValueError("a quiescence shortlist is not supported on a cluster (yet)")
         self.client = client
         self.evaluation = evaluation
         self.width = int(width)
@@ -326,14 +322,17 @@ class ClusterBeamSearch:
         distinct = sum(r["distinct"] for r in reports)
         tops = [r["top"] for r in reports]
         finite = [r["finite"] for r in reports]
-        while (threshold := topk.value_threshold(tops, finite, self.width)) is not None:
-            short = topk.uncertain_shards(tops, finite, self.width, threshold[0])
-            if not short:
-                break
-            more = self._gather([self._submit(shards.top_values, d, self.run_id, d)
-                                 for d in short])
-            for d, t in zip(short, more):
-                tops[d] = t
+        size = shards.shortlist_size(self.evaluation, self.width)
+        if size is not None:
+            # The reports hold own values: the step's shortlist is their size-th best
+            # (ties included, as the single process's), and then the chains.
+            kth_own = self._threshold(tops, finite, size)
+            chained = self._gather([self._submit(shards.chain, d, self.run_id, d,
+                                                 None if kth_own is None else kth_own[0])
+                                    for d in range(n)])
+            tops = [r["top"] for r in chained]
+            finite = [r["finite"] for r in chained]
+        threshold = self._threshold(tops, finite, self.width)
         kth, cut = None, topk.MAX_KEY
         if threshold is not None:
             kth, need, exact = threshold
@@ -361,6 +360,19 @@ class ClusterBeamSearch:
         dt = time.perf_counter() - t0
         self.elapsed += dt
         return StepStats(self.depth, beam, total, distinct, loops, dt)
+
+    def _threshold(self, tops: list[np.ndarray], finite: list[int], k: int):
+        """:func:`topk.value_threshold` of the top ``k``, asking the shards whose short
+        lists may hide part of it for their top ``k`` (``tops`` is updated)."""
+        while (threshold := topk.value_threshold(tops, finite, k)) is not None:
+            short = topk.uncertain_shards(tops, finite, k, threshold[0])
+            if not short:
+                break
+            more = self._gather([self._submit(shards.top_values, d, self.run_id, d, k)
+                                 for d in short])
+            for d, t in zip(short, more):
+                tops[d] = t
+        return threshold
 
     def run(self, on_step=None) -> int:
         """Step to the end; return the best node (``store`` index)."""

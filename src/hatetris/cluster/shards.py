@@ -35,6 +35,12 @@ _EXIT_AT_DEPTH: list[int] = []  # fault injection for the tests: exit at that de
 LEVEL_FIELDS = ("rows", "score", "move", "piece", "key")
 
 
+def shortlist_size(evaluation, width: int) -> int | None:
+    """How many children of a step get quiescence chains (None: all of them)."""
+    k = getattr(evaluation, "shortlist", None)
+    return None if k is None else int(k * width)
+
+
 def process_memory_mb() -> float:
     """Resident memory of this worker process."""
     with open("/proc/self/statm") as f:
@@ -220,17 +226,37 @@ class Shard:
         if len(kept) < n:
             kids = {name: a[kept] for name, a in kids.items()}
         values = np.zeros(len(kids["key"]), np.float64)
+        # With a shortlist, the chains wait for the step's best own values (chain()):
+        # the report then carries the top own values.
+        size = shortlist_size(self.evaluation, self.width)
         if len(values):
-            self.evaluation.evaluate(kids["rows"], kids["score"], values)
+            if size is None:
+                self.evaluation.evaluate(kids["rows"], kids["score"], values)
+            else:
+                self.evaluation.inner.evaluate(kids["rows"], kids["score"], values)
         kids["value"] = values
         self.candidates = kids
-        return {"distinct": int(distinct), "finite": int(np.count_nonzero(values > -np.inf)),
-                "top": topk.top_values(values, topk.report_size(self.width,
-                                                                self.n_shards)),
-                "memory_mb": process_memory_mb(), "sources": [p["stats"] for p in parts]}
+        return {"distinct": int(distinct), "memory_mb": process_memory_mb(),
+                "sources": [p["stats"] for p in parts],
+                **self._report(self.width if size is None else size)}
 
-    def top_values(self) -> np.ndarray:
-        return topk.top_values(self.candidates["value"], self.width)
+    def _report(self, k: int) -> dict:
+        values = self.candidates["value"]
+        return {"finite": int(np.count_nonzero(values > -np.inf)),
+                "top": topk.top_values(values, topk.report_size(k, self.n_shards))}
+
+    def chain(self, kth: float | None) -> dict:
+        """Follow the chains of the children whose own value is at least ``kth`` (the
+        step's shortlist; None: every child); report the top values as receive does."""
+        self._threads()
+        c = self.candidates
+        if len(c["value"]):
+            mask = topk.keep_mask(c["value"], c["key"], kth)
+            self.evaluation.improve(c["rows"], c["score"], c["value"], mask)
+        return self._report(self.width)
+
+    def top_values(self, k: int | None = None) -> np.ndarray:
+        return topk.top_values(self.candidates["value"], self.width if k is None else k)
 
     def tied_keys(self, kth: float, need: int) -> np.ndarray:
         c = self.candidates
@@ -278,8 +304,12 @@ def receive(run: str, shard: int, *parts: dict) -> dict:
     return _SHARDS[run, shard].receive(list(parts))
 
 
-def top_values(run: str, shard: int) -> np.ndarray:
-    return _SHARDS[run, shard].top_values()
+def top_values(run: str, shard: int, k: int | None = None) -> np.ndarray:
+    return _SHARDS[run, shard].top_values(k)
+
+
+def chain(run: str, shard: int, kth: float | None) -> dict:
+    return _SHARDS[run, shard].chain(kth)
 
 
 def tied_keys(run: str, shard: int, kth: float, need: int) -> np.ndarray:

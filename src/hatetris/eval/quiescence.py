@@ -262,6 +262,15 @@ class QuiescenceEvaluation:
             mask = self._shortlist(out[: len(rows)], kept, int(self.shortlist * keep_best))
         self._improve(rows, np.asarray(scores, dtype=np.int64), owner, out, mask)
 
+    def improve(self, rows: np.ndarray, scores: np.ndarray, out: np.ndarray,
+                mask: np.ndarray | None = None) -> None:
+        """Raise ``out[i]`` (the inner values of ``rows``) by the chains of the wells with
+        ``mask`` (every well if None): what a cluster shard runs once the step's
+        shortlist is known."""
+        owner = self._buffer("owner", -1, len(rows), np.int64)
+        owner[:] = np.arange(len(rows))
+        self._improve(rows, np.asarray(scores, dtype=np.int64), owner, out, mask)
+
     def _shortlist(self, values: np.ndarray, kept: np.ndarray, n: int) -> np.ndarray | None:
         """The mask of kept children whose own value is at least the ``n``-th best."""
         mask = self._buffer("shortlist", -1, len(values), np.bool_)
