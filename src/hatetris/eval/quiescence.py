@@ -63,74 +63,16 @@ def optimistic_piece(pad, top, locks, score, near_full, kid_rows, kid_scores, bu
 
 
 @njit(**NJIT_PARALLEL)
-def count_clearing_children(rows, scores, optimistic, out_piece, out_count, mask=None):
-    """For each well, how many children of its chain piece clear a line, and the piece.
-
-    Wells without a row one piece row could complete have none: no reachability pass;
-    nor have wells with ``mask[i]`` False, when a mask is given.
-    """
-    n = rows.shape[0]
-    n_chunks = (n + CHUNK - 1) // CHUNK
-    for c in prange(n_chunks):
-        pad = np.zeros(PAD_ROWS, np.uint16)
-        locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
-        buf = np.zeros((1, HEIGHT), np.int64)
-        kid_rows = np.zeros((MAX_CHILDREN, HEIGHT), np.uint16)
-        kid_scores = np.zeros(MAX_CHILDREN, np.int64)
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            out_count[i] = 0
-            out_piece[i] = -1
-            if mask is not None and not mask[i]:
-                continue
-            top = pad_well(rows[i], pad)
-            if top < BAR:
-                continue
-            near_full = near_full_rows(pad)
-            if near_full == 0:
-                continue
-            if optimistic:
-                out_piece[i], out_count[i] = optimistic_piece(pad, top, locks, scores[i],
-                                                              near_full, kid_rows,
-                                                              kid_scores, buf)
-                continue
-            p, y_first, y_last = mild_piece(pad, top, locks, buf)
-            out_piece[i] = p
-            out_count[i] = clearing_children_into(pad, p, locks, y_first, y_last, scores[i],
-                                                  near_full, kid_rows, kid_scores, 0, buf)
-
-
-@njit(**NJIT_PARALLEL)
-def write_clearing_children(rows, scores, piece, count, offsets, out_rows, out_scores,
-                            out_parent):
-    """Write the children counted by :func:`count_clearing_children` at ``offsets[i]``."""
-    n = rows.shape[0]
-    n_chunks = (n + CHUNK - 1) // CHUNK
-    for c in prange(n_chunks):
-        pad = np.zeros(PAD_ROWS, np.uint16)
-        locks = np.zeros((N_PIECES, PAD_ROWS), np.int64)
-        buf = np.zeros((1, HEIGHT), np.int64)
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            if count[i] == 0:
-                continue
-            top = pad_well(rows[i], pad)
-            p = piece[i]
-            y_first, y_last = lock_masks(pad, top, p, locks)
-            m = clearing_children_into(pad, p, locks, y_first, y_last, scores[i],
-                                       near_full_rows(pad), out_rows, out_scores, offsets[i],
-                                       buf)
-            for j in range(offsets[i], offsets[i] + m):
-                out_parent[j] = i
-
-
-@njit(**NJIT_PARALLEL)
 def collect_clearing_children(rows, scores, optimistic, region, out_rows, out_scores,
                               out_parent, chunk_count, mask=None) -> bool:
-    """:func:`count_clearing_children` and :func:`write_clearing_children` in one pass.
+    """Each well's chain piece and the children of it that clear a line.
 
     Chunk ``c``'s children go to ``out_*[c * region:]``, its count to ``chunk_count[c]``
     (compact them with :func:`compact_chunks`). False if a chunk had more than
-    ``region``: the caller grows the region and calls again. One reachability pass per
-    well instead of two (finding a child is most of what writing it costs).
+    ``region``: the caller grows the region and calls again. Written where they are
+    found, so one reachability pass a well (counting first, then writing at known
+    offsets, took two). Wells without a row one piece row could complete have none, nor
+    wells with ``mask[i]`` False.
     """
     n = rows.shape[0]
     n_chunks = (n + CHUNK - 1) // CHUNK
