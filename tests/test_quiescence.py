@@ -155,6 +155,23 @@ def test_clearing_children_in_blocks_and_grown_regions_equal_naive(sample, monke
     assert sum(map(len, expected)) >= 20  # enough to overflow regions of one
 
 
+def test_output_that_grows_across_blocks_keeps_what_was_written(monkeypatch):
+    """Thousands of chain children collected in blocks of 64 wells into an output sized
+    for almost none: it grows (and copies) many times, and still equals one block."""
+    import hatetris.eval.quiescence as quiescence
+
+    rows, scores = beam_children()
+    whole = QuiescenceEvaluation(INNER, 1, "optimistic")._clearing_children(0, rows, scores,
+                                                                             None)
+    assert len(whole[0]) > 3 * 1024
+    monkeypatch.setattr(quiescence, "BLOCK", 64)
+    ev = QuiescenceEvaluation(INNER, 1, "optimistic")
+    ev._per_well[0] = 0.0
+    grown = ev._clearing_children(0, rows, scores, None)
+    for a, b in zip(whole, grown):
+        assert np.array_equal(a, b)
+
+
 def test_shortlist_chains_only_the_best_children(sample):
     """With a shortlist, children outside the best ``shortlist x keep_best`` by their own
     value keep it; those inside get the full quiescence value; a shortlist as long as the

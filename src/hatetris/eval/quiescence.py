@@ -174,8 +174,7 @@ class QuiescenceEvaluation:
 
     def evaluate(self, rows: np.ndarray, scores: np.ndarray, out: np.ndarray) -> None:
         self.inner.evaluate(rows, scores, out)
-        owner = np.arange(len(rows), dtype=np.int64)
-        self._improve(rows, np.asarray(scores, dtype=np.int64), owner, out)
+        self.improve(rows, scores, out)
 
     def evaluate_children(self, parent_rows: np.ndarray, parent_start: int,
                           offsets: np.ndarray, count: np.ndarray, rows: np.ndarray,
@@ -197,23 +196,21 @@ class QuiescenceEvaluation:
             values = np.empty(len(kept), np.float64)
             self.inner.evaluate(rows[kept], scores[kept], values)
             out[kept] = values
-        owner = self._buffer("owner", -1, len(rows), np.int64)
-        owner[:] = np.arange(len(rows))
         mask = None if len(kept) == len(rows) else keep[: len(rows)]
         if self.shortlist is not None and keep_best is not None:
             mask = self._shortlist(out[: len(rows)], kept, int(self.shortlist * keep_best))
-        self._improve(rows, np.asarray(scores, dtype=np.int64), owner, out, mask)
+        self.improve(rows, scores, out, mask)
 
     def improve(self, rows: np.ndarray, scores: np.ndarray, out: np.ndarray,
                 mask: np.ndarray | None = None) -> None:
         """Raise ``out[i]`` (the inner values of ``rows``) by the chains of the wells with
-        ``mask`` (every well if None): what a cluster shard runs once the step's
+        ``mask`` (every well if None); a cluster shard runs it once the step's
         shortlist is known."""
         owner = self._buffer("owner", -1, len(rows), np.int64)
         owner[:] = np.arange(len(rows))
         self._improve(rows, np.asarray(scores, dtype=np.int64), owner, out, mask)
 
-    def _shortlist(self, values: np.ndarray, kept: np.ndarray, n: int) -> np.ndarray | None:
+    def _shortlist(self, values: np.ndarray, kept: np.ndarray, n: int) -> np.ndarray:
         """The mask of kept children whose own value is at least the ``n``-th best."""
         mask = self._buffer("shortlist", -1, len(values), np.bool_)
         mask[:] = False
@@ -280,9 +277,10 @@ class QuiescenceEvaluation:
                 grown = (self._buffer("rows", level, capacity, np.uint16, (HEIGHT,)),
                          self._buffer("scores", level, capacity, np.int64),
                          self._buffer("parent", level, capacity, np.int64))
-                if out is not None and grown[0].base is not out[0].base:
+                if out is not None:
                     for new, old in zip(grown, out):
-                        new[:total] = old[:total]
+                        if new.base is not old.base:  # reallocated: keep what is written
+                            new[:total] = old[:total]
                 out = grown
             compact_chunks(region, count, offsets, b0, *tmp, *out)
             total += added
