@@ -21,7 +21,7 @@ from hatetris.codecs import decode
 from hatetris.game import replay
 from hatetris.presets import load_preset, make_evaluation
 from hatetris.staged import (StagedRunError, StagePlan, advance, load_run, run_solution,
-                             start_run)
+                             save_run, start_run)
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK_GAME = ROOT / "data/solutions/quick-w2000.json"
@@ -191,3 +191,35 @@ def test_bad_input_is_one_line(tmp_path, args, message):
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert not (tmp_path / "S" / "state.json").exists()
+
+
+def test_a_resume_searches_with_the_preset_the_run_began_with(tmp_path):
+    """The state keeps the preset's tables: a resume with a changed preset is refused in
+    one line (the same command would play another game); a state from before they were
+    kept records them from the piece it resumes at, and says so."""
+    preset = tmp_path / "mine.toml"
+    text = load_preset("quick").path.read_text("utf-8")
+    preset.write_text(text, "utf-8")
+    state = tmp_path / "run"
+    start = ["staged", "--state", str(state), "--from", str(QUICK_GAME), "--from-piece",
+             "40", "--solver", str(preset), "--widths", "10", "--stage", "2", "--lookahead",
+             "2", "--stages", "1", "--quiet"]
+    assert CliRunner().invoke(cli, start).exit_code == 0
+    assert load_run(state).preset == load_preset(str(preset)).to_json()
+    preset.write_text(text.replace("[quiescence]", "[quiescence]\nshortlist = 3"), "utf-8")
+    resume = ["staged", "--state", str(state), "--resume", "--stages", "1", "--quiet"]
+    refused = CliRunner().invoke(cli, resume)
+    assert refused.exit_code == 2
+    assert "[quiescence]" in refused.output and refused.output.count("\n") == 1
+    preset.write_text(text, "utf-8")
+    assert CliRunner().invoke(cli, resume).exit_code == 0
+    # An older state, without the preset: resumed with a note, and recorded from there.
+    old = load_run(state)
+    old.preset = None
+    save_run(state, old)
+    assert "preset" not in json.loads((state / "state.json").read_text("utf-8"))
+    resumed = CliRunner().invoke(cli, resume)
+    assert resumed.exit_code == 0 and "does not say which" in resumed.output
+    run = load_run(state)
+    assert run.preset == load_preset(str(preset)).to_json() and run.preset_from == 44
+    assert run_solution(run)["parameters"]["preset_from_piece"] == 44

@@ -90,6 +90,9 @@ class StagedRun:
     #                                score (the run's result if it ends shorter)
     avoid: str | None = None       # after a back-up: the well its uncommitted stage ended
     #                                on; a wider search that commits it again is a repeat
+    preset: dict | None = None     # the solver preset's tables the stages search with
+    #                                (states written before it was kept have none)
+    preset_from: int | None = None  # for those: the piece from which ``preset`` applies
 
     @property
     def searched_pieces(self) -> int:
@@ -103,6 +106,10 @@ class StagedRun:
                 "ended": self.ended, "commits": self.commits, "next_width": self.next_width,
                 "backups_used": self.backups_used, "longest": self.longest,
                 "avoid": self.avoid}
+        if self.preset is not None:
+            body["preset"] = self.preset
+        if self.preset_from is not None:
+            body["preset_from"] = self.preset_from
         return {**body, "sha256": _digest(body)}
 
     @classmethod
@@ -122,7 +129,8 @@ class StagedRun:
                       int(data["score"]), list(data["attempts"]), bool(data["finished"]),
                       str(data["ended"]), [int(i) for i in data.get("commits", [])],
                       int(data.get("next_width", 0)), int(data.get("backups_used", 0)),
-                      data.get("longest"), data.get("avoid"))
+                      data.get("longest"), data.get("avoid"), data.get("preset"),
+                      data.get("preset_from"))
             longest = run.longest
             if longest is not None:
                 found = replay(decode(longest["replay"]))
@@ -347,7 +355,10 @@ def run_solution(run: StagedRun) -> dict:
 
     return make_solution(
         run.keys, run.score, run.pieces, solver=run.plan.solver,
-        parameters={"staged": {**asdict(run.plan), "widths": list(run.plan.widths)}},
+        parameters={"staged": {**asdict(run.plan), "widths": list(run.plan.widths)},
+                    **({"preset": run.preset} if run.preset is not None else {}),
+                    **({"preset_from_piece": run.preset_from}
+                       if run.preset_from is not None else {})},
         origin=run.origin, searched_pieces=run.searched_pieces,
         stages=len(run.commits), backups=run.backups_used,
         attempts=len(run.attempts), finished=run.finished, ended=run.ended,

@@ -94,16 +94,29 @@ def staged(directory: str, from_game: str | None, from_piece: int | None,
         _fail(f"staged needs a beam solver; {preset.name!r} is not one")
     for w in (run.plan.widths if resume else plan_widths):
         _check_preset_options(preset, w)
+    if resume and run.preset is not None and run.preset != preset.to_json():
+        changed = ", ".join(t for t in run.preset if run.preset.get(t) != preset.to_json().get(t))
+        _fail(f"the preset {preset.name!r} is not the one this run searched with ([{changed}] "
+              f"differs; the run's is in {directory}/state.json): restore it to resume")
     if out:
         _check_writable(out)
     if not resume:
         keys, k = _start_of(from_game, from_piece)
         run = start_run(StagePlan(solver, plan_widths, stage, lookahead, backups), keys, k,
                         label or (from_game if len(from_game) < 200 else "a replay"))
+        run.preset = preset.to_json()
         try:
             save_run(directory, run)
         except OSError as e:
             _fail(f"cannot write {state_path(directory)}: {e.strerror}")
+    if run.preset is None:
+        # A state from before the preset was kept: what its stages searched is unknown;
+        # the stages from here on are recorded.
+        click.echo(f"note: {state_path(directory)} does not say which {preset.name!r} its "
+                   f"stages searched with; from piece {run.pieces} on, the preset as it is "
+                   f"now (recorded)", err=True)
+        run.preset = preset.to_json()
+        run.preset_from = run.pieces
     numba.set_num_threads(min(workers or default_workers(), numba.config.NUMBA_NUM_THREADS))
     if not quiet:
         _compile_notice()
