@@ -37,8 +37,8 @@ LEVEL_FIELDS = ("rows", "score", "move", "piece", "key")
 
 def shortlist_size(evaluation, width: int) -> int | None:
     """How many children of a step get quiescence chains (None: all of them)."""
-    k = getattr(evaluation, "shortlist", None)
-    return None if k is None else int(k * width)
+    size = getattr(evaluation, "shortlist_size", None)
+    return None if size is None else size(width)
 
 
 def process_memory_mb() -> float:

@@ -197,9 +197,15 @@ class QuiescenceEvaluation:
             self.inner.evaluate(rows[kept], scores[kept], values)
             out[kept] = values
         mask = None if len(kept) == len(rows) else keep[: len(rows)]
-        if self.shortlist is not None and keep_best is not None:
-            mask = self._shortlist(out[: len(rows)], kept, int(self.shortlist * keep_best))
+        size = None if keep_best is None else self.shortlist_size(keep_best)
+        if size is not None:
+            mask = self._shortlist(out[: len(rows)], kept, size)
         self.improve(rows, scores, out, mask)
+
+    def shortlist_size(self, width: int) -> int | None:
+        """How many of a step's children get chains when ``width`` are kept (None: all).
+        The one rule, so that a cluster cuts where one process does."""
+        return None if self.shortlist is None else int(self.shortlist * width)
 
     def improve(self, rows: np.ndarray, scores: np.ndarray, out: np.ndarray,
                 mask: np.ndarray | None = None) -> None:
