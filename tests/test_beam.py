@@ -16,7 +16,8 @@ from hatetris.presets import PresetError, load_preset, make_evaluation
 from hatetris.search.beam import BeamSearch, cap_per_parent, plan_children, select_best
 from hatetris.search.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from hatetris.search.tree import NodeStore, game_nodes, path_keys
-from hatetris.search.tt import dedupe_children, filter_insert, table_slots
+from hatetris.search.tt import (bucket_bits, dedupe_children, dedupe_children_bucketed,
+                                filter_insert, table_slots)
 from hatetris.core import rows_hash
 from hatetris.solution import verify
 from hatetris.solve import beam_fingerprint, run_beam
@@ -78,6 +79,42 @@ def test_transposition_table_merges_equal_states():
         assert len(states) == hi - lo  # no state kept twice
         merged += 1
     assert merged == s.depth
+
+
+def _bucketed(rows, scores, bits):
+    n = len(rows)
+    keep = np.zeros(n, np.bool_)
+    order = np.zeros(n, np.int64)
+    distinct = dedupe_children_bucketed(rows, scores, n, bits, np.zeros(n, np.uint64),
+                                        np.zeros(n, np.uint64), order,
+                                        np.zeros(2 * n, np.int32), keep)
+    return distinct, keep, order
+
+
+@pytest.mark.parametrize("n, bits", [(1, 0), (700, 0), (700, 3), (5000, 6),
+                                     (150_000, 2), (150_000, bucket_bits(150_000))])
+def test_bucketed_dedupe_equals_the_reference(n, bits):
+    """Children drawn from a small pool (many repeats, equal rows with other scores): the
+    parallel bucketed kernel keeps exactly the reference's first of each state."""
+    rng = np.random.default_rng(n + bits)
+    pool = rng.integers(0, 1024, size=(max(n // 3, 1), 20)).astype(np.uint16)
+    pick = rng.integers(0, len(pool), size=n)
+    rows = pool[pick].copy()
+    scores = rng.integers(0, 2, size=n).astype(np.int64)
+    keep = np.zeros(n, np.bool_)
+    expected = dedupe_children(rows, scores, n, np.zeros(n, np.uint64),
+                               np.zeros(table_slots(n), np.int64), keep)
+    distinct, got, order = _bucketed(rows, scores, bits)
+    assert distinct == expected and np.array_equal(got, keep)
+    assert sorted(order.tolist()) == list(range(n))  # every child visited once
+    if n > 1:
+        assert 0 < expected < n
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        assert np.array_equal(_bucketed(rows, scores, bits)[1], keep)
+    finally:
+        numba.set_num_threads(threads)
 
 
 def test_select_best_ties_go_to_lower_index():

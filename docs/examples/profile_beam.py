@@ -25,6 +25,7 @@ CALLS: dict[str, int] = defaultdict(int)
 # module, function name: every kernel a beam step (and quiescence, the NNUE) calls.
 KERNELS = {
     "hatetris.search.beam": ("plan_children", "write_children", "dedupe_children",
+                             "dedupe_children_bucketed",
                              "select_best", "cap_per_parent", "_append_nodes",
                              "insert_rows_hashes", "_insert_rows_hashes"),
     "hatetris.eval.quiescence": ("count_clearing_children", "write_clearing_children",

@@ -6,8 +6,8 @@ One step takes the beam (the best ``width`` wells at one depth) to the next dept
    loop-prevention history of its own path, and how many live children it has;
 2. ``write_children`` (parallel): every child written at its well's offset, so the
    output does not depend on the number of threads;
-3. ``dedupe_children``: children that are the same state (rows and score) are merged,
-   the first keeps its parent pointer;
+3. ``dedupe_children_bucketed`` (parallel): children that are the same state (rows and
+   score) are merged, the first keeps its parent pointer;
 4. the evaluation values every distinct child (any object with ``evaluate(rows, scores,
    out)``); the best ``width`` are kept (ties by index). With ``parent_cap``, a well
    passes on at most that many children (its best ones), so that one well's many
@@ -33,7 +33,8 @@ from ..core import rows_hash
 from ..engine import children_into, expand_scratch, lock_masks, pad_well
 from ..rules import HEIGHT, PAD_ROWS
 from .tree import NodeStore, hatetris_piece_on_path, path_count
-from .tt import dedupe_children, filter_contains, filter_insert, table_slots
+from .tt import (bucket_bits, dedupe_children_bucketed, filter_contains, filter_insert,
+                 table_slots)
 
 CHUNK = 256  # wells per parallel task: scratch is allocated once per chunk
 
@@ -350,10 +351,12 @@ class BeamSearch:
         write_children(s.rows, s.score, wells, piece, offsets, kid_rows, kid_scores, kid_moves,
                        kid_parent)
         keep = self._buffer("keep", total, np.bool_)
-        hashes = self._buffer("hashes", total, np.uint64)
-        table = self._buffer("table", table_slots(total), np.int64)
-        table_view = table[: table_slots(total)]
-        distinct = dedupe_children(kid_rows, kid_scores, total, hashes, table_view, keep)
+        distinct = dedupe_children_bucketed(
+            kid_rows, kid_scores, total, bucket_bits(total),
+            self._buffer("hashes", total, np.uint64),
+            self._buffer("bucket_hashes", total, np.uint64),
+            self._buffer("order", total, np.int64), self._buffer("table", 2 * total, np.int32),
+            keep)
         values = self._buffer("values", total, np.float64)[:total]
         if hasattr(self.evaluation, "evaluate_children"):
             # The evaluation updates each child from its parent (NNUE accumulators).
