@@ -37,11 +37,13 @@ from ..engine import (
     near_full_rows,
     pad_well,
 )
+from ..ranking import kth_largest
 from ..rules import BAR, HEIGHT, PAD_ROWS
 
 CHUNK = 512
 BLOCK = 64 * CHUNK  # wells a level collects at once (bounds the scratch regions)
 CHAIN_PIECES = ("adversary", "optimistic")
+MARK_CHUNK = 1 << 16
 
 
 @njit(**NJIT)
@@ -142,6 +144,15 @@ def compose(owner, parent, new_owner):
         new_owner[j] = owner[parent[j]]
 
 
+@njit(**NJIT_PARALLEL)
+def mark_shortlist(values, keep, threshold, mask):
+    """``mask[j]``: child ``j`` is kept and its own value is at least ``threshold``."""
+    n = values.shape[0]
+    for c in prange((n + MARK_CHUNK - 1) // MARK_CHUNK):
+        for j in range(c * MARK_CHUNK, min(n, (c + 1) * MARK_CHUNK)):
+            mask[j] = keep[j] and values[j] >= threshold
+
+
 class QuiescenceEvaluation:
     """``inner``'s value, improved by chains of line clears up to ``depth`` placements.
 
@@ -199,7 +210,7 @@ class QuiescenceEvaluation:
         mask = None if len(kept) == len(rows) else keep[: len(rows)]
         size = None if keep_best is None else self.shortlist_size(keep_best)
         if size is not None:
-            mask = self._shortlist(out[: len(rows)], kept, size)
+            mask = self._shortlist(out[: len(rows)], keep[: len(rows)], kept, size)
         self.improve(rows, scores, out, mask)
 
     def shortlist_size(self, width: int) -> int | None:
@@ -216,16 +227,15 @@ class QuiescenceEvaluation:
         owner[:] = np.arange(len(rows))
         self._improve(rows, np.asarray(scores, dtype=np.int64), owner, out, mask)
 
-    def _shortlist(self, values: np.ndarray, kept: np.ndarray, n: int) -> np.ndarray:
+    def _shortlist(self, values: np.ndarray, keep: np.ndarray, kept: np.ndarray,
+                   n: int) -> np.ndarray:
         """The mask of kept children whose own value is at least the ``n``-th best."""
         mask = self._buffer("shortlist", -1, len(values), np.bool_)
-        mask[:] = False
         if n >= len(kept):
-            mask[kept] = True
+            mask[:] = keep
             return mask
         own = values[kept]
-        threshold = np.partition(own, len(own) - n)[len(own) - n]
-        mask[kept[own >= threshold]] = True
+        mark_shortlist(values, keep, kth_largest(own, n, len(own)), mask)
         return mask
 
     def _improve(self, level_rows, level_scores, owner, out, mask=None) -> None:

@@ -31,6 +31,7 @@ from ..adversary import N_PIECES, mild_piece
 from ..config import NJIT, NJIT_PARALLEL
 from ..core import rows_hash
 from ..engine import children_into, expand_scratch, lock_masks, pad_well
+from ..ranking import best_indices
 from ..rules import HEIGHT, PAD_ROWS
 from .tree import NodeStore, hatetris_piece_on_path, path_count
 from .tt import (bucket_bits, dedupe_children_bucketed, filter_contains, filter_insert,
@@ -96,21 +97,15 @@ def write_children(rows, score, wells, piece, offsets, out_rows, out_scores, out
 
 
 def select_best(values: np.ndarray, width: int) -> np.ndarray:
-    """Indices of the ``width`` largest finite values, ties to the lower index, sorted.
+    """Indices of the ``width`` largest finite values, ties to the lower index, sorted
+    (:func:`hatetris.ranking.best_indices`, parallel at large widths).
 
     >>> select_best(np.array([1.0, 3.0, -np.inf, 3.0, 2.0]), 2).tolist()
     [1, 3]
     >>> select_best(np.array([1.0, 2.0, 2.0, 2.0]), 2).tolist()
     [1, 2]
     """
-    idx = np.flatnonzero(values > -np.inf)
-    if len(idx) <= width:
-        return idx
-    v = values[idx]
-    kth = np.partition(v, len(v) - width)[len(v) - width]  # the width-th largest
-    above = idx[v > kth]
-    tied = idx[v == kth][: width - len(above)]
-    return np.sort(np.concatenate([above, tied]))
+    return best_indices(values, width)
 
 
 @njit(**NJIT)
