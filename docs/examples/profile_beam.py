@@ -10,15 +10,18 @@ older commit with ``PYTHONPATH=OLD/src``.
     NUMBA_NUM_THREADS=1 python docs/examples/profile_beam.py nnue-beam 200000 30
 
 (the third argument stops after that many pieces: large widths cost more per child,
-since their steps outgrow the caches).
+since their steps outgrow the caches). ``PROFILE_CLOCK=wall`` counts wall time instead,
+to see with several threads which kernels run on one core.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections import defaultdict
 
+CLOCK = time.perf_counter if os.environ.get("PROFILE_CLOCK") == "wall" else time.process_time
 COUNTERS: dict[str, float] = defaultdict(float)
 CALLS: dict[str, int] = defaultdict(int)
 
@@ -30,7 +33,7 @@ KERNELS = {
                              "insert_rows_hashes", "_insert_rows_hashes"),
     "hatetris.eval.quiescence": ("count_clearing_children", "write_clearing_children",
                                  "collect_clearing_children", "compact_chunks",
-                                 "fold_max", "compose"),
+                                 "fold_max", "compose", "kth_largest", "mark_shortlist"),
     "hatetris.nnue.evaluation": ("evaluate_network", "evaluate_quantized",
                                  "evaluate_children_quantized"),
     "hatetris.eval.heuristic": ("evaluate_heuristic",),
@@ -43,9 +46,9 @@ def wrap(module, name: str) -> None:
         return
 
     def timed(*args, **kwargs):
-        t = time.process_time()
+        t = CLOCK()
         result = f(*args, **kwargs)
-        COUNTERS[name] += time.process_time() - t
+        COUNTERS[name] += CLOCK() - t
         CALLS[name] += 1
         return result
 
@@ -67,13 +70,14 @@ def main(solver: str, width: int, max_depth: int | None = None) -> None:
     COUNTERS.clear()
     CALLS.clear()
     search = BeamSearch(evaluation, width, max_depth, prune=True)  # as solve runs it
-    t0 = time.process_time()
+    t0 = CLOCK()
     children = 0
     while (stats := search.step()) is not None:
         children += stats.children
-    total = time.process_time() - t0
+    total = CLOCK() - t0
+    clock = "wall" if CLOCK is time.perf_counter else "CPU"
     print(f"{solver} width {width:,}: {search.depth} pieces, {search.best_score} lines, "
-          f"{children:,} children, {total:.2f} s CPU, {1e6 * total / children:.3f} us/child")
+          f"{children:,} children, {total:.2f} s {clock}, {1e6 * total / children:.3f} us/child")
     rest = total - sum(COUNTERS.values())
     for name, seconds in sorted(COUNTERS.items(), key=lambda kv: -kv[1]) + [("(rest)", rest)]:
         print(f"  {name:30s} {seconds:7.2f} s {100 * seconds / total:5.1f}% "
