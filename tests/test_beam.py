@@ -336,12 +336,24 @@ def test_bad_presets_are_refused(tmp_path):
         "chain-piece.toml": text.replace("[quiescence]", '[quiescence]\npiece = "S"'),
         "shortlist.toml": text.replace("[quiescence]", "[quiescence]\nshortlist = 0.5"),
         "shortlist-type.toml": text.replace("[quiescence]", '[quiescence]\nshortlist = "3"'),
+        "lines-weight-heuristic.toml": text.replace('kind = "heuristic"',
+                                                    'kind = "heuristic"\nlines_weight = 0.1'),
     }
     for name, body in cases.items():
         p = tmp_path / name
         p.write_text(body)
         with pytest.raises(PresetError):
             make_evaluation(load_preset(str(p)))
+
+
+def test_lines_weight_reaches_the_network_evaluation(tmp_path):
+    text = load_preset("nnue-beam").path.read_text()
+    p = tmp_path / "lines.toml"
+    p.write_text(text.replace('kind = "nnue"', 'kind = "nnue"\nlines_weight = 0.05'))
+    assert make_evaluation(load_preset(str(p))).inner.lines_weight == 0.05
+    p.write_text(text.replace('kind = "nnue"', 'kind = "nnue"\nlines_weight = -1'))
+    with pytest.raises(PresetError, match="lines_weight"):
+        load_preset(str(p))
 
 
 def test_preset_with_opening_weights(tmp_path):

@@ -35,7 +35,7 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "backup": str,
     },
     "eval": {"kind": str, "weights": dict, "network": str, "opening_weights": dict,
-             "opening_pieces": int},
+             "opening_pieces": int, "lines_weight": (int, float)},
     "quiescence": {"enabled": bool, "depth": int, "piece": str, "shortlist": (int, float)},
 }
 SEARCH_KINDS = ("beam", "mcts")
@@ -145,6 +145,8 @@ def load_preset(name: str) -> Preset:
         raise PresetError(f"{where}: opening_pieces must be at least 1")
     if "opening_weights" in ev and ev["kind"] != "heuristic":
         raise PresetError(f"{where}: opening weights are for kind 'heuristic'")
+    if "lines_weight" in ev and (ev["kind"] != "nnue" or not ev["lines_weight"] >= 0):
+        raise PresetError(f"{where}: [eval] lines_weight is a number >= 0 for kind 'nnue'")
     if ev["kind"] == "nnue" and "network" not in ev:
         raise PresetError(f"{where}: [eval] kind 'nnue' needs a network file")
     description = data.get("description", "")
@@ -171,7 +173,8 @@ def make_evaluation(preset: Preset):
         from .nnue.evaluation import NNUEEvaluation
 
         try:
-            evaluation = NNUEEvaluation(load_network(preset.resolve(ev["network"])))
+            evaluation = NNUEEvaluation(load_network(preset.resolve(ev["network"])),
+                                        ev.get("lines_weight", 0.0))
         except NetworkError as e:
             raise PresetError(f"{preset.path}: {e}") from None
     q = preset.quiescence
