@@ -131,22 +131,6 @@ def _take(values, kth, ties, offsets, out):
                 left -= 1
 
 
-@njit(**NJIT_PARALLEL)
-def _above_equal(values, kth, out):
-    n = values.shape[0]
-    for c in prange(out.shape[0]):
-        above = 0
-        equal = 0
-        for j in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            v = values[j]
-            if v > kth:
-                above += 1
-            elif v == kth:
-                equal += 1
-        out[c, 0] = above
-        out[c, 1] = equal
-
-
 def best_indices(values: np.ndarray, k: int) -> np.ndarray:
     """Indices of the ``k`` largest values above -inf, ties to the lower index, sorted
     (all of them if there are no more than ``k``)."""
@@ -164,8 +148,8 @@ def best_indices(values: np.ndarray, k: int) -> np.ndarray:
     if finite <= k:
         return np.flatnonzero(values > -np.inf)
     kth = kth_largest(values, k, finite)
-    ae = np.zeros((_chunks(n), 2), np.int64)
-    _above_equal(values, kth, ae)
+    ae = np.zeros((_chunks(n), 3), np.int64)
+    _counts(values, kth, kth, ae)  # above kth, equal to it (kth is finite)
     ties_left = k - int(ae[:, 0].sum())
     ties = np.zeros(len(ae), np.int64)
     for c in range(len(ae)):  # the lowest indices win the ties
