@@ -12,7 +12,7 @@ from hatetris.nnue.fit import (feature_matrix, fit, pair_loss, train_epoch,
                                train_pairs_epoch)
 from hatetris.nnue.network import Network
 
-from test_nnue import random_wells
+from nnue_reference import random_wells
 
 ROWS, _ = random_wells(400, seed=11)
 SETS = ("rows", "windows")
