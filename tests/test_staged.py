@@ -108,6 +108,7 @@ def test_a_back_up_that_finds_the_same_line_again_does_not_replay_its_death(tmp_
     width-8 search had committed and that died at every width: committing it would
     repeat those attempts one for one, so it counts as a death of that width."""
     evaluation = make_evaluation(load_preset("quick"))
+    evaluation.shortlist = None  # the position was found with every child's chains
     plan = StagePlan("quick", (2, 8, 32), stage=5, lookahead=15, backups=3)
     run = start_run(plan, _game(), 80, "q")
     advance(run, evaluation, tmp_path)
@@ -206,7 +207,9 @@ def test_a_resume_searches_with_the_preset_the_run_began_with(tmp_path):
              "2", "--stages", "1", "--quiet"]
     assert CliRunner().invoke(cli, start).exit_code == 0
     assert load_run(state).preset == load_preset(str(preset)).to_json()
-    preset.write_text(text.replace("[quiescence]", "[quiescence]\nshortlist = 3"), "utf-8")
+    changed = text.replace("\ndepth = 2\n", "\ndepth = 3\n")
+    assert changed != text
+    preset.write_text(changed, "utf-8")
     resume = ["staged", "--state", str(state), "--resume", "--stages", "1", "--quiet"]
     refused = CliRunner().invoke(cli, resume)
     assert refused.exit_code == 2
