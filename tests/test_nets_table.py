@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 
 from hatetris.nnue.network import Network, save_network
-
+from hatetris.nnue.report import measure, write_table
 
 
 def test_nets_table_is_generated_from_measured_games(tmp_path):
-    from hatetris.nnue.report import measure, write_table
     from hatetris.solution import verify
 
     save_network(tmp_path / "gen-0.npz", Network.random(("rows",), hidden=8, seed=0),
@@ -27,8 +26,6 @@ def test_nets_table_is_generated_from_measured_games(tmp_path):
 
 
 def test_nets_table_keeps_stored_games_of_networks_not_asked_for(tmp_path):
-    from hatetris.nnue.report import measure
-
     nets, solutions = tmp_path / "nets", tmp_path / "solutions"
     solutions.mkdir()
     for k in (0, 1):
@@ -47,8 +44,6 @@ def test_nets_table_keeps_stored_games_of_networks_not_asked_for(tmp_path):
 
 
 def test_nets_table_measures_a_changed_preset_again(tmp_path):
-    from hatetris.nnue.report import measure
-
     save_network(tmp_path / "gen-0.npz", Network.random(("rows",), hidden=8, seed=0),
                  generation=0, probe_lines=1, adopted=True)
     first = measure(tmp_path, [], [20], "quick", max_depth=15, log=lambda m: None)

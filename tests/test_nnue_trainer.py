@@ -37,7 +37,6 @@ def test_candidate_children_are_children_for_the_mild_piece():
 def test_a_teacher_generation_ranks_like_its_teacher(tmp_path):
     from hatetris.nnue.samples import well_depth
     from hatetris.presets import load_preset, make_evaluation
-    from hatetris.search.beam import BeamSearch
 
     config = TrainConfig(generations=0, features=("counts",), hidden=8, probe_width=100,
                          probe_max_depth=40, samples=1000, epochs=30, teacher="quick")
@@ -199,8 +198,6 @@ def test_a_hindsight_run_reorders_its_labels_within_each_depth(tmp_path):
 
 
 def test_several_probe_widths_judge_a_generation_on_their_mean(tmp_path):
-    from hatetris.nnue.network import load_network as load
-
     config = TrainConfig(generations=1, probe_width=(20, 30), probe_max_depth=25,
                          samples=300, label_depth=3, label_width=2, epochs=2, hidden=8,
                          hindsight=True, candidates=1)
@@ -209,7 +206,7 @@ def test_several_probe_widths_judge_a_generation_on_their_mean(tmp_path):
     state = json.loads((work / "state.json").read_text())
     for k in (0, 1):
         g = state["generations"][str(k)]
-        net = load(nets / f"gen-{k}.npz")
+        net = load_network(nets / f"gen-{k}.npz")
         lines = []
         for w in (20, 30):  # each probe is the beam its network plays at that width
             alone = BeamSearch(Trainer(config, nets, work).evaluation(net), w, 25)
@@ -226,14 +223,13 @@ def test_several_probe_widths_judge_a_generation_on_their_mean(tmp_path):
     # hindsight ordered their wells of a depth together: a longer line in either probe,
     # a higher label.
     from hatetris.nnue.labels import lineage_reach
-    from hatetris.nnue.samples import candidate_children
 
     data = np.load(work / "data-0.npz")
     trainer = Trainer(config, nets, work)
     trainer.load_state()
     start, depth, life, ids = 0, [], [], []
     for i, w in enumerate((20, 30)):
-        search = trainer.probe(0, load(nets / "gen-0.npz"), w)
+        search = trainer.probe(0, load_network(nets / "gen-0.npz"), w)
         rows, scores, nodes = trainer.sample(0, search, 150, salt=i)
         kids, _ = candidate_children(rows, scores, 1, 7919 * i)
         store = search.store
