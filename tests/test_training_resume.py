@@ -392,6 +392,12 @@ def test_a_fork_is_judged_against_its_own_generations_score(tmp_path):
     # Nor are the empty-well games of the old gate reused (the gate reads them first).
     assert "empty" in json.loads((source / "state.json").read_text())["generations"]["0"]
     assert "empty" not in state["generations"]["0"]
+    deeper = RunConfig.from_json({**config.to_json(), "chain_depth": 3, "chain_shortlist": 8})
+    fork_run(source, 0, tmp_path / "deeper", deeper)  # another search: another gate
+    assert json.loads((tmp_path / "deeper" / "state.json").read_text())["best_score"] is None
+    for bad in ({"chain_depth": 0}, {"chain_shortlist": 0.5}):
+        with pytest.raises(ValueError, match="chain_"):
+            RunConfig.from_json({**config.to_json(), **bad})
 
 
 def test_line_pairs_rank_a_probes_line_above_every_other_placement(tmp_path):

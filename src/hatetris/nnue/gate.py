@@ -29,7 +29,8 @@ def benchmark(run, k: int | None, network: Path) -> dict:
     # Relative to the run (where a run's preset looks), so that the run can move.
     net_ref = (f"net-{k}.npz" if k is not None
                else Path(os.path.relpath(network, run.run_dir)).as_posix())
-    write_text_atomic(preset, gate_preset(run.run_dir.name, k, net_ref, c.chain_piece))
+    write_text_atomic(preset, gate_preset(run.run_dir.name, k, net_ref, c.chain_piece,
+                                                c.chain_depth, c.chain_shortlist))
     suite = load_suite(c.bench_suite).subset(list(c.bench_starts) or None)
     cache = run.run_dir / "bench.jsonl"
     rows = run_suite(suite, [str(preset)], c.bench_width, run.workers, cache,
@@ -58,7 +59,8 @@ def benchmark(run, k: int | None, network: Path) -> dict:
     return result
 
 
-def gate_preset(run_name: str, k: int | None, net_ref: str, chain_piece: str) -> str:
+def gate_preset(run_name: str, k: int | None, net_ref: str, chain_piece: str,
+                depth: int = 2, shortlist: float | None = None) -> str:
     """The preset a gate plays generation ``k`` (None: the initial network) with.
 
     >>> print(gate_preset("steady-13", 2, "net-2.npz", "optimistic"))  # doctest: +ELLIPSIS
@@ -69,12 +71,21 @@ def gate_preset(run_name: str, k: int | None, net_ref: str, chain_piece: str) ->
     depth = 2
     piece = "optimistic"
     <BLANKLINE>
+    >>> print(gate_preset("r", 0, "net-0.npz", "optimistic", 3, 8).split("[quiescence]")[1])
+    <BLANKLINE>
+    enabled = true
+    depth = 3
+    piece = "optimistic"
+    shortlist = 8
+    <BLANKLINE>
     """
     # The adversary's piece is the default: its presets keep the text (and the cached
     # games' fingerprints) of the runs made before the option existed.
     piece = "" if chain_piece == "adversary" else f'piece = "{chain_piece}"\n'
+    if shortlist is not None:
+        piece += f"shortlist = {shortlist:g}\n"
     return (f'description = "Training run {run_name}: '
             f'{"generation " + str(k) if k is not None else "its initial network"}"\n\n'
             '[search]\nkind = "beam"\nwidth = 1000\ncheckpoint_every = 10\n\n'
             f'[eval]\nkind = "nnue"\nnetwork = "{net_ref}"\n\n'
-            f'[quiescence]\nenabled = true\ndepth = 2\n{piece}')
+            f'[quiescence]\nenabled = true\ndepth = {depth}\n{piece}')

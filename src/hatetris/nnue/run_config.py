@@ -98,6 +98,12 @@ class RunConfig:
     # The quiescence chain piece of the run's probes and gate presets ("adversary" or
     # "optimistic", see hatetris.eval.quiescence); the shipped nnue-beam uses the latter.
     chain_piece: str = "adversary"
+    # How deep the chains of the probes, rollouts and gate presets go, and whether only
+    # the best ``chain_shortlist x width`` children get them (None: every child); the
+    # shipped nnue-beam has 3 and 8. The defaults are the searches of the runs made
+    # before these options existed.
+    chain_depth: int = 2
+    chain_shortlist: float | None = None
 
     def __post_init__(self):
         if self.selfplay_as not in SELFPLAY_AS:
@@ -108,6 +114,11 @@ class RunConfig:
         if self.chain_piece not in CHAIN_PIECES:
             raise ValueError(f"chain_piece is one of {', '.join(CHAIN_PIECES)}, not "
                              f"{self.chain_piece!r}")
+        if self.chain_depth < 1:
+            raise ValueError(f"chain_depth must be at least 1, not {self.chain_depth}")
+        if self.chain_shortlist is not None and not self.chain_shortlist >= 1:
+            raise ValueError(f"chain_shortlist must be at least 1 (times the width) or "
+                             f"null, not {self.chain_shortlist}")
         if self.fit_from not in ("best", "init"):
             raise ValueError(f"fit_from is 'best' or 'init', not {self.fit_from!r}")
         if self.selfplay_groups not in ("depth", "siblings"):

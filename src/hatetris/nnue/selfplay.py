@@ -48,7 +48,8 @@ def self_play(run, k: int, net: Network) -> None:
         groups, lives = list(d.meta.get("group", [])), list(d.meta.get("life", []))
     else:
         done, rows, scores, caps, groups, lives = 0, [], [], [], [], []
-    evaluation = QuiescenceEvaluation(NNUEEvaluation(net), 2, c.chain_piece)
+    evaluation = QuiescenceEvaluation(NNUEEvaluation(net), c.chain_depth, c.chain_piece,
+                                      c.chain_shortlist)
     for i, spec in enumerate(probe_specs(c, k)):
         if i < done:
             continue
