@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -110,31 +109,3 @@ def test_a_run_fits_rollout_pairs_the_longer_rollout_above(tmp_path):
     a, b = pairs[0][n_rec:] - base, pairs[1][n_rec:] - base
     assert (life[a] > life[b]).all() and (group[a] == group[b]).all()
     assert len(a) == 2 * len(expected)
-
-
-def test_rollout_families_from_alive_wells_have_a_line_to_the_probes_end():
-    """``rollout_from = "alive"``: only wells with a descendant at the probe's last depth
-    (walked up naively from that depth); ``"any"``: every well after the start."""
-    from hatetris.eval.heuristic import HeuristicEvaluation
-    from hatetris.nnue.run_config import RunConfig
-    from hatetris.nnue.selfplay import rollout_candidates
-    from hatetris.search.beam import BeamSearch
-    from hatetris.search.tree import game_nodes
-
-    piece = 60
-    search = BeamSearch(HeuristicEvaluation(WEIGHTS), 6, piece + 25, None,
-                        game_nodes(kj4_keys(), piece))
-    while search.step() is not None:
-        pass
-    s = search.store
-    first = search.level_start[piece + 1]
-    assert rollout_candidates(search, piece).tolist() == list(range(first, s.size))
-    alive = set()
-    for node in range(search.level_start[-1], s.size):
-        while node >= first:
-            alive.add(node)
-            node = s.parent[node]
-    got = rollout_candidates(search, piece, "alive")
-    assert got.tolist() == sorted(alive) and 0 < len(got) < s.size - first
-    with pytest.raises(ValueError, match="rollout_from"):
-        RunConfig(rollout_from="dead")

@@ -78,11 +78,6 @@ class RunConfig:
     rollout_children: int = 6
     rollout_width: int = 300
     rollout_pieces: int = 100
-    # Which of a probe's wells families are drawn from: "any" (every well after the
-    # start) or "alive" (only wells whose line lasted to the probe's last depth: a well
-    # whose every line died in the probe mostly gives rollouts of a few pieces, pairs
-    # that say which child dies last in a lost position).
-    rollout_from: str = "any"
     # line-pairs: the last pieces of a probe's line that teach nothing (its last choices
     # are the network's opinion, or all lost).
     line_margin: int = 30
@@ -124,8 +119,6 @@ class RunConfig:
         if self.chain_shortlist is not None and not self.chain_shortlist >= 1:
             raise ValueError(f"chain_shortlist must be at least 1 (times the width) or "
                              f"null, not {self.chain_shortlist}")
-        if self.rollout_from not in ("any", "alive"):
-            raise ValueError(f"rollout_from is 'any' or 'alive', not {self.rollout_from!r}")
         if self.fit_from not in ("best", "init"):
             raise ValueError(f"fit_from is 'best' or 'init', not {self.fit_from!r}")
         if self.selfplay_groups not in ("depth", "siblings"):

@@ -22,19 +22,6 @@ from .rollouts import rollout_pairs
 from .samples import candidate_children
 
 
-def rollout_candidates(search, piece: int, rollout_from: str = "any") -> np.ndarray:
-    """The nodes of a probe (a finished beam search started after ``piece`` pieces)
-    that rollout families may be drawn from: every well after the start, or with
-    ``"alive"`` only those with a descendant at the probe's last depth."""
-    s = search.store
-    first = search.level_start[piece + 1] if len(search.level_start) > piece + 1 else s.size
-    nodes = np.arange(first, s.size)
-    if rollout_from == "alive":
-        reach = lineage_reach(s.parent, search.level_start, s.size)
-        nodes = nodes[reach[nodes] == reach.max()]
-    return nodes
-
-
 def self_play(run, k: int, net: Network) -> None:
     """selfplay-k.npz of ``run`` (a :class:`~hatetris.nnue.training_run.TrainingRun`):
     wells sampled from generation k's probes with ``net``; resumes probe by probe."""
@@ -82,9 +69,10 @@ def self_play(run, k: int, net: Network) -> None:
                 r, s, group, life = line_pairs(search, piece, c.line_margin)
                 counts["steps"] = int(life.sum())
             else:
+                first = (search.level_start[piece + 1]
+                         if len(search.level_start) > piece + 1 else search.store.size)
                 r, s, group, life, _ = rollout_pairs(
-                    search.store, rollout_candidates(search, piece, c.rollout_from),
-                    evaluation, rng,
+                    search.store, np.arange(first, search.store.size), evaluation, rng,
                     c.rollout_families, c.rollout_children, c.rollout_width,
                     c.rollout_pieces)
                 counts["pairs"] = int(len(ordered_pairs(group, life)))
