@@ -4,8 +4,8 @@ At each given piece of the 3,711-line record's stored prefix, takes the shipped
 ``nnue-beam`` search's K best children of the record's well (by the search's own
 values) and the record's child, and continues each with the same search at width W for
 at most P pieces (``hatetris.nnue.rollouts``). Prints, per piece, the children's lives
-(best first), where the record's child ranks among them (None: not among the K; then
-its own life is printed).
+(the search's first choice first), where the record's child ranks among them (None:
+not among the K) and its life.
 
     python docs/examples/record_families.py 3000 300 4 700,1100,1300,1700,2100
 """
@@ -33,6 +33,11 @@ def main(width: int, pieces: int, k_best: int, starts: list[int]) -> None:
     keys = read_game(Path("data/records/david-felipe-6-first-5000.txt"))
     for k in starts:
         store, kids = best_children(evaluation, game_nodes(keys, k), k_best)
+        # Best first by the values the beam compares (ties: the lower index, as the beam).
+        values = np.zeros(len(kids))
+        evaluation.evaluate(store.rows[kids].copy(), store.score[kids].astype(np.int64),
+                            values)
+        kids = kids[np.argsort(-values, kind="stable")]
         record_child = game_nodes(keys, k + 1)["rows"][-1]
         lives, record_rank = [], None
         for rank, kid in enumerate(kids):
