@@ -40,6 +40,12 @@ def ranking_report(net, rows, better, worse) -> tuple[float, float]:
     v = np.zeros(len(rows))
     predict_idx(idx, nact, net.w1.astype(np.float64), net.w2.astype(np.float64),
                 net.b2.astype(np.float64), v)
+    return ranking_of(v, better, worse)
+
+
+def ranking_of(v, better, worse) -> tuple[float, float]:
+    """(record placement ranked first among its siblings, pairs ordered right) by the
+    values ``v`` of the wells."""
     right = v[better] > v[worse]
     steps = np.unique(better)
     first = np.ones(len(steps), np.bool_)
