@@ -82,11 +82,11 @@ def gate_preset(run_name: str, k: int | None, net_ref: str, chain_piece: str,
     """
     # The adversary's piece is the default: its presets keep the text (and the cached
     # games' fingerprints) of the runs made before the option existed.
-    piece = "" if chain_piece == "adversary" else f'piece = "{chain_piece}"\n'
+    chains = "" if chain_piece == "adversary" else f'piece = "{chain_piece}"\n'
     if shortlist is not None:
-        piece += f"shortlist = {shortlist:g}\n"
+        chains += f"shortlist = {shortlist:g}\n"
     return (f'description = "Training run {run_name}: '
             f'{"generation " + str(k) if k is not None else "its initial network"}"\n\n'
             '[search]\nkind = "beam"\nwidth = 1000\ncheckpoint_every = 10\n\n'
             f'[eval]\nkind = "nnue"\nnetwork = "{net_ref}"\n\n'
-            f'[quiescence]\nenabled = true\ndepth = {depth}\n{piece}')
+            f'[quiescence]\nenabled = true\ndepth = {depth}\n{chains}')
