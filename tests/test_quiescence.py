@@ -202,3 +202,32 @@ def test_shortlist_chains_only_the_best_children(sample):
 def test_shortlist_must_be_at_least_one():
     with pytest.raises(ValueError):
         QuiescenceEvaluation(INNER, 2, shortlist=0.5)
+
+
+@pytest.mark.parametrize("optimistic", [False, True])
+def test_chain_wells_are_the_wells_the_value_rests_on(sample, optimistic):
+    """The max of a root's own value and its chain wells' values is the quiescence value,
+    and every chain well is a naive clearing child of its root or of another chain well
+    of the same root."""
+    rows, scores = sample
+    ev = QuiescenceEvaluation(INNER, 3, "optimistic" if optimistic else "adversary")
+    wells, well_scores, root = ev.chain_wells(rows, scores)
+    assert len(wells) >= 20
+    own = np.zeros(len(rows))
+    INNER.evaluate(rows, scores, own)
+    chain = np.zeros(len(wells))
+    INNER.evaluate(wells, well_scores, chain)
+    best = own.copy()
+    np.maximum.at(best, root, chain)
+    out = np.zeros(len(rows))
+    ev.evaluate(rows, scores, out)
+    assert best.tolist() == out.tolist()
+    for i in np.unique(root)[:40]:
+        reach = set()
+        frontier = [(tuple(int(v) for v in rows[i]), int(scores[i]))]
+        for _ in range(3):
+            frontier = [k for w, s in frontier for k in naive_clearing_children(w, s, optimistic)]
+            reach.update(frontier)
+        got = {(tuple(int(v) for v in wells[j]), int(well_scores[j]))
+               for j in np.flatnonzero(root == i)}
+        assert got == reach

@@ -227,6 +227,32 @@ class QuiescenceEvaluation:
         owner[:] = np.arange(len(rows))
         self._improve(rows, np.asarray(scores, dtype=np.int64), owner, out, mask)
 
+    def chain_wells(self, rows: np.ndarray, scores: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every well of the chains from ``rows``: ``(wells, their scores, root)``,
+        ``root[j]`` the index in ``rows`` whose chain reaches well ``j``. The roots
+        themselves are not repeated. :meth:`improve`'s value of root ``i`` is the max of
+        its own value and the inner values of the wells with ``root == i``: which well
+        that is tells what the search's value of a well rests on (a fit can teach the
+        wells the search compares, not only the ones it starts from).
+        """
+        level_rows = np.ascontiguousarray(rows)
+        level_scores = np.asarray(scores, dtype=np.int64)
+        owner = np.arange(len(rows))
+        found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for level in range(self.depth):
+            new_rows, new_scores, parent = self._clearing_children(
+                level, level_rows, level_scores, None)
+            if len(new_rows) == 0:
+                break
+            # The level buffers are reused by the next call: keep copies.
+            new_owner = owner[parent]
+            found.append((new_rows.copy(), new_scores.copy(), new_owner))
+            owner, level_rows, level_scores = new_owner, found[-1][0], found[-1][1]
+        if not found:
+            return rows[:0].copy(), np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return tuple(np.concatenate(parts) for parts in zip(*found))
+
     def _shortlist(self, values: np.ndarray, keep: np.ndarray, kept: np.ndarray,
                    n: int) -> np.ndarray:
         """The mask of kept children whose own value is at least the ``n``-th best."""
