@@ -351,7 +351,9 @@ def test_lines_weight_reaches_the_network_evaluation(tmp_path):
     p = tmp_path / "lines.toml"
     p.write_text(text.replace('kind = "nnue"', 'kind = "nnue"\nlines_weight = 0.05'))
     assert make_evaluation(load_preset(str(p))).inner.lines_weight == 0.05
-    p.write_text(text.replace('kind = "nnue"', 'kind = "nnue"\nlines_weight = -1'))
+    p.write_text(text.replace('kind = "nnue"', 'kind = "nnue"\nlines_weight = -0.05'))
+    assert make_evaluation(load_preset(str(p))).inner.lines_weight == -0.05
+    p.write_text(text.replace('kind = "nnue"', 'kind = "nnue"\nlines_weight = nan'))
     with pytest.raises(PresetError, match="lines_weight"):
         load_preset(str(p))
 

@@ -231,3 +231,28 @@ def test_chain_wells_are_the_wells_the_value_rests_on(sample, optimistic):
         got = {(tuple(int(v) for v in wells[j]), int(well_scores[j]))
                for j in np.flatnonzero(root == i)}
         assert got == reach
+
+
+def test_repeated_chain_wells_are_evaluated_once(sample):
+    """Siblings' chains meet: each distinct chain well of a level is summed once, and the
+    values are those of evaluating every well."""
+    rows, scores = sample
+    # Repeated roots (as siblings of a beam step repeat) repeat whole chains.
+    rows, scores = np.concatenate([rows, rows[::3]]), np.concatenate([scores, scores[::3]])
+    seen = []
+
+    class Recorder:
+        def evaluate(self, r, s, out):
+            seen.append(len(r))
+            INNER.evaluate(r, s, out)
+
+    ev = QuiescenceEvaluation(Recorder(), 3, "optimistic")
+    out = np.zeros(len(rows))
+    ev.evaluate(rows, scores, out)
+    wells, well_scores, _ = ev.chain_wells(rows, scores)
+    distinct = len({(w.tobytes(), int(s)) for w, s in zip(wells, well_scores)})
+    assert sum(seen[1:]) < len(wells)  # repeats were skipped
+    assert sum(seen[1:]) >= distinct  # (a well may repeat across levels: summed per level)
+    expected = [naive_optimistic(tuple(int(v) for v in r), int(s), 3)
+                for r, s in zip(rows, scores)]
+    assert out.tolist() == expected

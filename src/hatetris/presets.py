@@ -145,8 +145,10 @@ def load_preset(name: str) -> Preset:
         raise PresetError(f"{where}: opening_pieces must be at least 1")
     if "opening_weights" in ev and ev["kind"] != "heuristic":
         raise PresetError(f"{where}: opening weights are for kind 'heuristic'")
-    if "lines_weight" in ev and (ev["kind"] != "nnue" or not ev["lines_weight"] >= 0):
-        raise PresetError(f"{where}: [eval] lines_weight is a number >= 0 for kind 'nnue'")
+    # Negative weights are allowed: they hold back clears (docs/steady-state-runs.md,
+    # twentieth session, measures both signs).
+    if "lines_weight" in ev and (ev["kind"] != "nnue" or not -1e9 < ev["lines_weight"] < 1e9):
+        raise PresetError(f"{where}: [eval] lines_weight is a finite number for kind 'nnue'")
     if ev["kind"] == "nnue" and "network" not in ev:
         raise PresetError(f"{where}: [eval] kind 'nnue' needs a network file")
     description = data.get("description", "")

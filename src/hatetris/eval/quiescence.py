@@ -38,6 +38,7 @@ from ..engine import (
     pad_well,
 )
 from ..ranking import kth_largest
+from ..search.tt import bucket_bits, dedupe_children_bucketed
 from ..rules import BAR, HEIGHT, PAD_ROWS
 
 CHUNK = 512
@@ -274,11 +275,35 @@ class QuiescenceEvaluation:
             if total == 0:
                 break
             values = self._buffer("values", level, total, np.float64)
-            self.inner.evaluate(new_rows, new_scores, values)
+            self._evaluate_distinct(level, new_rows, new_scores, values)
             fold_max(out, owner, parent, values)
             new_owner = self._buffer("owner", level, total, np.int64)
             compose(owner, parent, new_owner)
             owner, level_rows, level_scores = new_owner, new_rows, new_scores
+
+    def _evaluate_distinct(self, level, rows, scores, values) -> None:
+        """``inner.evaluate`` of ``rows``, each distinct (well, score) evaluated once.
+
+        A third of a step's chain wells repeat another of the same level (siblings'
+        chains meet; docs/speed.md), and a fresh sum costs some twenty times the
+        deduplication.
+        """
+        n = len(rows)
+        keep = self._buffer("keep", level, n, np.bool_)
+        first = self._buffer("first", level, n, np.int64)
+        distinct = dedupe_children_bucketed(
+            rows, scores, n, bucket_bits(n), self._buffer("hashes", level, n, np.uint64),
+            self._buffer("bucket_hashes", level, n, np.uint64),
+            self._buffer("order", level, n, np.int64),
+            self._buffer("table", level, 2 * n, np.int32), keep, first)
+        if distinct == n:
+            self.inner.evaluate(rows, scores, values)
+            return
+        kept = np.flatnonzero(keep)
+        kept_values = self._buffer("kept_values", level, distinct, np.float64)
+        self.inner.evaluate(rows[kept], scores[kept], kept_values)
+        values[kept] = kept_values
+        np.take(values, first, out=values)
 
     def _clearing_children(self, level, rows, scores, mask):
         """The clearing children of ``rows`` (with ``mask``), their scores and parents.

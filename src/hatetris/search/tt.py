@@ -131,8 +131,9 @@ def bucket_bits(n: int) -> int:
 
 @njit(**NJIT_PARALLEL)
 def dedupe_children_bucketed(rows, scores, n, bits, hashes, bucket_hashes, order, table,
-                             keep) -> int:
-    """:func:`dedupe_children`'s ``keep`` and count, in parallel and in cache.
+                             keep, first=None) -> int:
+    """:func:`dedupe_children`'s ``keep`` and count, in parallel and in cache; with
+    ``first``, also each child's first equal child (itself if kept).
 
     Children are split by the top ``bits`` of their state hash into buckets, keeping
     index order inside each (a stable counting sort: ``order``, ``bucket_hashes``, both
@@ -185,12 +186,16 @@ def dedupe_children_bucketed(rows, scores, n, bits, hashes, bucket_hashes, order
                 if k < 0:
                     table[base + slot] = t - a
                     keep[j] = True
+                    if first is not None:
+                        first[j] = j
                     d += 1
                     break
                 u = a + k
                 if (bucket_hashes[u] == h and scores[order[u]] == scores[j]
                         and same_well(rows, order[u], rows, j)):
                     keep[j] = False
+                    if first is not None:
+                        first[j] = order[u]
                     break
                 slot += 1
                 if slot == size:
