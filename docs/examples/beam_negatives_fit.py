@@ -35,35 +35,16 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ranking_fit import ranking_report  # noqa: E402
+from ranking_fit import generation_zero_data, preset_text, ranking_report  # noqa: E402
 
 from hatetris.diagnose import game_wells  # noqa: E402
 from hatetris.eval.quiescence import QuiescenceEvaluation  # noqa: E402
-from hatetris.nnue.dataset import load_dataset, read_games, record_pairs  # noqa: E402
+from hatetris.nnue.dataset import read_games, record_pairs  # noqa: E402
 from hatetris.nnue.evaluation import NNUEEvaluation  # noqa: E402
 from hatetris.nnue.fit import fit  # noqa: E402
 from hatetris.nnue.network import load_network, save_network  # noqa: E402
 from hatetris.search.beam import BeamSearch  # noqa: E402
 from hatetris.search.tree import game_nodes  # noqa: E402
-
-PRESET = """description = "beam_negatives_fit.py"
-
-[search]
-kind = "beam"
-width = 3000
-checkpoint_every = 10
-
-[eval]
-kind = "nnue"
-network = "{net}"
-
-[quiescence]
-enabled = true
-depth = 3
-piece = "optimistic"
-shortlist = 8
-"""
-
 
 def mine(net, games, hold_out, args) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """(wells, better, worse, figures): the record's wells and the beam's, and pairs."""
@@ -145,15 +126,10 @@ def main() -> None:
     games = read_games(config["games"], config["min_pieces"])
     p_rows, _, p_better, p_worse, held = record_pairs(games, config["hold_out"])
 
-    rec = load_dataset(run / "records.npz")
-    with np.load(run / "labels-0.npz") as z:
-        sib_labels = z["labels"].astype(np.float64)
-    rec_w = rec.kind == 0
-    copies = config.get("record_copies", 2)
-    base_rows = [np.repeat(rec.rows[rec_w], copies, 0), rec.rows[rec.kind == 1], p_rows]
-    base_labels = [np.repeat(rec.labels[rec_w], copies),
-                   sib_labels[: int((rec.kind == 1).sum())], np.full(len(p_rows), np.nan)]
-    n_pairs_base = sum(len(r) for r in base_rows[:2])
+    base_rows, base_labels = generation_zero_data(run, config)
+    n_pairs_base = sum(len(r) for r in base_rows)
+    base_rows.append(p_rows)
+    base_labels.append(np.full(len(p_rows), np.nan))
 
     out = Path(args.out)
     (out / "presets").mkdir(parents=True, exist_ok=True)
@@ -199,7 +175,8 @@ def main() -> None:
             "stride": args.stride, "negatives": args.negatives, "copies": args.copies,
             "val_loss": result.val_loss, "val_pair_accuracy": result.val_pair_accuracy,
             "epochs": result.epochs})
-        (out / "presets" / f"net-{r}.toml").write_text(PRESET.format(net=name))
+        (out / "presets" / f"net-{r}.toml").write_text(
+            preset_text("beam_negatives_fit.py", name))
         tr = ranking_report(net, p_rows, p_better[~held], p_worse[~held])
         ho = ranking_report(net, p_rows, p_better[held], p_worse[held])
         print(f"round {r}: records' ranking trained {tr[0]:.3f}, {tr[1]:.3f}; "

@@ -28,32 +28,13 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ranking_fit import ranking_of  # noqa: E402
+from ranking_fit import generation_zero_data, preset_text, ranking_of  # noqa: E402
 
 from hatetris.eval.quiescence import QuiescenceEvaluation  # noqa: E402
-from hatetris.nnue.dataset import load_dataset, read_games, record_pairs  # noqa: E402
+from hatetris.nnue.dataset import read_games, record_pairs  # noqa: E402
 from hatetris.nnue.evaluation import NNUEEvaluation  # noqa: E402
 from hatetris.nnue.fit import fit  # noqa: E402
 from hatetris.nnue.network import load_network, save_network  # noqa: E402
-
-PRESET = """description = "chain_ranking_fit.py round {r}"
-
-[search]
-kind = "beam"
-width = 3000
-checkpoint_every = 10
-
-[eval]
-kind = "nnue"
-network = "net-{r}.npz"
-
-[quiescence]
-enabled = true
-depth = {depth}
-piece = "optimistic"
-shortlist = 8
-"""
-
 
 def chosen_wells(values: np.ndarray, n_roots: int, root: np.ndarray) -> np.ndarray:
     """For each root ``i < n_roots``, the index of the highest value among the root itself
@@ -95,14 +76,7 @@ def main() -> None:
     print(f"{len(rows)} record wells and siblings, {len(better)} pairs, "
           f"{len(chain_rows)} chain wells", flush=True)
 
-    rec = load_dataset(run / "records.npz")
-    with np.load(run / "labels-0.npz") as z:
-        sib_labels = z["labels"].astype(np.float64)
-    rec_w = rec.kind == 0
-    copies = config.get("record_copies", 2)
-    base_rows = [np.repeat(rec.rows[rec_w], copies, 0), rec.rows[rec.kind == 1]]
-    base_labels = [np.repeat(rec.labels[rec_w], copies),
-                   sib_labels[: int((rec.kind == 1).sum())]]
+    base_rows, base_labels = generation_zero_data(run, config)
     n_base = sum(len(r) for r in base_rows)
     all_rows = np.ascontiguousarray(np.concatenate(base_rows + [wells]))
     all_labels = np.concatenate(base_labels + [np.full(len(wells), np.nan)])
@@ -142,7 +116,7 @@ def main() -> None:
             "own_pairs": args.own_pairs, "val_loss": result.val_loss,
             "val_pair_accuracy": result.val_pair_accuracy, "epochs": result.epochs})
         (out / "presets" / f"net-{r + 1}.toml").write_text(
-            PRESET.format(r=r + 1, depth=args.depth))
+            preset_text(f"chain_ranking_fit.py round {r + 1}", f"net-{r + 1}.npz", args.depth))
 
 
 if __name__ == "__main__":

@@ -53,6 +53,29 @@ def ranking_of(v, better, worse) -> tuple[float, float]:
     return float(first.mean()), float(right.mean())
 
 
+def generation_zero_data(run: Path, config: dict) -> tuple[list, list]:
+    """A run's generation-0 value data as its fit saw it: ``([rows], [labels])``, the
+    records' wells ``record_copies`` times with their pieces-to-go labels, then the two
+    siblings a step with their lookahead labels."""
+    rec = load_dataset(run / "records.npz")
+    with np.load(run / "labels-0.npz") as z:
+        sib_labels = z["labels"].astype(np.float64)
+    rec_w = rec.kind == 0
+    copies = config.get("record_copies", 2)
+    return ([np.repeat(rec.rows[rec_w], copies, 0), rec.rows[rec.kind == 1]],
+            [np.repeat(rec.labels[rec_w], copies), sib_labels[: int((rec.kind == 1).sum())]])
+
+
+def preset_text(description: str, network: str, depth: int = 3) -> str:
+    """A preset of the shipped search (chains of ``depth``, optimistic piece, shortlist
+    8) with ``network``, resolved from the folder above the preset's own."""
+    return (f'description = "{description}"\n\n'
+            '[search]\nkind = "beam"\nwidth = 3000\ncheckpoint_every = 10\n\n'
+            f'[eval]\nkind = "nnue"\nnetwork = "{network}"\n\n'
+            f'[quiescence]\nenabled = true\ndepth = {depth}\npiece = "optimistic"\n'
+            'shortlist = 8\n')
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--run", default="data/training/steady-2")
@@ -74,16 +97,8 @@ def main() -> None:
     games = read_games(config["games"], config["min_pieces"])
     rows, labels, better, worse, held = record_pairs(games, config["hold_out"])
 
-    # The run's generation-0 data, as its fit saw it (records twice, two siblings each
-    # with their lookahead labels), then every sibling as a pair member only.
-    rec = load_dataset(run / "records.npz")
-    with np.load(run / "labels-0.npz") as z:
-        sib_labels = z["labels"].astype(np.float64)
-    rec_w = rec.kind == 0
-    copies = config.get("record_copies", 2)
-    base_rows = [np.repeat(rec.rows[rec_w], copies, 0), rec.rows[rec.kind == 1]]
-    base_labels = [np.repeat(rec.labels[rec_w], copies),
-                   sib_labels[: int((rec.kind == 1).sum())]]
+    # The run's generation-0 data, then every sibling as a pair member only.
+    base_rows, base_labels = generation_zero_data(run, config)
     n_base = sum(len(r) for r in base_rows)
     train_pairs = ~held
     all_rows = np.ascontiguousarray(np.concatenate(base_rows + [rows]))
