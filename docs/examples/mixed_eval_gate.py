@@ -1,0 +1,85 @@
+"""The shipped search with the network's value plus a share of the hand-made heuristic's.
+
+The record keeps holes and defers clears that the network's beam fills and takes
+(docs/steady-state-runs.md, twentieth session); the heuristic of `heuristic-beam` names
+holes, covered and enclosed lines, erasability. This adds ``beta`` times the heuristic's
+value (without its opening weights) to the network's, under the shipped chains (depth 3,
+optimistic piece, shortlist 8), and plays the gate's starts:
+
+    python docs/examples/mixed_eval_gate.py 0.002 1000 [every]
+
+prints each start's pieces survived (of the suite's cap) and the mean; ``every`` takes
+every n-th start only. It first prints the two values' spread over a step's children, so
+that ``beta`` reads as a share.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from hatetris.eval.heuristic import HeuristicEvaluation
+from hatetris.eval.quiescence import QuiescenceEvaluation
+from hatetris.nnue.evaluation import NNUEEvaluation
+from hatetris.nnue.network import load_network
+from hatetris.presets import load_preset
+from hatetris.search.beam import BeamSearch
+from hatetris.search.tree import game_nodes
+from hatetris.suite import load_suite, read_game
+
+
+class MixedEvaluation:
+    """``net + beta * heuristic``, the network's part updated from the parent."""
+
+    def __init__(self, net: NNUEEvaluation, heuristic: HeuristicEvaluation, beta: float):
+        self.net, self.heuristic, self.beta = net, heuristic, beta
+
+    def evaluate(self, rows, scores, out) -> None:
+        self.net.evaluate(rows, scores, out)
+        h = np.zeros(len(rows))
+        self.heuristic.evaluate(rows, scores, h)
+        out += self.beta * h
+
+    def evaluate_children(self, parent_rows, parent_start, offsets, count, rows, scores,
+                          keep, out, keep_best=None) -> None:
+        self.net.evaluate_children(parent_rows, parent_start, offsets, count, rows, scores,
+                                   keep, out)
+        kept = np.flatnonzero(keep[: len(rows)])
+        h = np.zeros(len(kept))
+        self.heuristic.evaluate(rows[kept], scores[kept], h)
+        out[kept] += self.beta * h
+
+
+def main(beta: float, width: int, every: int = 1) -> None:
+    heuristic = HeuristicEvaluation(load_preset("heuristic-beam").eval["weights"])
+    net = NNUEEvaluation(load_network("data/nets/ranked-0.npz"))
+    evaluation = QuiescenceEvaluation(MixedEvaluation(net, heuristic, beta), 3,
+                                      "optimistic", shortlist=8)
+    suite = load_suite("gate").subset(every=every)
+    survived = []
+    for i, s in enumerate(suite.starts):
+        keys = read_game(s.game)
+        nodes = game_nodes(keys, s.piece)
+        if i == 0:
+            probe = BeamSearch(net, 200, max_depth=s.piece + 1, start=nodes)
+            probe.step()
+            kids = probe.store.rows[probe.level_start[-1]:probe.store.size]
+            v, h = np.zeros(len(kids)), np.zeros(len(kids))
+            net.evaluate(kids, np.zeros(len(kids), np.int64), v)
+            heuristic.evaluate(kids, np.zeros(len(kids), np.int64), h)
+            print(f"spread over {len(kids)} wells of one step: network {v.std():.3f}, "
+                  f"heuristic {h.std():.1f}, beta x heuristic {beta * h.std():.3f}",
+                  flush=True)
+        search = BeamSearch(evaluation, width, max_depth=s.piece + suite.cap, start=nodes,
+                            prune=True)
+        while search.step() is not None:
+            pass
+        survived.append(search.depth - s.piece)
+        print(f"{s.label}: {survived[-1]}", flush=True)
+    print(f"mean {np.mean(survived):.2f} over {len(survived)} starts (beta {beta}, "
+          f"width {width})")
+
+
+if __name__ == "__main__":
+    main(float(sys.argv[1]), int(sys.argv[2]), *(int(a) for a in sys.argv[3:4]))
