@@ -207,8 +207,7 @@ def test_shortlist_must_be_at_least_one():
 @pytest.mark.parametrize("optimistic", [False, True])
 def test_chain_wells_are_the_wells_the_value_rests_on(sample, optimistic):
     """The max of a root's own value and its chain wells' values is the quiescence value,
-    and every chain well is a naive clearing child of its root or of another chain well
-    of the same root."""
+    and a root's chain wells are exactly the wells the naive chains reach from it."""
     rows, scores = sample
     ev = QuiescenceEvaluation(INNER, 3, "optimistic" if optimistic else "adversary")
     wells, well_scores, root = ev.chain_wells(rows, scores)
