@@ -27,7 +27,6 @@ the negatives are the current network's own mistakes, the records' wells the anc
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -35,11 +34,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ranking_fit import generation_zero_data, preset_text, ranking_report  # noqa: E402
+from ranking_fit import (  # noqa: E402
+    generation_zero_data, preset_text, ranking_report, run_records)
 
 from hatetris.diagnose import game_wells  # noqa: E402
 from hatetris.eval.quiescence import QuiescenceEvaluation  # noqa: E402
-from hatetris.nnue.dataset import read_games, record_pairs  # noqa: E402
 from hatetris.nnue.evaluation import NNUEEvaluation  # noqa: E402
 from hatetris.nnue.fit import fit  # noqa: E402
 from hatetris.nnue.network import load_network, save_network  # noqa: E402
@@ -121,10 +120,7 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=None)
     args = ap.parse_args()
 
-    run = Path(args.run)
-    config = json.loads((run.parent / f"{run.name}.json").read_text())
-    games = read_games(config["games"], config["min_pieces"])
-    p_rows, _, p_better, p_worse, held = record_pairs(games, config["hold_out"])
+    run, config, games, (p_rows, _, p_better, p_worse, held) = run_records(args.run)
 
     base_rows, base_labels = generation_zero_data(run, config)
     n_pairs_base = sum(len(r) for r in base_rows)

@@ -21,17 +21,16 @@ by the chains' (trained and held-out steps), as ``search_ranking.py`` does.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ranking_fit import generation_zero_data, preset_text, ranking_of  # noqa: E402
+from ranking_fit import (  # noqa: E402
+    generation_zero_data, preset_text, ranking_of, run_records)
 
 from hatetris.eval.quiescence import QuiescenceEvaluation  # noqa: E402
-from hatetris.nnue.dataset import read_games, record_pairs  # noqa: E402
 from hatetris.nnue.evaluation import NNUEEvaluation  # noqa: E402
 from hatetris.nnue.fit import fit  # noqa: E402
 from hatetris.nnue.network import load_network, save_network  # noqa: E402
@@ -65,11 +64,7 @@ def main() -> None:
                     help="also keep the pairs on the wells themselves")
     args = ap.parse_args()
 
-    run = Path(args.run)
-    config = json.loads((run.parent / f"{run.name}.json").read_text())
-    rows, _, better, worse, held = record_pairs(read_games(config["games"],
-                                                           config["min_pieces"]),
-                                                config["hold_out"])
+    run, config, _, (rows, _, better, worse, held) = run_records(args.run)
     quiescence = QuiescenceEvaluation(None, args.depth, "optimistic")
     chain_rows, _, root = quiescence.chain_wells(rows, np.zeros(len(rows), np.int64))
     wells = np.ascontiguousarray(np.concatenate([rows, chain_rows]))

@@ -53,6 +53,14 @@ def ranking_of(v, better, worse) -> tuple[float, float]:
     return float(first.mean()), float(right.mean())
 
 
+def run_records(run_arg: str) -> tuple[Path, dict, list, tuple]:
+    """A run's folder, its config, its games and their ``record_pairs``."""
+    run = Path(run_arg)
+    config = json.loads((run.parent / f"{run.name}.json").read_text())
+    games = read_games(config["games"], config["min_pieces"])
+    return run, config, games, record_pairs(games, config["hold_out"])
+
+
 def generation_zero_data(run: Path, config: dict) -> tuple[list, list]:
     """A run's generation-0 value data as its fit saw it: ``([rows], [labels])``, the
     records' wells ``record_copies`` times with their pieces-to-go labels, then the two
@@ -92,10 +100,7 @@ def main() -> None:
     ap.add_argument("--compare", default="", help="comma-separated .npz networks to report")
     args = ap.parse_args()
 
-    run = Path(args.run)
-    config = json.loads((run.parent / f"{run.name}.json").read_text())
-    games = read_games(config["games"], config["min_pieces"])
-    rows, labels, better, worse, held = record_pairs(games, config["hold_out"])
+    run, config, games, (rows, labels, better, worse, held) = run_records(args.run)
 
     # The run's generation-0 data, then every sibling as a pair member only.
     base_rows, base_labels = generation_zero_data(run, config)
