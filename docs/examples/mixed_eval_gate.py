@@ -6,10 +6,11 @@ holes, covered and enclosed lines, erasability. This adds ``beta`` times the heu
 value (without its opening weights) to the network's, under the shipped chains (depth 3,
 optimistic piece, shortlist 8), and plays the gate's starts:
 
-    python docs/examples/mixed_eval_gate.py 0.002 1000 [every]
+    python docs/examples/mixed_eval_gate.py 0.002 1000 [every [offset]]
 
 prints each start's pieces survived (of the suite's cap) and the mean; ``every`` takes
-every n-th start only. It first prints the two values' spread over a step's children, so
+every n-th start only, from the ``offset``-th (two processes with ``2 0`` and ``2 1``
+play the gate between them). It first prints the two values' spread over a step's children, so
 that ``beta`` reads as a share.
 """
 
@@ -51,14 +52,14 @@ class MixedEvaluation:
         out[kept] += self.beta * h
 
 
-def main(beta: float, width: int, every: int = 1) -> None:
+def main(beta: float, width: int, every: int = 1, offset: int = 0) -> None:
     heuristic = HeuristicEvaluation(load_preset("heuristic-beam").eval["weights"])
     net = NNUEEvaluation(load_network("data/nets/ranked-0.npz"))
     evaluation = QuiescenceEvaluation(MixedEvaluation(net, heuristic, beta), 3,
                                       "optimistic", shortlist=8)
-    suite = load_suite("gate").subset(every=every)
+    suite = load_suite("gate")
     survived = []
-    for i, s in enumerate(suite.starts):
+    for i, s in enumerate(suite.starts[offset::every]):
         keys = read_game(s.game)
         nodes = game_nodes(keys, s.piece)
         if i == 0:
@@ -82,4 +83,4 @@ def main(beta: float, width: int, every: int = 1) -> None:
 
 
 if __name__ == "__main__":
-    main(float(sys.argv[1]), int(sys.argv[2]), *(int(a) for a in sys.argv[3:4]))
+    main(float(sys.argv[1]), int(sys.argv[2]), *(int(a) for a in sys.argv[3:5]))
