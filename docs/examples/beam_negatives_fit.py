@@ -45,8 +45,10 @@ from hatetris.nnue.network import load_network, save_network  # noqa: E402
 from hatetris.search.beam import BeamSearch  # noqa: E402
 from hatetris.search.tree import game_nodes  # noqa: E402
 
-def mine(net, games, hold_out, args) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
-    """(wells, better, worse, figures): the record's wells and the beam's, and pairs."""
+def mine(net, games, hold_out, args
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
+    """(wells, better, worse, pair_meta, figures): the record's wells and the beam's,
+    the pairs, each pair's depth and whether the beam still held the record's well."""
     first_held = dict(hold_out)
     own = NNUEEvaluation(net)
     search_eval = QuiescenceEvaluation(own, 3, "optimistic", shortlist=8)
@@ -80,24 +82,21 @@ def mine(net, games, hold_out, args) -> tuple[np.ndarray, np.ndarray, np.ndarray
                 kept = kept[~same]
                 if not len(kept):
                     continue
-                meta.append((d, int(same.any())))
                 v = np.zeros(len(kept))
                 own.evaluate(kept, np.zeros(len(kept), np.int64), v)
                 top = kept[np.argsort(-v, kind="stable")[: args.negatives]]
                 wells += [record[None], top]
                 better.append(np.full(len(top), n))
-                meta[-1] += (len(top),)
                 worse.append(n + 1 + np.arange(len(top)))
+                meta.append(np.tile([[d, int(same.any())]], (len(top), 1)))
                 n += 1 + len(top)
         print(f"{game.name}: {starts} starts so far, {n} wells, "
               f"{time.perf_counter() - t0:.0f} s", flush=True)
     figures = {"starts": starts, "record_well_in_beam_at_depth": in_beam,
                "pairs": int(sum(len(b) for b in better)),
                "seconds": round(time.perf_counter() - t0, 1)}
-    # Each pair's depth and whether the beam still held the record's well there.
-    pair_meta = np.concatenate([np.tile([[d, held]], (k, 1)) for d, held, k in meta])
     return (np.ascontiguousarray(np.concatenate(wells)), np.concatenate(better),
-            np.concatenate(worse), pair_meta, figures)
+            np.concatenate(worse), np.concatenate(meta), figures)
 
 
 def main() -> None:

@@ -131,12 +131,12 @@ def compact_chunks(region, chunk_count, offsets, parent_base, rows, scores, pare
 
 
 @njit(**NJIT)
-def fold_max(out, owner, parent, values):
-    """``out[root] = max(out[root], value)`` for each new well, through its parent's root."""
+def fold_max(out, root, values):
+    """``out[root[j]] = max(out[root[j]], values[j])`` for each new well ``j``."""
     for j in range(values.shape[0]):
-        root = owner[parent[j]]
-        if values[j] > out[root]:
-            out[root] = values[j]
+        r = root[j]
+        if values[j] > out[r]:
+            out[r] = values[j]
 
 
 @njit(**NJIT)
@@ -237,19 +237,11 @@ class QuiescenceEvaluation:
         that is tells what the search's value of a well rests on (a fit can teach the
         wells the search compares, not only the ones it starts from).
         """
-        level_rows = np.ascontiguousarray(rows)
-        level_scores = np.asarray(scores, dtype=np.int64)
         owner = np.arange(len(rows))
-        found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        for level in range(self.depth):
-            new_rows, new_scores, parent = self._clearing_children(
-                level, level_rows, level_scores, None)
-            if len(new_rows) == 0:
-                break
-            # The level buffers are reused by the next call: keep copies.
-            new_owner = owner[parent]
-            found.append((new_rows.copy(), new_scores.copy(), new_owner))
-            owner, level_rows, level_scores = new_owner, found[-1][0], found[-1][1]
+        # Concatenating copies the level buffers, which the next call reuses.
+        found = [(wells, well_scores, root) for _, wells, well_scores, root in
+                 self._levels(np.ascontiguousarray(rows), np.asarray(scores, dtype=np.int64),
+                              owner)]
         if not found:
             return rows[:0].copy(), np.zeros(0, np.int64), np.zeros(0, np.int64)
         return tuple(np.concatenate(parts) for parts in zip(*found))
@@ -268,18 +260,25 @@ class QuiescenceEvaluation:
     def _improve(self, level_rows, level_scores, owner, out, mask=None) -> None:
         """Fold the values of the clearing chains from ``level_rows`` (those with
         ``mask``, if given) into ``out[owner[i]]``, level by level."""
+        for level, rows, scores, root in self._levels(level_rows, level_scores, owner, mask):
+            values = self._buffer("values", level, len(rows), np.float64)
+            self._evaluate_distinct(level, rows, scores, values)
+            fold_max(out, root, values)
+
+    def _levels(self, rows, scores, owner, mask=None):
+        """Each level of the chains from ``rows`` (those with ``mask``, if given), as
+        ``(level, wells, scores, root)``, ``root[j] = owner[i]`` of the well ``i`` of
+        ``rows`` the chain started from; until a level is empty. Views of the level
+        buffers, valid until the next call."""
         for level in range(self.depth):
             new_rows, new_scores, parent = self._clearing_children(
-                level, level_rows, level_scores, mask if level == 0 else None)
-            total = len(new_rows)
-            if total == 0:
-                break
-            values = self._buffer("values", level, total, np.float64)
-            self._evaluate_distinct(level, new_rows, new_scores, values)
-            fold_max(out, owner, parent, values)
-            new_owner = self._buffer("owner", level, total, np.int64)
+                level, rows, scores, mask if level == 0 else None)
+            if len(new_rows) == 0:
+                return
+            new_owner = self._buffer("owner", level, len(new_rows), np.int64)
             compose(owner, parent, new_owner)
-            owner, level_rows, level_scores = new_owner, new_rows, new_scores
+            yield level, new_rows, new_scores, new_owner
+            owner, rows, scores = new_owner, new_rows, new_scores
 
     def _evaluate_distinct(self, level, rows, scores, values) -> None:
         """``inner.evaluate`` of ``rows``, each distinct (well, score) evaluated once.
