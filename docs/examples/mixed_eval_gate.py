@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from hatetris.eval.heuristic import HeuristicEvaluation
+from hatetris.eval.mixed import MixedEvaluation
 from hatetris.eval.quiescence import QuiescenceEvaluation
 from hatetris.nnue.evaluation import NNUEEvaluation
 from hatetris.nnue.network import load_network
@@ -32,28 +33,6 @@ from hatetris.presets import load_preset
 from hatetris.search.beam import BeamSearch
 from hatetris.search.tree import game_nodes
 from hatetris.suite import load_suite, read_game
-
-
-class MixedEvaluation:
-    """``net + beta * heuristic``, the network's part updated from the parent."""
-
-    def __init__(self, net: NNUEEvaluation, heuristic: HeuristicEvaluation, beta: float):
-        self.net, self.heuristic, self.beta = net, heuristic, beta
-
-    def evaluate(self, rows, scores, out) -> None:
-        self.net.evaluate(rows, scores, out)
-        h = np.zeros(len(rows))
-        self.heuristic.evaluate(rows, scores, h)
-        out += self.beta * h
-
-    def evaluate_children(self, parent_rows, parent_start, offsets, count, rows, scores,
-                          keep, out, keep_best=None) -> None:
-        self.net.evaluate_children(parent_rows, parent_start, offsets, count, rows, scores,
-                                   keep, out)
-        kept = np.flatnonzero(keep[: len(rows)])
-        h = np.zeros(len(kept))
-        self.heuristic.evaluate(rows[kept], scores[kept], h)
-        out[kept] += self.beta * h
 
 
 def main(beta: float, width: int, every: int = 1, offset: int = 0,

@@ -7,6 +7,7 @@ Unknown keys are an error: a typo in a weight name must not silently mean "weigh
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -35,7 +36,8 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "backup": str,
     },
     "eval": {"kind": str, "weights": dict, "network": str, "opening_weights": dict,
-             "opening_pieces": int, "lines_weight": (int, float)},
+             "opening_pieces": int, "lines_weight": (int, float),
+             "heuristic_share": (int, float), "heuristic_weights": dict},
     "quiescence": {"enabled": bool, "depth": int, "piece": str, "shortlist": (int, float)},
 }
 SEARCH_KINDS = ("beam", "mcts")
@@ -135,7 +137,7 @@ def load_preset(name: str) -> Preset:
         for table in (search, quiescence):
             if key in table and table[key] < 1:
                 raise PresetError(f"{where}: {key} must be at least 1")
-    for table in ("weights", "opening_weights"):
+    for table in ("weights", "opening_weights", "heuristic_weights"):
         for k, v in ev.get(table, {}).items():
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise PresetError(f"{where}: [eval.{table}] {k} must be a number")
@@ -147,8 +149,13 @@ def load_preset(name: str) -> Preset:
         raise PresetError(f"{where}: opening weights are for kind 'heuristic'")
     # Negative weights are allowed: they hold back clears (docs/steady-state-runs.md,
     # twentieth session, measures both signs).
-    if "lines_weight" in ev and (ev["kind"] != "nnue" or not -1e9 < ev["lines_weight"] < 1e9):
+    if "lines_weight" in ev and (ev["kind"] != "nnue" or not math.isfinite(ev["lines_weight"])):
         raise PresetError(f"{where}: [eval] lines_weight is a finite number for kind 'nnue'")
+    if ("heuristic_share" in ev) != ("heuristic_weights" in ev):
+        raise PresetError(f"{where}: [eval] heuristic_share and heuristic_weights go together")
+    if "heuristic_share" in ev and (ev["kind"] != "nnue"
+                                    or not math.isfinite(ev["heuristic_share"])):
+        raise PresetError(f"{where}: [eval] heuristic_share is a finite number for kind 'nnue'")
     if ev["kind"] == "nnue" and "network" not in ev:
         raise PresetError(f"{where}: [eval] kind 'nnue' needs a network file")
     description = data.get("description", "")
@@ -158,7 +165,8 @@ def load_preset(name: str) -> Preset:
 
 
 def make_evaluation(preset: Preset):
-    """The evaluation a preset describes (heuristic or NNUE, optionally with quiescence)."""
+    """The evaluation a preset describes (heuristic or NNUE, the NNUE optionally plus a
+    share of a heuristic, each optionally with quiescence)."""
     from .eval.quiescence import QuiescenceEvaluation
 
     ev = preset.eval
@@ -179,6 +187,15 @@ def make_evaluation(preset: Preset):
                                         ev.get("lines_weight", 0.0))
         except NetworkError as e:
             raise PresetError(f"{preset.path}: {e}") from None
+        if "heuristic_share" in ev:
+            from .eval.heuristic import HeuristicEvaluation
+            from .eval.mixed import MixedEvaluation
+
+            try:
+                heuristic = HeuristicEvaluation(ev["heuristic_weights"])
+            except ValueError as e:
+                raise PresetError(f"{preset.path}: [eval.heuristic_weights] {e}") from None
+            evaluation = MixedEvaluation(evaluation, heuristic, ev["heuristic_share"])
     q = preset.quiescence
     if q.get("enabled", False):
         try:
