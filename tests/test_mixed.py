@@ -3,10 +3,12 @@ path, a zero share plays the network's own game, and the preset keys validate.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
-from hatetris.eval.heuristic import HeuristicEvaluation
+from hatetris.eval.heuristic import FEATURES, HeuristicEvaluation
 from hatetris.eval.mixed import MixedEvaluation
 from hatetris.eval.quiescence import QuiescenceEvaluation
 from hatetris.nnue.evaluation import NNUEEvaluation
@@ -92,3 +94,16 @@ def test_preset_keys_build_the_mixed_evaluation(tmp_path):
         p.write_text(body)
         with pytest.raises(PresetError, match="heuristic"):
             make_evaluation(load_preset(str(p)))
+
+
+def test_the_measured_presets_load():
+    """docs/steady-state-runs.md's commands name these files."""
+    root = Path(__file__).resolve().parents[1] / "docs" / "examples" / "presets"
+    full = make_evaluation(load_preset(str(root / "heuristic-share.toml")))
+    cheap = make_evaluation(load_preset(str(root / "heuristic-share-cheap.toml")))
+    assert full.inner.share == cheap.inner.share == 0.002
+    # The cheap terms are the full weights without the three that need every piece's
+    # reachable placements.
+    dropped = full.inner.secondary.weights != cheap.inner.secondary.weights
+    assert sorted(np.array(FEATURES)[dropped]) == ["dead_lines", "erasability", "next_height"]
+    assert not cheap.inner.secondary.weights[dropped].any()

@@ -99,7 +99,7 @@ def naive_beam_lookahead(net: Network, well, score: int, depth: int, grace: int,
     return value, 0.0 if lasted < depth else (lasted - depth + 1) / (grace + 1)
 
 
-@pytest.mark.parametrize("width, step, least", [(1, 10, 0.75), (4, 25, 0.6)])
+@pytest.mark.parametrize("width, step, least", [(1, 20, 0.75), (4, 50, 0.6)])
 def test_lookahead_equals_a_naive_beam(width, step, least):
     """The label beam equals a naive beam over distinct wells: greedy at width 1, and at
     width 4 a beam that kept copies (two parents sharing a child) would lose lines."""

@@ -1,10 +1,12 @@
 """One evaluation plus a share of another: ``primary + share * secondary``.
 
-The shipped network fills holes and takes clears that the records defer; a small share of
-the hand-made heuristic (holes, covered lines, erasability) tilts it back
-(docs/steady-state-runs.md, twentieth and twenty-first sessions). The primary
-evaluation keeps its incremental path for a beam's children; the secondary is evaluated
-on the kept children only.
+The shipped network fills holes and takes clears that the records defer; a share of the
+hand-made heuristic (holes, covered lines, dead lines, erasability) tilts it back. As a
+preset, ``[eval] heuristic_share`` with an ``[eval.heuristic_weights]`` table. Measured in
+docs/steady-state-runs.md (twenty-first session): at a fixed width it survives a little
+longer in the records' steady state, at about three times the cost of a child, so no
+shipped preset uses it. The primary evaluation keeps its incremental path for a beam's
+children; the secondary is evaluated on the kept children only.
 
 >>> from hatetris.eval.heuristic import HeuristicEvaluation
 >>> rows = np.zeros((1, 20), np.uint16)
