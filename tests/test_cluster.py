@@ -9,6 +9,7 @@ for array and the games are the same replay string.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import time
 
 import numpy as np
@@ -156,6 +157,19 @@ def test_nnue_on_the_cluster_plays_the_single_process_game(client):
     single process updates each child from its parent's accumulator. Both are integer
     sums of the same int16 weights, so the beams are the same node for node."""
     evaluation = make_evaluation(load_preset("nnue-beam"))
+    b = BeamSearch(evaluation, 40, 20)
+    while b.step() is not None:
+        pass
+    c = run_to_end(ClusterBeamSearch(client, evaluation, 40, 20, threads=1))
+    assert_same_search(c, b)
+
+
+def test_a_heuristic_share_on_the_cluster_plays_the_single_process_game(client):
+    """The network plus a share of the heuristic (docs/examples/presets): the shards value
+    the heuristic on their own children; the sums are the single process's."""
+    preset = (Path(__file__).resolve().parents[1] / "docs" / "examples" / "presets"
+              / "heuristic-share.toml")
+    evaluation = make_evaluation(load_preset(str(preset)))
     b = BeamSearch(evaluation, 40, 20)
     while b.step() is not None:
         pass
