@@ -12,7 +12,8 @@ the gate or the held-out suite uses):
 
 writes ``OUT/net.npz``, a preset ``OUT/net.toml`` (the shipped search with this network)
 and prints the fit: validation loss before and after, and how much of the share's
-spread over a step's wells the new network's change carries (correlation). Survival:
+spread over a step's wells the new network's change carries (correlation), and how the
+part it did not take in correlates with each term of the heuristic. Survival:
 ``hatetris bench starts --suite gate --solvers OUT/net.toml --width 3000``.
 """
 
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hatetris.eval.heuristic import HeuristicEvaluation
+from hatetris.eval.heuristic import FEATURES, HeuristicEvaluation
 from hatetris.nnue.fit import fit, predict_from_rows
 from hatetris.nnue.network import load_network, save_network
 from hatetris.presets import load_preset, make_evaluation
@@ -98,6 +99,20 @@ def main() -> None:
           f"({result.epochs} epochs); the change's correlation with the share "
           f"{np.corrcoef(change, delta)[0, 1]:.3f}, of the share's spread "
           f"{np.polyfit(delta, change, 1)[0]:.3f}")
+    # What the network did not take in, term by term: the correlation of the residual
+    # (target - new value) with each weighted term's part of the share.
+    heuristic_ev = HeuristicEvaluation(load_preset("heuristic-beam").eval["weights"])
+    terms = heuristic_ev.features(rows, scores)
+    residual = target - after
+    _, group_of = np.unique(groups, return_inverse=True)
+    sizes = np.bincount(group_of)
+    for j, name in enumerate(FEATURES):
+        w = heuristic_ev.weights[j]
+        if w != 0 and terms[:, j].std() > 0:
+            part = args.share * w * terms[:, j]
+            part = part - (np.bincount(group_of, part) / sizes)[group_of]  # within a step
+            print(f"  {name:>20}: share std {part.std():.4f}, "
+                  f"residual correlation {np.corrcoef(residual, part)[0, 1]:+.3f}")
     save_network(out / "net.npz", net, distilled_share=args.share)
     text = load_preset("nnue-beam").path.read_text()
     (out / "net.toml").write_text(text.replace('network = "data/nets/ranked-0.npz"',
