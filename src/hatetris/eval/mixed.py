@@ -25,6 +25,8 @@ import math
 
 import numpy as np
 
+from .children import evaluate_kept_children
+
 
 class MixedEvaluation:
     """``primary``'s value plus ``share`` times ``secondary``'s, well by well.
@@ -56,14 +58,8 @@ class MixedEvaluation:
         """:meth:`evaluate` of the children ``rows[j]`` with ``keep[j]`` (the others'
         ``out[j]`` is left as it is); the primary updates each child from its parent
         where it can."""
-        kept = np.flatnonzero(keep[: len(rows)])
-        if hasattr(self.primary, "evaluate_children"):
-            self.primary.evaluate_children(parent_rows, parent_start, offsets, count, rows,
-                                           scores, keep, out)
-        else:
-            values = np.empty(len(kept), np.float64)
-            self.primary.evaluate(rows[kept], scores[kept], values)
-            out[kept] = values
+        kept = evaluate_kept_children(self.primary, parent_rows, parent_start, offsets, count,
+                                      rows, scores, keep, out)
         extra = np.zeros(len(kept), np.float64)
         self.secondary.evaluate(rows[kept], np.asarray(scores)[kept], extra)
         out[kept] += self.share * extra

@@ -40,6 +40,7 @@ from ..engine import (
 from ..ranking import kth_largest
 from ..rules import BAR, HEIGHT, PAD_ROWS
 from ..search.tt import bucket_bits, dedupe_children_bucketed
+from .children import evaluate_kept_children
 
 CHUNK = 512
 BLOCK = 64 * CHUNK  # wells a level collects at once (bounds the scratch regions)
@@ -200,14 +201,8 @@ class QuiescenceEvaluation:
         best ``shortlist x keep_best`` by their own value (and ties with the last) get
         chains, the others keep their own value.
         """
-        kept = np.flatnonzero(keep[: len(rows)])
-        if hasattr(self.inner, "evaluate_children"):
-            self.inner.evaluate_children(parent_rows, parent_start, offsets, count, rows,
-                                         scores, keep, out)
-        else:
-            values = np.empty(len(kept), np.float64)
-            self.inner.evaluate(rows[kept], scores[kept], values)
-            out[kept] = values
+        kept = evaluate_kept_children(self.inner, parent_rows, parent_start, offsets, count,
+                                      rows, scores, keep, out)
         mask = None if len(kept) == len(rows) else keep[: len(rows)]
         size = None if keep_best is None else self.shortlist_size(keep_best)
         if size is not None:
