@@ -9,8 +9,8 @@ for array and the games are the same replay string.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
