@@ -349,15 +349,10 @@ def test_bad_presets_are_refused(tmp_path):
 def test_lines_weight_reaches_the_network_evaluation(tmp_path):
     text = load_preset("nnue-beam").path.read_text()
     p = tmp_path / "lines.toml"
-
-    def network_part(path):
-        inner = make_evaluation(load_preset(str(path))).inner
-        return getattr(inner, "primary", inner)  # under a heuristic share, if any
-
     p.write_text(text.replace('kind = "nnue"', 'kind = "nnue"\nlines_weight = 0.05'))
-    assert network_part(p).lines_weight == 0.05
+    assert make_evaluation(load_preset(str(p))).inner.lines_weight == 0.05
     p.write_text(text.replace('kind = "nnue"', 'kind = "nnue"\nlines_weight = -0.05'))
-    assert network_part(p).lines_weight == -0.05
+    assert make_evaluation(load_preset(str(p))).inner.lines_weight == -0.05
     p.write_text(text.replace('kind = "nnue"', 'kind = "nnue"\nlines_weight = nan'))
     with pytest.raises(PresetError, match="lines_weight"):
         load_preset(str(p))

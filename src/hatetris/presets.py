@@ -149,13 +149,11 @@ def load_preset(name: str) -> Preset:
         raise PresetError(f"{where}: opening weights are for kind 'heuristic'")
     # Negative weights are allowed: they hold back clears (docs/steady-state-runs.md,
     # twentieth session, measures both signs).
-    if "lines_weight" in ev and (ev["kind"] != "nnue" or not math.isfinite(ev["lines_weight"])):
-        raise PresetError(f"{where}: [eval] lines_weight is a finite number for kind 'nnue'")
+    for key in ("lines_weight", "heuristic_share"):
+        if key in ev and (ev["kind"] != "nnue" or not math.isfinite(ev[key])):
+            raise PresetError(f"{where}: [eval] {key} is a finite number for kind 'nnue'")
     if ("heuristic_share" in ev) != ("heuristic_weights" in ev):
         raise PresetError(f"{where}: [eval] heuristic_share and heuristic_weights go together")
-    if "heuristic_share" in ev and (ev["kind"] != "nnue"
-                                    or not math.isfinite(ev["heuristic_share"])):
-        raise PresetError(f"{where}: [eval] heuristic_share is a finite number for kind 'nnue'")
     if ev["kind"] == "nnue" and "network" not in ev:
         raise PresetError(f"{where}: [eval] kind 'nnue' needs a network file")
     description = data.get("description", "")
