@@ -77,15 +77,17 @@ def main() -> None:
     rows, scores, groups = beam_wells(args.width, args.pieces)
     net = load_network("data/nets/ranked-0.npz")
     before = float_values(net, rows)
+    heuristic_ev = HeuristicEvaluation(load_preset("heuristic-beam").eval["weights"])
     heuristic = np.zeros(len(rows))
-    HeuristicEvaluation(load_preset("heuristic-beam").eval["weights"]).evaluate(
-        rows, scores, heuristic)
+    heuristic_ev.evaluate(rows, scores, heuristic)
     # Only differences within a step rank wells: centre the share on each step's median
     # (the lines term differs between wells of one step by the lines they cleared), so
     # that the targets stay inside the network's tanh range where its values are.
+    _, group_of = np.unique(groups, return_inverse=True)
+    sizes = np.bincount(group_of)
     delta = np.zeros(len(rows))
-    for g in np.unique(groups):
-        at = groups == g
+    by_group = np.argsort(group_of, kind="stable")
+    for at in np.split(by_group, np.cumsum(sizes)[:-1]):
         delta[at] = args.share * (heuristic[at] - np.median(heuristic[at]))
     target = np.clip(before + delta, -0.999, 0.999)
     print(f"{len(rows)} wells; network values {before.mean():.3f} +- {before.std():.3f}, "
@@ -101,11 +103,8 @@ def main() -> None:
           f"{np.polyfit(delta, change, 1)[0]:.3f}")
     # What the network did not take in, term by term: the correlation of the residual
     # (target - new value) with each weighted term's part of the share.
-    heuristic_ev = HeuristicEvaluation(load_preset("heuristic-beam").eval["weights"])
     terms = heuristic_ev.features(rows, scores)
     residual = target - after
-    _, group_of = np.unique(groups, return_inverse=True)
-    sizes = np.bincount(group_of)
     for j, name in enumerate(FEATURES):
         w = heuristic_ev.weights[j]
         if w != 0 and terms[:, j].std() > 0:
