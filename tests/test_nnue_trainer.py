@@ -145,8 +145,8 @@ def test_graded_labels(tmp_path):
     assert partial.any() and (~dead & ~partial).any()
 
 
-def test_lineage_reach_and_hindsight_order():
-    from hatetris.nnue.labels import lineage_reach, order_by_hindsight
+def test_lineage_reach_beam_futures_and_hindsight_order():
+    from hatetris.nnue.labels import beam_futures, lineage_reach, order_by_hindsight
     from hatetris.presets import load_preset, make_evaluation
 
     search = BeamSearch(make_evaluation(load_preset("quick")), 20, 40)
@@ -163,6 +163,19 @@ def test_lineage_reach_and_hindsight_order():
     reach = lineage_reach(parent, search.level_start, s.size)
     assert np.array_equal(reach, naive_reach)
     assert reach[0] == search.depth and (reach > depth).any() and (reach == depth).any()
+
+    for h in (1, 3, 10):  # a future h pieces on: some node h depths below descends from it
+        naive = np.zeros(s.size, np.bool_)
+        for j in range(s.size):
+            a = j
+            for _ in range(h):
+                a = parent[a]
+                if a < 0:
+                    break
+            else:
+                naive[a] = True
+        futures = beam_futures(parent, search.level_start, s.size, h)
+        assert np.array_equal(futures, naive) and futures.any() and not futures.all()
 
     rng = np.random.default_rng(0)
     labels, d, life = rng.random(300), rng.integers(0, 4, 300), rng.integers(0, 5, 300)

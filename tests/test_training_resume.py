@@ -215,6 +215,35 @@ def test_self_play_as_pairs_ranks_longer_lived_wells_of_a_depth_higher(tmp_path)
         RunConfig.from_json({**config, "pair_weight": 0.0})
 
 
+def test_futures_pairs_rank_wells_whose_lineage_lasts_above_those_whose_ends(tmp_path):
+    """``selfplay_as = "futures"``: within one depth of a probe, a well with a
+    descendant in the beam ``futures_horizon`` pieces later ranks above one without;
+    ``futures_pairs`` pairs a depth that has both."""
+    from hatetris.nnue.dataset import load_dataset, read_games, record_pairs
+    from hatetris.nnue.training_run import RunConfig
+
+    run, config = finished_tiny_run(tmp_path, pair_weight=1.0, selfplay_as="futures",
+                                    fixed_siblings=True, probe_width=3, probe_pieces=40,
+                                    probe_samples=60, futures_horizon=3, futures_pairs=4)
+    sp = load_dataset(tmp_path / "run" / "selfplay-1.npz")
+    group, life = np.array(sp.meta["group"]), np.array(sp.meta["life"])
+    assert len(group) == len(life) == len(sp.rows)
+    assert set(life.tolist()) == {0, 1}
+    rows, labels, kinds, pairs = run.training_data(1)
+    n_rec = len(record_pairs(read_games(config["games"]), ())[2])
+    better, worse = pairs[0][n_rec:], pairs[1][n_rec:]
+    both = [g for g in np.unique(group) if 0 < life[group == g].sum() < (group == g).sum()]
+    assert len(both) > 0 and len(better) == 4 * len(both)
+    base = int(np.flatnonzero(kinds == 3)[0])  # the self-play rows come first among kind 3
+    a, b = better - base, worse - base
+    assert (group[a] == group[b]).all() and (life[a] == 1).all() and (life[b] == 0).all()
+    assert np.array_equal(rows[better], sp.rows[a]) and np.isnan(labels[better]).all()
+    again = run.training_data(1)[3]  # the pairs are drawn, seeded: the same every time
+    assert all(np.array_equal(x, y) for x, y in zip(pairs, again))
+    with pytest.raises(ValueError, match="futures"):
+        RunConfig.from_json({**config, "futures_pairs": 0})
+
+
 def test_a_run_in_use_by_another_process_is_refused(tmp_path):
     from hatetris.nnue.training_run import RunConfig, RunError, TrainingRun
 

@@ -29,9 +29,8 @@ def benchmark(run, k: int | None, network: Path) -> dict:
     # Relative to the run (where a run's preset looks), so that the run can move.
     net_ref = (f"net-{k}.npz" if k is not None
                else Path(os.path.relpath(network, run.run_dir)).as_posix())
-    text = gate_preset(run.run_dir.name, k, net_ref, c.chain_piece, c.chain_depth,
-                       c.chain_shortlist)
-    write_text_atomic(preset, text)
+    write_text_atomic(preset, gate_preset(run.run_dir.name, k, net_ref, c.chain_piece,
+                                          c.chain_depth, c.chain_shortlist))
     suite = load_suite(c.bench_suite).subset(list(c.bench_starts) or None)
     cache = run.run_dir / "bench.jsonl"
     rows = run_suite(suite, [str(preset)], c.bench_width, run.workers, cache,

@@ -141,6 +141,19 @@ def lineage_reach(parent: np.ndarray, level_start: list[int], size: int) -> np.n
     return reach
 
 
+def beam_futures(parent: np.ndarray, level_start: list[int], size: int,
+                 horizon: int) -> np.ndarray:
+    """For every node of a beam's tree: has it a descendant ``horizon`` depths below?
+    (False where the tree does not reach that deep.) A wide beam's verdict on a well:
+    its line of play was still worth keeping ``horizon`` pieces later."""
+    reach = lineage_reach(parent, level_start, size)
+    depth = np.zeros(size, np.int64)
+    bounds = list(level_start) + [size]
+    for d in range(len(bounds) - 1):
+        depth[bounds[d]:bounds[d + 1]] = d
+    return reach >= depth + horizon
+
+
 def order_by_hindsight(labels: np.ndarray, depth: np.ndarray, life: np.ndarray) -> np.ndarray:
     """Each depth's labels, handed out again in the order of ``life`` (ties: old order).
 

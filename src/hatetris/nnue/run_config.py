@@ -10,9 +10,9 @@ from dataclasses import asdict, dataclass
 from ..eval.quiescence import CHAIN_PIECES
 from .dataset import HORIZON
 
-SELFPLAY_AS = ("values", "pairs", "search-pairs", "line-pairs", "rollout-pairs")
+SELFPLAY_AS = ("values", "pairs", "search-pairs", "line-pairs", "rollout-pairs", "futures")
 # Self-play that enters the fit as order the probe itself gives (no lookahead labels).
-UNLABELLED = ("pairs", "line-pairs", "rollout-pairs")
+UNLABELLED = ("pairs", "line-pairs", "rollout-pairs", "futures")
 # search-pairs: two labels closer than this are a tie, not an order.
 SEARCH_PAIR_MARGIN = 0.02
 
@@ -69,8 +69,11 @@ class RunConfig:
     # the piece, as a record's does; a probe wider than the gate is a stronger player
     # than the network at the gate's width) or "rollout-pairs" (wells drawn from the
     # probes, their best children by the search's values each continued by its own
-    # beam: the child that survives longer ranks above, see nnue/rollouts.py). Pairs
-    # need pair_weight.
+    # beam: the child that survives longer ranks above, see nnue/rollouts.py) or
+    # "futures" (one depth of a probe: a well that still has a descendant in the beam
+    # futures_horizon pieces later ranks above one that has none: what a probe wider
+    # than the gate judges, across lineages, futures_pairs pairs a depth). Pairs need
+    # pair_weight.
     selfplay_as: str = "values"
     # rollout-pairs: wells drawn from each probe, children kept of each (the search's
     # best), and each child's rollout beam (width, pieces at most).
@@ -78,6 +81,10 @@ class RunConfig:
     rollout_children: int = 6
     rollout_width: int = 300
     rollout_pieces: int = 100
+    # futures: how many pieces on a well's lineage must still be in the probe's beam,
+    # and how many (better, worse) pairs each depth of a probe gives (drawn, seeded).
+    futures_horizon: int = 10
+    futures_pairs: int = 64
     # line-pairs: the last pieces of a probe's line that teach nothing (its last choices
     # are the network's opinion, or all lost).
     line_margin: int = 30
@@ -114,6 +121,8 @@ class RunConfig:
         if self.chain_piece not in CHAIN_PIECES:
             raise ValueError(f"chain_piece is one of {', '.join(CHAIN_PIECES)}, not "
                              f"{self.chain_piece!r}")
+        if self.futures_horizon < 1 or self.futures_pairs < 1:
+            raise ValueError("futures_horizon and futures_pairs must be at least 1")
         if self.chain_depth < 1:
             raise ValueError(f"chain_depth must be at least 1, not {self.chain_depth}")
         if self.chain_shortlist is not None and not self.chain_shortlist >= 1:

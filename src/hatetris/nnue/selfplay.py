@@ -6,7 +6,9 @@ values (labelled by a lookahead, capped by hindsight: a probe that died soon say
 line it kept did not live long) or as order only, within a group (one depth of a probe,
 or the children of one well): the well whose line lived longer in the probe ranks higher,
 or the one the lookahead labels higher, or (rollout pairs, :mod:`.rollouts`) of the
-search's best children of a probe well, the one whose own beam survives longer.
+search's best children of a probe well, the one whose own beam survives longer, or
+(futures) the one whose lineage is still in the probe's beam some pieces later: the
+judgement of a probe wider than the gate, across lineages, as the beam compares them.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import load_dataset, save_dataset, value_of_pieces_to_go
-from .labels import lineage_reach
+from .labels import beam_futures, lineage_reach
 from .network import Network
 from .rollouts import rollout_pairs
 from .samples import candidate_children
@@ -41,6 +43,7 @@ def self_play(run, k: int, net: Network) -> None:
     as_pairs = c.selfplay_as != "values"  # grouped wells, no children
     as_line = c.selfplay_as == "line-pairs"
     as_rollout = c.selfplay_as == "rollout-pairs"
+    as_futures = c.selfplay_as == "futures"
     siblings = as_pairs and c.selfplay_groups == "siblings"
     if done and part.exists():
         d = load_dataset(part)
@@ -87,7 +90,13 @@ def self_play(run, k: int, net: Network) -> None:
             if as_pairs:
                 reach = lineage_reach(search.store.parent, search.level_start,
                                       search.store.size)
-            if siblings:
+            if as_futures:  # depths whose wells' futures the probe went far enough to see
+                alive = beam_futures(search.store.parent, search.level_start,
+                                     search.store.size, c.futures_horizon)
+                depths = [d for d in depths if d + c.futures_horizon < len(starts) - 1]
+                picks = [futures_sample(alive[starts[d]:starts[d + 1]], per_depth, rng)
+                         + starts[d] for d in depths]
+            elif siblings:
                 picks = [sibling_sample(search.store.parent[starts[d]:starts[d + 1]],
                                         reach[starts[d]:starts[d + 1]], per_depth, rng)
                          + starts[d] for d in depths]
@@ -106,7 +115,10 @@ def self_play(run, k: int, net: Network) -> None:
                     groups += [i * 100_000_000 + int(q) for q in search.store.parent[nodes]]
                 else:  # one group per depth
                     groups += [i * 100_000 + int(d) for d in search.store.depth[nodes]]
-                lives += [int(x) for x in reach[nodes]]
+                if as_futures:
+                    lives += [int(x) for x in alive[nodes]]
+                else:
+                    lives += [int(x) for x in reach[nodes]]
             elif c.hindsight:
                 died = search.depth < piece + c.probe_pieces
                 kr, ks, kd = children_by_depth(r, s, search.store.depth[nodes], seed)
@@ -214,6 +226,40 @@ def sibling_sample(parent: np.ndarray, life: np.ndarray, budget: int, rng) -> np
         out.append(families[j])
         n += len(families[j])
     return np.sort(np.concatenate(out)) if out else np.zeros(0, np.int64)
+
+
+def futures_sample(alive: np.ndarray, n: int, rng) -> np.ndarray:
+    """Indices of up to ``n`` wells of one depth: as many with a future (``alive``) as
+    half of ``n`` allows, the rest from those without; drawn without replacement. In a
+    wide beam most wells have no future ten pieces on, so a uniform draw would make
+    few pairs.
+
+    >>> futures_sample(np.array([True, False, False, False, True]), 4,
+    ...                np.random.default_rng(0)).tolist()
+    [0, 1, 2, 4]
+    """
+    good, bad = np.flatnonzero(alive), np.flatnonzero(~alive)
+    a = rng.choice(good, min(n // 2, len(good)), replace=False)
+    b = rng.choice(bad, min(n - len(a), len(bad)), replace=False)
+    return np.sort(np.concatenate([a, b]))
+
+
+def sampled_pairs(group: np.ndarray, alive: np.ndarray, per_group: int, rng) -> np.ndarray:
+    """``per_group`` pairs ``[with a future, without]`` drawn (with replacement) from
+    each group that has both; groups in increasing order.
+
+    >>> sampled_pairs(np.array([1, 1, 2, 2, 2]), np.array([1, 0, 0, 0, 0]), 2,
+    ...               np.random.default_rng(0)).tolist()
+    [[0, 1], [0, 1]]
+    """
+    order = np.argsort(group, kind="stable")
+    cut = np.flatnonzero(np.diff(group[order])) + 1
+    out = []
+    for ids in np.split(order, cut):
+        good, bad = ids[alive[ids] != 0], ids[alive[ids] == 0]
+        if len(good) and len(bad):
+            out.append(np.stack([rng.choice(good, per_group), rng.choice(bad, per_group)], 1))
+    return np.concatenate(out) if out else np.zeros((0, 2), np.int64)
 
 
 def ordered_pairs(group: np.ndarray, key: np.ndarray, margin: float = 0) -> np.ndarray:

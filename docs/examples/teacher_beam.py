@@ -1,0 +1,191 @@
+"""A wide beam as a teacher: which of a step's wells its own future keeps.
+
+The shipped search at a width well above the gate's survives many more pieces (width
+9,000: 189 of 300 on the even hundreds, against 160 at 3,000; docs/steady-state-runs.md).
+Its surviving *line* taught nothing (run steady-10): one line is one draw. This keeps
+the beam's judgement as a whole: continuing a record start at the teacher's width, every
+well of the beam at piece ``t`` is marked by whether any well of the beam ``h`` pieces
+later descends from it (h = 5, 10, 20, 40). Wells of one step with a future rank above
+wells of the same step without one: the comparison the beam makes across lineages,
+labelled by what the wider search found ``h`` pieces on.
+
+    python docs/examples/teacher_beam.py collect --width 20000 --pieces 120 \\
+        --starts 1000,1100,1200 --out runs/teacher
+    python docs/examples/teacher_beam.py fit --data runs/teacher --horizon 10 \\
+        --out runs/teacher/fit-h10
+
+``collect`` writes one ``start-K.npz`` a start (skips starts already written: it
+resumes): per step up to ``--keep`` wells, every one with a future at 10 pieces up to
+half of them, the rest drawn from the others (seeded). ``fit`` refits generation 0 of
+``steady-3`` (``ranked-0``'s recipe: hind-6, the records' values, siblings and ranking
+pairs) with the teacher's pairs added (``--pairs-per-step`` a step, ``--weight`` copies),
+writes ``OUT/net.npz`` and ``OUT/net.toml`` (the shipped search with it), and prints
+the ranking figures of ``ranked-0`` and the new network on the records.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HORIZONS = (5, 10, 20, 40)
+GAME = Path("data/records/david-felipe-6-first-5000.txt")
+
+
+def futures(parent: np.ndarray, level_start: list[int], size: int) -> np.ndarray:
+    """Bit ``i`` of ``out[node]``: some node ``HORIZONS[i]`` levels below descends from
+    it (``nnue.labels.beam_futures`` at each horizon)."""
+    from hatetris.nnue.labels import beam_futures
+
+    out = np.zeros(size, np.uint8)
+    for i, h in enumerate(HORIZONS):
+        out |= beam_futures(parent, level_start, size, h).astype(np.uint8) << i
+    return out
+
+
+def collect(args) -> None:
+    import numba
+
+    from hatetris.presets import load_preset, make_evaluation
+    from hatetris.search.beam import BeamSearch
+    from hatetris.search.tree import game_nodes
+    from hatetris.suite import read_game
+    from hatetris.atomic import write_atomic
+
+    numba.set_num_threads(1)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    evaluation = make_evaluation(load_preset(args.solver))
+    BeamSearch.warm_up(evaluation)
+    keys = read_game(GAME)
+    h10 = 1 << HORIZONS.index(10)
+    for k in (int(x) for x in args.starts.split(",")):
+        path = out / f"start-{k}.npz"
+        if path.exists():
+            continue
+        s = BeamSearch(evaluation, args.width, k + args.pieces, None, game_nodes(keys, k))
+        while s.step() is not None:
+            pass
+        bounds = s.level_start + [s.store.size]
+        fut = futures(s.store.parent, s.level_start, s.store.size)
+        rng = np.random.default_rng(k)
+        picked = []
+        for t in range(k + 1, len(bounds) - 1):
+            nodes = np.arange(bounds[t], bounds[t + 1])
+            alive = nodes[(fut[nodes] & h10) != 0]
+            other = nodes[(fut[nodes] & h10) == 0]
+            half = args.keep // 2
+            a = rng.choice(alive, min(half, len(alive)), replace=False)
+            b = rng.choice(other, min(args.keep - len(a), len(other)), replace=False)
+            picked.append(np.sort(np.concatenate([a, b])))
+        idx = np.concatenate(picked) if picked else np.zeros(0, np.int64)
+        survived = len(bounds) - 2 - k
+        write_atomic(path, lambda fh: np.savez_compressed(fh, rows=s.store.rows[idx], level=s.store.depth[idx],
+                        score=s.store.score[idx], futures=fut[idx],
+                        meta=np.array(json.dumps({"start": k, "width": args.width,
+                                                  "survived": survived,
+                                                  "solver": args.solver}))), "wb")
+        print(json.dumps({"start": k, "survived": survived, "wells": int(len(idx)),
+                          "children": int(s.children_total),
+                          "seconds": round(s.elapsed, 1)}), flush=True)
+
+
+def teacher_pairs(data: Path, horizon: int, per_step: int, seed: int = 0):
+    """(rows, better, worse): per step, ``per_step`` pairs of a well with a future at
+    ``horizon`` above one without (indices into rows)."""
+    bit = 1 << HORIZONS.index(horizon)
+    rng = np.random.default_rng(seed)
+    rows, better, worse, n = [], [], [], 0
+    for f in sorted(data.glob("start-*.npz")):
+        with np.load(f) as z:
+            r, level, fut = z["rows"], z["level"], z["futures"]
+        last = level.max()
+        for t in np.unique(level):
+            if t + horizon > last:  # the beam's end: nothing there has a future yet
+                continue
+            at = np.flatnonzero(level == t)
+            good = at[(fut[at] & bit) != 0]
+            bad = at[(fut[at] & bit) == 0]
+            if len(good) == 0 or len(bad) == 0:
+                continue
+            better.append(n + rng.choice(good, per_step))
+            worse.append(n + rng.choice(bad, per_step))
+        rows.append(r)
+        n += len(r)
+    return (np.concatenate(rows), np.concatenate(better), np.concatenate(worse))
+
+
+def fit_net(args) -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from ranking_fit import generation_zero_data, preset_text, ranking_report, run_records
+
+    from hatetris.nnue.fit import fit
+    from hatetris.nnue.network import load_network, save_network
+
+    run, config, games, (rows, labels, better, worse, held) = run_records(args.run)
+    base_rows, base_labels = generation_zero_data(run, config)
+    t_rows, t_better, t_worse = teacher_pairs(Path(args.data), args.horizon,
+                                              args.pairs_per_step)
+    n_base = sum(len(r) for r in base_rows)
+    n_rec = n_base + len(rows)
+    all_rows = np.ascontiguousarray(np.concatenate(base_rows + [rows, t_rows]))
+    all_labels = np.concatenate(base_labels + [np.full(len(rows) + len(t_rows), np.nan)])
+    pb = [n_base + better[~held]] + [n_rec + t_better] * args.weight
+    pw = [n_base + worse[~held]] + [n_rec + t_worse] * args.weight
+    print(f"records' pairs {int((~held).sum())}, teacher's {len(t_better)} x {args.weight}",
+          flush=True)
+    net = load_network(args.init or config["init"])
+    result = fit(net, all_rows, all_labels, seed=config["seed"], epochs=config["epochs"],
+                 batch=config["batch"], lr=config["lr"],
+                 pairs=(np.concatenate(pb), np.concatenate(pw)),
+                 pair_weight=config["pair_weight"], temperature=config["pair_temperature"],
+                 progress=lambda e, t, v: print(f"epoch {e}: train {t:.4f} val {v:.4f}",
+                                                flush=True))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    save_network(out / "net.npz", net, trained={
+        "from": "docs/examples/teacher_beam.py", "data": args.data,
+        "horizon": args.horizon, "pairs_per_step": args.pairs_per_step,
+        "weight": args.weight, "val_loss": result.val_loss, "epochs": result.epochs})
+    (out / "net.toml").write_text(preset_text(
+        f"ranked-0's recipe plus a wide beam's futures at {args.horizon} pieces",
+        "net.npz").replace('network = "net.npz"', f'network = "{(out / "net.npz").as_posix()}"'))
+    print(f"fit: {result}")
+    t_all = np.arange(len(t_better))
+    for name in ["data/nets/ranked-0.npz", str(out / "net.npz")]:
+        other = load_network(name)
+        tr = ranking_report(other, rows, better[~held], worse[~held])
+        ho = ranking_report(other, rows, better[held], worse[held])
+        te = ranking_report(other, t_rows, t_better[t_all], t_worse[t_all])
+        print(f"{name} | records trained {tr[0]:.3f}, {tr[1]:.3f} | held out {ho[0]:.3f}, "
+              f"{ho[1]:.3f} | teacher pairs right {te[1]:.3f}", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("collect")
+    c.add_argument("--solver", default="nnue-beam")
+    c.add_argument("--width", type=int, default=20000)
+    c.add_argument("--pieces", type=int, default=120)
+    c.add_argument("--keep", type=int, default=256)
+    c.add_argument("--starts", required=True, help="pieces of the 3,711-line prefix")
+    c.add_argument("--out", required=True)
+    f = sub.add_parser("fit")
+    f.add_argument("--run", default="data/training/steady-3")
+    f.add_argument("--data", required=True)
+    f.add_argument("--horizon", type=int, default=10, choices=HORIZONS)
+    f.add_argument("--pairs-per-step", type=int, default=64)
+    f.add_argument("--weight", type=int, default=1)
+    f.add_argument("--init", default=None)
+    f.add_argument("--out", required=True)
+    args = ap.parse_args()
+    collect(args) if args.cmd == "collect" else fit_net(args)
+
+
+if __name__ == "__main__":
+    main()
