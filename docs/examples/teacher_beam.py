@@ -50,11 +50,12 @@ def futures(parent: np.ndarray, level_start: list[int], size: int) -> np.ndarray
 def collect(args) -> None:
     import numba
 
+    from hatetris.atomic import write_atomic
+    from hatetris.nnue.selfplay import futures_sample
     from hatetris.presets import load_preset, make_evaluation
     from hatetris.search.beam import BeamSearch
     from hatetris.search.tree import game_nodes
     from hatetris.suite import read_game
-    from hatetris.atomic import write_atomic
 
     numba.set_num_threads(1)
     out = Path(args.out)
@@ -73,22 +74,17 @@ def collect(args) -> None:
         bounds = s.level_start + [s.store.size]
         fut = futures(s.store.parent, s.level_start, s.store.size)
         rng = np.random.default_rng(k)
-        picked = []
-        for t in range(k + 1, len(bounds) - 1):
-            nodes = np.arange(bounds[t], bounds[t + 1])
-            alive = nodes[(fut[nodes] & h10) != 0]
-            other = nodes[(fut[nodes] & h10) == 0]
-            half = args.keep // 2
-            a = rng.choice(alive, min(half, len(alive)), replace=False)
-            b = rng.choice(other, min(args.keep - len(a), len(other)), replace=False)
-            picked.append(np.sort(np.concatenate([a, b])))
-        idx = np.concatenate(picked) if picked else np.zeros(0, np.int64)
+        # The training run's draw: up to half of a step's kept wells have a future at 10.
+        idx = np.concatenate([futures_sample((fut[bounds[t]:bounds[t + 1]] & h10) != 0,
+                                             args.keep, rng) + bounds[t]
+                              for t in range(k + 1, len(bounds) - 1)] or
+                             [np.zeros(0, np.int64)])
         survived = len(bounds) - 2 - k
-        write_atomic(path, lambda fh: np.savez_compressed(fh, rows=s.store.rows[idx], level=s.store.depth[idx],
-                        score=s.store.score[idx], futures=fut[idx],
-                        meta=np.array(json.dumps({"start": k, "width": args.width,
-                                                  "survived": survived,
-                                                  "solver": args.solver}))), "wb")
+        meta = json.dumps({"start": k, "width": args.width, "survived": survived,
+                           "solver": args.solver})
+        write_atomic(path, lambda fh: np.savez_compressed(
+            fh, rows=s.store.rows[idx], level=s.store.depth[idx], score=s.store.score[idx],
+            futures=fut[idx], meta=np.array(meta)), "wb")
         print(json.dumps({"start": k, "survived": survived, "wells": int(len(idx)),
                           "children": int(s.children_total),
                           "seconds": round(s.elapsed, 1)}), flush=True)
@@ -96,27 +92,22 @@ def collect(args) -> None:
 
 def teacher_pairs(data: Path, horizon: int, per_step: int, seed: int = 0):
     """(rows, better, worse): per step, ``per_step`` pairs of a well with a future at
-    ``horizon`` above one without (indices into rows)."""
+    ``horizon`` above one without (indices into rows), drawn as the training run draws
+    them (``nnue.selfplay.sampled_pairs``); the beam's last ``horizon`` steps have no
+    future yet, so they give none."""
+    from hatetris.nnue.selfplay import sampled_pairs
+
     bit = 1 << HORIZONS.index(horizon)
     rng = np.random.default_rng(seed)
-    rows, better, worse, n = [], [], [], 0
+    rows, pairs, n = [], [], 0
     for f in sorted(data.glob("start-*.npz")):
         with np.load(f) as z:
             r, level, fut = z["rows"], z["level"], z["futures"]
-        last = level.max()
-        for t in np.unique(level):
-            if t + horizon > last:  # the beam's end: nothing there has a future yet
-                continue
-            at = np.flatnonzero(level == t)
-            good = at[(fut[at] & bit) != 0]
-            bad = at[(fut[at] & bit) == 0]
-            if len(good) == 0 or len(bad) == 0:
-                continue
-            better.append(n + rng.choice(good, per_step))
-            worse.append(n + rng.choice(bad, per_step))
+        pairs.append(sampled_pairs(level, fut & bit, per_step, rng) + n)
         rows.append(r)
         n += len(r)
-    return (np.concatenate(rows), np.concatenate(better), np.concatenate(worse))
+    both = np.concatenate(pairs)
+    return np.concatenate(rows), both[:, 0], both[:, 1]
 
 
 def fit_net(args) -> None:

@@ -87,7 +87,7 @@ def self_play(run, k: int, net: Network) -> None:
             starts = search.level_start + [search.store.size]
             depths = range(piece + 1, len(starts) - 1)
             per_depth = max(1, c.probe_samples // max(1, len(depths)))
-            if as_pairs:
+            if as_pairs and not as_futures:  # futures read the same walk's verdict
                 reach = lineage_reach(search.store.parent, search.level_start,
                                       search.store.size)
             if as_futures:  # depths whose wells' futures the probe went far enough to see
