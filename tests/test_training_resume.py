@@ -413,7 +413,7 @@ def test_a_fork_is_judged_against_its_own_generations_score(tmp_path):
     fork_run(source, 0, tmp_path / "new-gate", other)
     state = json.loads((tmp_path / "new-gate" / "state.json").read_text())
     assert state["best_score"] is None and "bench" not in state["generations"]["0"]
-    assert state["baseline"] == {}  # measured again on the new gate
+    assert state["baseline"] == {}  # another gate's figure (a fork does not measure it)
     other = RunConfig.from_json({**config.to_json(), "chain_piece": "optimistic"})
     fork_run(source, 0, tmp_path / "new-chain", other)  # the gate's games would differ
     state = json.loads((tmp_path / "new-chain" / "state.json").read_text())
@@ -426,6 +426,14 @@ def test_a_fork_is_judged_against_its_own_generations_score(tmp_path):
     assert json.loads((tmp_path / "deeper" / "state.json").read_text())["best_score"] is None
     for bad in ({"chain_depth": 0}, {"chain_shortlist": 0.5}):
         with pytest.raises(ValueError, match="chain_"):
+            RunConfig.from_json({**config.to_json(), **bad})
+    opening = RunConfig.from_json({**config.to_json(), "opening_pieces": 464,
+                                   "opening_network": "data/nets/ranked-0.npz"})
+    fork_run(source, 0, tmp_path / "opening", opening)  # the gate plays another preset
+    assert json.loads((tmp_path / "opening" / "state.json").read_text())["best_score"] is None
+    for bad in ({"opening_pieces": 464}, {"opening_network": "data/nets/ranked-0.npz"},
+                {"opening_network": "data/nets/ranked-0.npz", "opening_pieces": -1}):
+        with pytest.raises(ValueError, match="opening_"):
             RunConfig.from_json({**config.to_json(), **bad})
 
 

@@ -36,7 +36,7 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "backup": str,
     },
     "eval": {"kind": str, "weights": dict, "network": str, "opening_weights": dict,
-             "opening_pieces": int, "lines_weight": (int, float),
+             "opening_network": str, "opening_pieces": int, "lines_weight": (int, float),
              "heuristic_share": (int, float), "heuristic_weights": dict},
     "quiescence": {"enabled": bool, "depth": int, "piece": str, "shortlist": (int, float)},
 }
@@ -141,12 +141,15 @@ def load_preset(name: str) -> Preset:
         for k, v in ev.get(table, {}).items():
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise PresetError(f"{where}: [eval.{table}] {k} must be a number")
-    if ("opening_weights" in ev) != ("opening_pieces" in ev):
-        raise PresetError(f"{where}: [eval] opening_weights and opening_pieces go together")
+    opening = "opening_weights" if ev.get("kind") == "heuristic" else "opening_network"
+    if ("opening_weights" in ev and ev["kind"] != "heuristic") or (
+            "opening_network" in ev and ev["kind"] != "nnue"):
+        raise PresetError(f"{where}: [eval] opening_weights are for kind 'heuristic', "
+                          "opening_network for kind 'nnue'")
+    if (opening in ev) != ("opening_pieces" in ev):
+        raise PresetError(f"{where}: [eval] {opening} and opening_pieces go together")
     if ev.get("opening_pieces", 1) < 1:
         raise PresetError(f"{where}: opening_pieces must be at least 1")
-    if "opening_weights" in ev and ev["kind"] != "heuristic":
-        raise PresetError(f"{where}: opening weights are for kind 'heuristic'")
     # Negative weights are allowed: they hold back clears (docs/steady-state-runs.md,
     # twentieth session, measures both signs).
     for key in ("lines_weight", "heuristic_share"):
@@ -183,6 +186,12 @@ def make_evaluation(preset: Preset):
         try:
             evaluation = NNUEEvaluation(load_network(preset.resolve(ev["network"])),
                                         ev.get("lines_weight", 0.0))
+            if "opening_network" in ev:
+                from .eval.phased import PhasedEvaluation
+
+                opening = NNUEEvaluation(load_network(preset.resolve(ev["opening_network"])),
+                                         ev.get("lines_weight", 0.0))
+                evaluation = PhasedEvaluation(opening, evaluation, ev["opening_pieces"])
         except NetworkError as e:
             raise PresetError(f"{preset.path}: {e}") from None
         if "heuristic_share" in ev:

@@ -135,6 +135,8 @@ def solver_fingerprint(solver: str) -> str:
     h = hashlib.sha256(json.dumps(preset.to_json(), sort_keys=True).encode())
     if preset.eval.get("kind") == "nnue":
         h.update(preset.resolve(preset.eval["network"]).read_bytes())
+        if "opening_network" in preset.eval:
+            h.update(preset.resolve(preset.eval["opening_network"]).read_bytes())
     return h.hexdigest()[:16]
 
 

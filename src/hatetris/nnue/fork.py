@@ -22,7 +22,8 @@ DATA_OPTIONS = ("games", "min_pieces", "hold_out", "horizon", "siblings", "recor
                 "label_width", "label_depth", "label_grace", "init", "seed")
 # What a generation was judged by: if any differs, old benchmark figures are not kept.
 GATE_OPTIONS = ("bench_suite", "bench_starts", "bench_width", "empty_widths",
-                "chain_piece", "chain_depth", "chain_shortlist")
+                "chain_piece", "chain_depth", "chain_shortlist", "opening_network",
+                "opening_pieces")
 
 
 def _generation_of(name: str) -> int:

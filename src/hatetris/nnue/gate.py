@@ -30,7 +30,8 @@ def benchmark(run, k: int | None, network: Path) -> dict:
     net_ref = (f"net-{k}.npz" if k is not None
                else Path(os.path.relpath(network, run.run_dir)).as_posix())
     write_text_atomic(preset, gate_preset(run.run_dir.name, k, net_ref, c.chain_piece,
-                                          c.chain_depth, c.chain_shortlist))
+                                          c.chain_depth, c.chain_shortlist,
+                                          opening_of(c, network)))
     suite = load_suite(c.bench_suite).subset(list(c.bench_starts) or None)
     cache = run.run_dir / "bench.jsonl"
     rows = run_suite(suite, [str(preset)], c.bench_width, run.workers, cache,
@@ -59,9 +60,21 @@ def benchmark(run, k: int | None, network: Path) -> dict:
     return result
 
 
+def opening_of(config, network: Path) -> tuple[str, int] | None:
+    """The run's opening network and its pieces for a gate of ``network``; None without
+    one, or when it is ``network`` itself (the same play, and the preset, so its cached
+    games, of the network alone)."""
+    path = config.opening_path()
+    if path is None or Path(network).read_bytes() == path.read_bytes():
+        return None
+    return config.opening_network, config.opening_pieces
+
+
 def gate_preset(run_name: str, k: int | None, net_ref: str, chain_piece: str,
-                depth: int = 2, shortlist: float | None = None) -> str:
-    """The preset a gate plays generation ``k`` (None: the initial network) with.
+                depth: int = 2, shortlist: float | None = None,
+                opening: tuple[str, int] | None = None) -> str:
+    """The preset a gate plays generation ``k`` (None: the initial network) with;
+    ``opening``: (network file, pieces) valuing the opening (eval/phased.py).
 
     >>> print(gate_preset("steady-13", 2, "net-2.npz", "optimistic"))  # doctest: +ELLIPSIS
     description = "Training run steady-13: generation 2"
@@ -71,6 +84,14 @@ def gate_preset(run_name: str, k: int | None, net_ref: str, chain_piece: str,
     depth = 2
     piece = "optimistic"
     <BLANKLINE>
+    >>> print(gate_preset("r", 1, "net-1.npz", "optimistic", 3, 8, ("o.npz", 464))
+    ...       .split("[eval]")[1])  # doctest: +ELLIPSIS
+    <BLANKLINE>
+    kind = "nnue"
+    network = "net-1.npz"
+    opening_network = "o.npz"
+    opening_pieces = 464
+    ...
     >>> print(gate_preset("r", 0, "net-0.npz", "optimistic", 3, 8).split("[quiescence]")[1])
     <BLANKLINE>
     enabled = true
@@ -87,5 +108,7 @@ def gate_preset(run_name: str, k: int | None, net_ref: str, chain_piece: str,
     return (f'description = "Training run {run_name}: '
             f'{"generation " + str(k) if k is not None else "its initial network"}"\n\n'
             '[search]\nkind = "beam"\nwidth = 1000\ncheckpoint_every = 10\n\n'
-            f'[eval]\nkind = "nnue"\nnetwork = "{net_ref}"\n\n'
+            f'[eval]\nkind = "nnue"\nnetwork = "{net_ref}"\n'
+            + (f'opening_network = "{opening[0]}"\nopening_pieces = {opening[1]}\n'
+               if opening else "") + "\n"
             f'[quiescence]\nenabled = true\ndepth = {depth}\n{chains}')

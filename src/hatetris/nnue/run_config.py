@@ -111,6 +111,12 @@ class RunConfig:
     # before these options existed.
     chain_depth: int = 2
     chain_shortlist: float | None = None
+    # An opening network (a file, as ``init``) that values the wells with fewer than
+    # ``opening_pieces`` pieces placed in the probes and the gate (eval/phased.py); the
+    # generations' networks value the rest. A teacher that shows only the steady state
+    # then cannot make the opening worse. None: the generation's network everywhere.
+    opening_network: str | None = None
+    opening_pieces: int = 0
 
     def __post_init__(self):
         if self.selfplay_as not in SELFPLAY_AS:
@@ -128,11 +134,26 @@ class RunConfig:
         if self.chain_shortlist is not None and not self.chain_shortlist >= 1:
             raise ValueError(f"chain_shortlist must be at least 1 (times the width) or "
                              f"null, not {self.chain_shortlist}")
+        if (self.opening_network is None) != (self.opening_pieces == 0) or \
+                self.opening_pieces < 0:
+            raise ValueError("opening_network and opening_pieces (at least 1) go together")
         if self.fit_from not in ("best", "init"):
             raise ValueError(f"fit_from is 'best' or 'init', not {self.fit_from!r}")
         if self.selfplay_groups not in ("depth", "siblings"):
             raise ValueError(f"selfplay_groups is 'depth' or 'siblings', not "
                              f"{self.selfplay_groups!r}")
+
+    def opening_path(self):
+        """The opening network's file (relative names: to the working directory if
+        there, else to the repository, as presets find files); None without one."""
+        if self.opening_network is None:
+            return None
+        from pathlib import Path
+
+        from ..presets import REPO_ROOT
+
+        path = Path(self.opening_network)
+        return path if path.is_absolute() or path.exists() else REPO_ROOT / path
 
     def to_json(self) -> dict:
         return json.loads(json.dumps(asdict(self)))

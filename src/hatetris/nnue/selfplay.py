@@ -51,8 +51,14 @@ def self_play(run, k: int, net: Network) -> None:
         groups, lives = list(d.meta.get("group", [])), list(d.meta.get("life", []))
     else:
         done, rows, scores, caps, groups, lives = 0, [], [], [], [], []
-    evaluation = QuiescenceEvaluation(NNUEEvaluation(net), c.chain_depth, c.chain_piece,
-                                      c.chain_shortlist)
+    value = NNUEEvaluation(net)
+    if c.opening_network is not None:  # as the gate plays it (nnue/gate.py)
+        from ..eval.phased import PhasedEvaluation
+        from .network import load_network
+
+        value = PhasedEvaluation(NNUEEvaluation(load_network(c.opening_path())), value,
+                                 c.opening_pieces)
+    evaluation = QuiescenceEvaluation(value, c.chain_depth, c.chain_piece, c.chain_shortlist)
     for i, spec in enumerate(probe_specs(c, k)):
         if i < done:
             continue

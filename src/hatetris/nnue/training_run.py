@@ -156,7 +156,10 @@ class TrainingRun:
         self.load_state()
         c = self.config
         self.build_records()
-        if c.bench_suite and "init" not in self.state.get("baseline", {}):
+        # A fork judged by a new gate has a best network already: the initial network's
+        # figure would only be shown, at the price of a whole gate.
+        if (c.bench_suite and "init" not in self.state.get("baseline", {})
+                and self.state["best"] is None):
             self.state.setdefault("baseline", {})["init"] = self.benchmark(
                 None, Path(c.init).resolve())
             self.save_state()
