@@ -33,14 +33,23 @@ from .children import evaluate_kept_children
 @njit(**NJIT)
 def in_opening(rows, scores, opening_pieces, out) -> None:
     """``out[i]``: fewer than ``opening_pieces`` pieces placed in well ``i``."""
+    bound = 4 * opening_pieces
+    most = rows.shape[1] * 10  # cells a well can hold
     for i in range(rows.shape[0]):
+        # The score alone decides most wells (all those of a long game): no count.
+        if 10 * scores[i] >= bound:
+            out[i] = False
+            continue
+        if 10 * scores[i] + most < bound:
+            out[i] = True
+            continue
         cells = 0
         for r in range(rows.shape[1]):
-            v = np.int64(rows[i, r])
+            v = np.int64(rows[i, r]) & 0x3FF  # the 10 columns, as core.cell_counts
             while v:
                 v &= v - 1
                 cells += 1
-        out[i] = cells + 10 * scores[i] < 4 * opening_pieces
+        out[i] = cells + 10 * scores[i] < bound
 
 
 class PhasedEvaluation:
