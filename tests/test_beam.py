@@ -349,10 +349,12 @@ def test_bad_presets_are_refused(tmp_path):
 def test_lines_weight_reaches_the_network_evaluation(tmp_path):
     text = load_preset("nnue-beam").path.read_text()
     p = tmp_path / "lines.toml"
-    p.write_text(text.replace('kind = "nnue"', 'kind = "nnue"\nlines_weight = 0.05'))
-    assert make_evaluation(load_preset(str(p))).inner.lines_weight == 0.05
-    p.write_text(text.replace('kind = "nnue"', 'kind = "nnue"\nlines_weight = -0.05'))
-    assert make_evaluation(load_preset(str(p))).inner.lines_weight == -0.05
+    for weight in (0.05, -0.05):
+        p.write_text(text.replace('kind = "nnue"', f'kind = "nnue"\nlines_weight = {weight}'))
+        inner = make_evaluation(load_preset(str(p))).inner
+        # The shipped preset has an opening network beside its own: both take it.
+        nets = [inner.opening, inner.rest] if hasattr(inner, "opening") else [inner]
+        assert [n.lines_weight for n in nets] == [weight] * len(nets)
     p.write_text(text.replace('kind = "nnue"', 'kind = "nnue"\nlines_weight = nan'))
     with pytest.raises(PresetError, match="lines_weight"):
         load_preset(str(p))

@@ -15,6 +15,7 @@ from hatetris.presets import PresetError, load_preset, make_evaluation
 from hatetris.search.beam import BeamSearch
 from hatetris.search.tree import path_keys
 
+from test_mixed import PRESET  # a width-100 beam with the network ranked-0
 from test_nnue_fast import KIDS, OWNER, PARENTS
 
 
@@ -63,17 +64,6 @@ def test_a_game_plays_the_opening_network_then_the_other():
     assert phased != _game(opening)
     assert _game(PhasedEvaluation(opening, rest, 1000)) == _game(opening)
     assert _game(PhasedEvaluation(rest, rest, 10)) == _game(rest)
-
-
-PRESET = """
-[search]
-kind = "beam"
-width = 100
-
-[eval]
-kind = "nnue"
-network = "data/nets/ranked-0.npz"
-"""
 
 
 def test_preset_keys_build_the_phased_evaluation(tmp_path):
