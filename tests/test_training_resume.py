@@ -244,6 +244,27 @@ def test_futures_pairs_rank_wells_whose_lineage_lasts_above_those_whose_ends(tmp
         RunConfig.from_json({**config, "futures_pairs": 0})
 
 
+def test_an_opening_network_plays_the_probes_wells_before_its_pieces(tmp_path):
+    """With ``opening_network``, a probe values wells with fewer than ``opening_pieces``
+    pieces placed by that network: past the probe's pieces it plays the run's own game
+    (the same wells), before them another."""
+    from hatetris.nnue.dataset import load_dataset
+    from hatetris.nnue.network import Network, save_network
+
+    opening = tmp_path / "opening.npz"
+    save_network(opening, Network.random(("rows",), hidden=8, seed=7, scale=3.0))
+    wells = {}
+    for name, extra in (("none", {}),
+                        ("after", {"opening_network": str(opening), "opening_pieces": 1}),
+                        ("before", {"opening_network": str(opening),
+                                    "opening_pieces": 1000})):
+        (tmp_path / name).mkdir()
+        finished_tiny_run(tmp_path / name, probe_width=3, probe_pieces=20, **extra)
+        wells[name] = load_dataset(tmp_path / name / "run" / "selfplay-1.npz").rows
+    assert np.array_equal(wells["after"], wells["none"])  # the probe starts at piece 100
+    assert not np.array_equal(wells["before"], wells["none"])
+
+
 def test_a_run_in_use_by_another_process_is_refused(tmp_path):
     from hatetris.nnue.training_run import RunConfig, RunError, TrainingRun
 
