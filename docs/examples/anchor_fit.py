@@ -104,9 +104,10 @@ def fit_net(args) -> None:
         with np.load(f) as z:
             a_rows.append(z["rows"])
             a_vals.append(z["value"])
-    if args.copies and a_rows:
+    ar = np.concatenate(a_rows) if a_rows else None
+    av = np.concatenate(a_vals) if a_vals else None
+    if args.copies and ar is not None:
         n = len(rows)
-        ar, av = np.concatenate(a_rows), np.concatenate(a_vals)
         rows = np.ascontiguousarray(np.concatenate([rows] + [ar] * args.copies))
         labels = np.concatenate([labels] + [av] * args.copies)
         print(f"anchor: {len(ar):,} wells x {args.copies} after {n:,} rows", flush=True)
@@ -125,8 +126,7 @@ def fit_net(args) -> None:
         run_dir.name, 1, (out / "net.npz").resolve().as_posix(), config.chain_piece,
         config.chain_depth, config.chain_shortlist))
     print(f"fit: {result}")
-    if a_rows:
-        ar, av = np.concatenate(a_rows), np.concatenate(a_vals)
+    if ar is not None:
         drift = network_values(net, ar) - av
         print(f"anchor wells: parent's value {av.mean():.4f}, new minus parent: mean "
               f"{drift.mean():+.4f}, rms {np.sqrt((drift ** 2).mean()):.4f}", flush=True)

@@ -27,6 +27,7 @@ import numpy as np
 from numba import njit
 
 from ..config import NJIT
+from ..core import popcount
 from .children import evaluate_kept_children
 
 
@@ -45,10 +46,7 @@ def in_opening(rows, scores, opening_pieces, out) -> None:
             continue
         cells = 0
         for r in range(rows.shape[1]):
-            v = np.int64(rows[i, r]) & 0x3FF  # the 10 columns, as core.cell_counts
-            while v:
-                v &= v - 1
-                cells += 1
+            cells += popcount(np.int64(rows[i, r]) & 0x3FF)  # 10 columns: core.cell_counts
         out[i] = cells + 10 * scores[i] < bound
 
 

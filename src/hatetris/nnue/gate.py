@@ -26,12 +26,10 @@ def benchmark(run, k: int | None, network: Path) -> dict:
 
     c = run.config
     preset = run.run_dir / "presets" / (f"net-{k}.toml" if k is not None else "init.toml")
-    # Relative to the run (where a run's preset looks), so that the run can move.
-    net_ref = (f"net-{k}.npz" if k is not None
-               else Path(os.path.relpath(network, run.run_dir)).as_posix())
+    net_ref = f"net-{k}.npz" if k is not None else run_relative(network, run.run_dir)
     write_text_atomic(preset, gate_preset(run.run_dir.name, k, net_ref, c.chain_piece,
                                           c.chain_depth, c.chain_shortlist,
-                                          opening_of(c, network)))
+                                          opening_of(c, run.run_dir, network)))
     suite = load_suite(c.bench_suite).subset(list(c.bench_starts) or None)
     cache = run.run_dir / "bench.jsonl"
     rows = run_suite(suite, [str(preset)], c.bench_width, run.workers, cache,
@@ -60,14 +58,21 @@ def benchmark(run, k: int | None, network: Path) -> dict:
     return result
 
 
-def opening_of(config, network: Path) -> tuple[str, int] | None:
-    """The run's opening network and its pieces for a gate of ``network``; None without
-    one, or when it is ``network`` itself (the same play, and the preset, so its cached
-    games, of the network alone)."""
-    path = config.opening_path()
-    if path is None or Path(network).read_bytes() == path.read_bytes():
+def run_relative(path: Path | str, run_dir: Path) -> str:
+    """A file named in a run's preset: relative to the run (where a run's preset looks
+    first), so that the run can move."""
+    return Path(os.path.relpath(Path(path).resolve(), run_dir)).as_posix()
+
+
+def opening_of(config, run_dir: Path, network: Path) -> tuple[str, int] | None:
+    """The run's opening network (as its preset names it) and its pieces for a gate of
+    ``network``; None without one, or when it is ``network`` itself (the same play, and
+    the preset, so its cached games, of the network alone)."""
+    if config.opening_network is None:
         return None
-    return config.opening_network, config.opening_pieces
+    if Path(network).read_bytes() == Path(config.opening_network).read_bytes():
+        return None
+    return run_relative(config.opening_network, run_dir), config.opening_pieces
 
 
 def gate_preset(run_name: str, k: int | None, net_ref: str, chain_piece: str,

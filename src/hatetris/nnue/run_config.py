@@ -111,7 +111,7 @@ class RunConfig:
     # before these options existed.
     chain_depth: int = 2
     chain_shortlist: float | None = None
-    # An opening network (a file, as ``init``) that values the wells with fewer than
+    # An opening network (a file, found as ``init`` is) that values the wells with fewer than
     # ``opening_pieces`` pieces placed in the probes and the gate (eval/phased.py); the
     # generations' networks value the rest. A teacher that shows only the steady state
     # then cannot make the opening worse. None: the generation's network everywhere.
@@ -142,18 +142,6 @@ class RunConfig:
         if self.selfplay_groups not in ("depth", "siblings"):
             raise ValueError(f"selfplay_groups is 'depth' or 'siblings', not "
                              f"{self.selfplay_groups!r}")
-
-    def opening_path(self):
-        """The opening network's file (relative names: to the working directory if
-        there, else to the repository, as presets find files); None without one."""
-        if self.opening_network is None:
-            return None
-        from pathlib import Path
-
-        from ..presets import REPO_ROOT
-
-        path = Path(self.opening_network)
-        return path if path.is_absolute() or path.exists() else REPO_ROOT / path
 
     def to_json(self) -> dict:
         return json.loads(json.dumps(asdict(self)))

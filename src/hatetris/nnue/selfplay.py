@@ -56,7 +56,7 @@ def self_play(run, k: int, net: Network) -> None:
         from ..eval.phased import PhasedEvaluation
         from .network import load_network
 
-        value = PhasedEvaluation(NNUEEvaluation(load_network(c.opening_path())), value,
+        value = PhasedEvaluation(NNUEEvaluation(load_network(c.opening_network)), value,
                                  c.opening_pieces)
     evaluation = QuiescenceEvaluation(value, c.chain_depth, c.chain_piece, c.chain_shortlist)
     for i, spec in enumerate(probe_specs(c, k)):

@@ -162,9 +162,7 @@ class TrainingRun:
                 and self.state["best"] is None):
             self.state.setdefault("baseline", {})["init"] = self.benchmark(
                 None, Path(c.init).resolve())
-            self.save_state()
-            if self.state["best"] is None:
-                self.state["best_score"] = self.state["baseline"]["init"]["score"]
+            self.state["best_score"] = self.state["baseline"]["init"]["score"]
             self.save_state()
         if c.bench_suite and self.state["best"] is not None and self.state["best_score"] is None:
             # A fork judged by a new gate: its kept best network is measured on it first.
