@@ -265,6 +265,50 @@ def test_an_opening_network_plays_the_probes_wells_before_its_pieces(tmp_path):
     assert not np.array_equal(wells["before"], wells["none"])
 
 
+def test_a_lead_starts_the_probe_where_the_gates_search_goes(tmp_path):
+    """``probe_lead``: the best network first plays the start at the gate's width; the
+    probe continues that game's line ``probe_lead`` pieces on (or ``probe_lead_back``
+    before its end, if it died sooner), and the state says where it started."""
+    from hatetris.game import replay
+    from hatetris.eval.quiescence import QuiescenceEvaluation
+    from hatetris.nnue.dataset import load_dataset
+    from hatetris.nnue.evaluation import NNUEEvaluation
+    from hatetris.nnue.network import load_network
+    from hatetris.nnue.selfplay import lead_start
+    from hatetris.nnue.training_run import RunConfig
+    from tqdm import tqdm
+
+    wells = {}
+    for name, extra in (("none", {}), ("lead", {"probe_lead": 6, "bench_width": 2})):
+        (tmp_path / name).mkdir()
+        run, config = finished_tiny_run(tmp_path / name, probe_width=3, probe_pieces=20,
+                                        **extra)
+        wells[name] = load_dataset(tmp_path / name / "run" / "selfplay-1.npz").rows
+        probe = next(iter(run.state["generations"]["1"]["probes"].values()))
+    assert probe["from"] == 106 and probe["lead_survived"] == 6
+    assert not np.array_equal(wells["lead"], wells["none"])
+    with pytest.raises(ValueError, match="probe_lead"):
+        RunConfig.from_json({**config, "probe_lead": -1})
+
+    game = (tmp_path / "none" / "kj4.txt").read_text().strip()
+    from hatetris.codecs import decode
+
+    keys = decode(game)
+    _, record_wells = replay(keys, steps=True)
+    evaluation = QuiescenceEvaluation(NNUEEvaluation(load_network(config["init"])), 2,
+                                      "adversary", None)
+    for lead, width, back in ((6, 2, 30), (400, 1, 5)):
+        line, at, survived = lead_start(evaluation, keys, 100, lead, width, back,
+                                        tqdm(disable=True))
+        result, line_wells = replay(line, steps=True)
+        assert result.pieces_placed == at
+        assert np.array_equal(np.array(line_wells[:100]), np.array(record_wells[:100]))
+        if survived >= lead:
+            assert at == 100 + lead
+        else:  # width 1 dies long before 400 pieces
+            assert at == max(100, 100 + survived - back)
+
+
 def test_a_run_in_use_by_another_process_is_refused(tmp_path):
     from hatetris.nnue.training_run import RunConfig, RunError, TrainingRun
 

@@ -117,6 +117,13 @@ class RunConfig:
     # then cannot make the opening worse. None: the generation's network everywhere.
     opening_network: str | None = None
     opening_pieces: int = 0
+    # The learner's own positions (as DAgger takes them): before each probe, the run's
+    # best network plays ``probe_lead`` pieces from its start at the gate's width (the
+    # gate's search), and the probe starts where that game is then, or ``probe_lead_back``
+    # pieces before it ended if it died sooner. The teacher (the probe, wider) is then
+    # asked about the positions the gate's search reaches, not the record's. 0: off.
+    probe_lead: int = 0
+    probe_lead_back: int = 30
 
     def __post_init__(self):
         if self.selfplay_as not in SELFPLAY_AS:
@@ -137,6 +144,8 @@ class RunConfig:
         if (self.opening_network is None) != (self.opening_pieces == 0) or \
                 self.opening_pieces < 0:
             raise ValueError("opening_network and opening_pieces (at least 1) go together")
+        if self.probe_lead < 0 or self.probe_lead_back < 0:
+            raise ValueError("probe_lead and probe_lead_back must be at least 0")
         if self.fit_from not in ("best", "init"):
             raise ValueError(f"fit_from is 'best' or 'init', not {self.fit_from!r}")
         if self.selfplay_groups not in ("depth", "siblings"):

@@ -64,6 +64,14 @@ def self_play(run, k: int, net: Network) -> None:
             continue
         game, _, piece = spec.rpartition(":")
         keys, piece = read_game(Path(game)), int(piece)
+        lead = {}
+        if c.probe_lead:
+            keys, at, survived = lead_start(evaluation, keys, piece, c.probe_lead,
+                                            c.bench_width, c.probe_lead_back,
+                                            run.bar(initial=piece, unit="piece",
+                                                    desc=f"gen {k} lead {spec}"))
+            lead = {"from": at, "lead_survived": survived}
+            piece = at
         search = BeamSearch(evaluation, c.probe_width, piece + c.probe_pieces, None,
                             game_nodes(keys, piece))
         from ..solve import finish_search
@@ -138,7 +146,8 @@ def self_play(run, k: int, net: Network) -> None:
         scores += [s, ks]
         g.setdefault("probes", {})[spec] = {"survived": int(search.depth - piece),
                                             "lines": int(search.best_score),
-                                            "wells": int(len(r) + len(kr)), **counts}
+                                            "wells": int(len(r) + len(kr)), **counts,
+                                            **lead}
         _save_partial(part, rows, scores, caps, groups if as_pairs else None, lives)
         g["probes_done"] = i + 1
         run.save_state()
@@ -156,6 +165,27 @@ def self_play(run, k: int, net: Network) -> None:
     run.event(k, "self-play", probes=g.get("probes", {}), wells=int(len(all_rows)),
               mean_probe_survived=round(float(np.mean(
                   [p["survived"] for p in g.get("probes", {}).values()] or [0])), 1))
+
+
+def lead_start(evaluation, keys: str, piece: int, lead: int, width: int, back: int,
+               bar) -> tuple[str, int, int]:
+    """Where a probe with a lead starts: a beam of ``width`` with ``evaluation``
+    continues the game ``keys`` from ``piece`` for at most ``lead`` pieces; the start is
+    its best line at ``piece + lead``, or, if it died first (after ``survived`` pieces),
+    ``back`` pieces before its end (never before ``piece``). Returns the line's keys
+    (the whole game, from the empty well, to the start), the start and ``survived``;
+    ``bar`` shows the beam's progress."""
+    from ..search.beam import BeamSearch
+    from ..search.tree import game_nodes, path_keys, path_nodes
+    from ..solve import finish_search
+
+    search = BeamSearch(evaluation, width, piece + lead, None, game_nodes(keys, piece))
+    finish_search(search, bar)
+    survived = int(search.depth) - piece
+    at = piece + lead if survived >= lead else max(piece, piece + survived - back)
+    st, last = search.store, search.level_start[-1]
+    deepest = last + int(np.argmax(st.score[last:st.size]))  # a line of its last depth
+    return path_keys(st, path_nodes(st.parent, deepest)[at]), at, survived
 
 
 def _save_partial(part: Path, rows, scores, caps, groups, lives) -> None:
