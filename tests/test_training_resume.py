@@ -244,6 +244,30 @@ def test_futures_pairs_rank_wells_whose_lineage_lasts_above_those_whose_ends(tmp
         RunConfig.from_json({**config, "futures_pairs": 0})
 
 
+def test_a_self_play_window_fits_only_the_last_generations_probes(tmp_path):
+    """``selfplay_window = 1``: generation 2's fit reads selfplay-2 and not selfplay-1
+    (the records' wells and pairs stay); generation 1's reads selfplay-1."""
+    from hatetris.nnue.dataset import load_dataset
+    from hatetris.nnue.training_run import RunConfig
+
+    run, config = finished_tiny_run(tmp_path, generations=2, pair_weight=1.0,
+                                    selfplay_as="futures", fixed_siblings=True,
+                                    probe_width=3, probe_pieces=40, probe_samples=60,
+                                    futures_horizon=3, futures_pairs=4, selfplay_window=1)
+    sp = [load_dataset(tmp_path / "run" / f"selfplay-{j}.npz").rows for j in (1, 2)]
+    assert len(sp[0]) != len(sp[1]) or not np.array_equal(sp[0], sp[1])
+    rest = []
+    for k in (1, 2):
+        rows, labels, kinds, pairs = run.training_data(k)
+        base = int((kinds < 3).sum())  # the records' wells and siblings come first
+        mine = sp[k - 1]
+        assert np.array_equal(rows[base:base + len(mine)], mine)
+        rest.append(len(rows) - base - len(mine))  # the records' pair rows, after them
+    assert rest[0] == rest[1] > 0  # generation 2 holds no other self-play
+    with pytest.raises(ValueError, match="selfplay_window"):
+        RunConfig.from_json({**config, "selfplay_window": -1})
+
+
 def test_an_opening_network_plays_the_probes_wells_before_its_pieces(tmp_path):
     """With ``opening_network``, a probe values wells with fewer than ``opening_pieces``
     pieces placed by that network: past the probe's pieces it plays the run's own game

@@ -124,6 +124,10 @@ class RunConfig:
     # asked about the positions the gate's search reaches, not the record's. 0: off.
     probe_lead: int = 0
     probe_lead_back: int = 30
+    # How many generations' self-play the fit reads: the last ``selfplay_window`` (a
+    # replay buffer), so that the self-play's share of the fit stays what it was beside
+    # the records' instead of growing every generation. 0: all of them.
+    selfplay_window: int = 0
 
     def __post_init__(self):
         if self.selfplay_as not in SELFPLAY_AS:
@@ -144,6 +148,8 @@ class RunConfig:
         if (self.opening_network is None) != (self.opening_pieces == 0) or \
                 self.opening_pieces < 0:
             raise ValueError("opening_network and opening_pieces (at least 1) go together")
+        if self.selfplay_window < 0:
+            raise ValueError("selfplay_window must be at least 0")
         if self.probe_lead < 0 or self.probe_lead_back < 0:
             raise ValueError("probe_lead and probe_lead_back must be at least 0")
         if self.fit_from not in ("best", "init"):

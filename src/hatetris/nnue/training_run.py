@@ -296,7 +296,8 @@ class TrainingRun:
         if not anchored:
             rows, labels, kinds = rows[:0], labels[:0], kinds[:0]
         lived = []  # self-play pairs (indices into the rows), when self-play is pairs
-        for j in range(1, k + 1):
+        first = max(1, k - c.selfplay_window + 1) if c.selfplay_window else 1
+        for j in range(first, k + 1):
             sp = load_dataset(self.checked(f"selfplay-{j}.npz"))
             if c.selfplay_as != "values":
                 base = sum(len(r) for r in rows)
