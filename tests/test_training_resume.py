@@ -268,6 +268,47 @@ def test_a_self_play_window_fits_only_the_last_generations_probes(tmp_path):
         RunConfig.from_json({**config, "selfplay_window": -1})
 
 
+def test_an_ensemble_run_means_each_fit_with_its_parents(tmp_path):
+    """``ensemble = 2``: generation k's network is the mean of its fit (kept as fit-k)
+    and the best network's first fit, value for value as the naive mean of their
+    pre-activations (no gate here: every generation is adopted)."""
+    from hatetris.nnue.dataset import load_dataset
+    from hatetris.nnue.fit import predict_from_rows
+    from hatetris.nnue.network import Network, load_network
+    from hatetris.nnue.training_run import RunConfig
+
+    run, config = finished_tiny_run(tmp_path, generations=2, fit_from="init", ensemble=2)
+    d = tmp_path / "run"
+    gens = run.state["generations"]
+    assert load_network(d / "net-0.npz").hidden == 8
+    rows = load_dataset(d / "selfplay-1.npz").rows[:50]
+
+    def pre(net):  # the output's pre-activation, naively
+        out = np.zeros(len(rows))
+        predict_from_rows(rows, net.layout.bases, net.layout.max_active, net.w1, net.w2,
+                          net.b2, out)
+        return np.arctanh(np.clip(out, -1 + 1e-12, 1 - 1e-12))
+
+    parent = 0
+    for k in (1, 2):
+        members = json.loads((d / f"net-{k}.json").read_text())["members"]
+        assert members[0] == f"fit-{k}.npz" and gens[str(k)]["decision"] == "adopted"
+        assert members[1:] == run.members(parent)[:1]
+        net = load_network(d / f"net-{k}.npz")
+        parts = [load_network(d / m) for m in members]
+        assert net.hidden == sum(p.hidden for p in parts) == 16
+        want = np.mean([pre(p) for p in parts], axis=0)
+        assert np.allclose(pre(net), want, atol=1e-5)
+        parent = k
+    for bad in ({"ensemble": 0}, {"ensemble": 2, "fit_from": "best"}):
+        with pytest.raises(ValueError, match="ensemble"):
+            RunConfig.from_json({**config, **bad})
+    with pytest.raises(ValueError, match="share their features"):
+        from hatetris.nnue.network import mean_network
+
+        mean_network([Network.random(("rows",), hidden=2), Network.random(("windows",), 2)])
+
+
 def test_an_opening_network_plays_the_probes_wells_before_its_pieces(tmp_path):
     """With ``opening_network``, a probe values wells with fewer than ``opening_pieces``
     pieces placed by that network: past the probe's pieces it plays the run's own game

@@ -57,6 +57,25 @@ class Network:
                        json.loads(json.dumps(self.meta)))
 
 
+def mean_network(nets: list[Network]) -> Network:
+    """One network whose value is the tanh of the mean of ``nets``' output
+    pre-activations: their hidden units side by side, each output weight divided by
+    their number (an ensemble the beam evaluates as one network, accumulator and all).
+
+    >>> a, b = (Network.random(("rows",), hidden=4, seed=s) for s in (1, 2))
+    >>> m = mean_network([a, b])
+    >>> m.hidden, float(m.w2[5]) == float(b.w2[1]) / 2
+    (8, True)
+    """
+    sets = {n.sets for n in nets}
+    if len(sets) != 1:
+        raise ValueError(f"an ensemble's networks must share their features, not {sets}")
+    k = np.float32(len(nets))
+    return Network(nets[0].sets, np.ascontiguousarray(np.concatenate([n.w1 for n in nets], 1)),
+                   np.concatenate([n.w2 / k for n in nets]).astype(np.float32),
+                   (sum(n.b2 for n in nets) / k).astype(np.float32), {})
+
+
 def save_network(path: str | Path, net: Network, **meta: Any) -> None:
     """Write ``path`` (.npz) and its sidecar ``path.json``, both atomically."""
     path = Path(path)

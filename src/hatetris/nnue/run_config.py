@@ -128,6 +128,11 @@ class RunConfig:
     # replay buffer), so that the self-play's share of the fit stays what it was beside
     # the records' instead of growing every generation. 0: all of them.
     selfplay_window: int = 0
+    # An ensemble of fits: generation k's network is the mean (of the output
+    # pre-activations, nnue.network.mean_network) of its own fit and the first
+    # ``ensemble - 1`` fits of the best network so far, so each network keeps part of its
+    # parent's judgement and averages away part of one fit's noise. 1: the fit alone.
+    ensemble: int = 1
 
     def __post_init__(self):
         if self.selfplay_as not in SELFPLAY_AS:
@@ -148,6 +153,10 @@ class RunConfig:
         if (self.opening_network is None) != (self.opening_pieces == 0) or \
                 self.opening_pieces < 0:
             raise ValueError("opening_network and opening_pieces (at least 1) go together")
+        if self.ensemble < 1:
+            raise ValueError("ensemble must be at least 1")
+        if self.ensemble > 1 and self.fit_from != "init":
+            raise ValueError("ensemble needs fit_from 'init' (a fit starts from one network)")
         if self.selfplay_window < 0:
             raise ValueError("selfplay_window must be at least 0")
         if self.probe_lead < 0 or self.probe_lead_back < 0:

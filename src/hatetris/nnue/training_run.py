@@ -43,7 +43,7 @@ from .. import __version__
 from ..atomic import write_atomic, write_json_atomic
 from .dataset import (file_digest, load_dataset, read_games,
                       record_pairs, records_dataset, save_dataset, search_labels)
-from .network import Network, load_network, save_network
+from .network import Network, load_network, mean_network, save_network
 from .gate import benchmark
 from .run_config import SEARCH_PAIR_MARGIN, SELFPLAY_AS, UNLABELLED, RunConfig
 from .selfplay import ordered_pairs, sampled_pairs, self_play
@@ -391,13 +391,28 @@ class TrainingRun:
             g["fit"]["pairs"] = int(len(pairs[0]))
             g["fit"]["val_pair_accuracy"] = (None if result.val_pair_accuracy is None else
                                              round(result.val_pair_accuracy, 4))
+        card = {}
+        if c.ensemble > 1 and k > 0:
+            # The fit alone is kept (fit-k) as a member later generations take up.
+            save_network(self.run_dir / f"fit-{k}.npz", net, generation=k,
+                         run=self.run_dir.name, engine_version=__version__)
+            self.record_file(f"fit-{k}.npz")
+            self.record_file(f"fit-{k}.json")
+            members = [f"fit-{k}.npz"] + self.members(self.state["best"])[:c.ensemble - 1]
+            net = mean_network([net] + [load_network(self.checked(m)) for m in members[1:]])
+            card = {"members": members}
         save_network(self.run_dir / name, net, generation=k, run=self.run_dir.name,
                      parent=self.state["best"] if self.state["best"] is not None else
                      str(c.init), samples=int(labelled.sum()), val_loss=round(result.val_loss, 5),
-                     engine_version=__version__)
+                     engine_version=__version__, **card)
         self.record_file(name)
         self.record_file(f"net-{k}.json")
         self.event(k, "trained", **g["fit"])
+
+    def members(self, k: int) -> list[str]:
+        """The fits generation k's network is the mean of (its own file if one)."""
+        card = json.loads(self.checked(f"net-{k}.json").read_text(encoding="utf-8"))
+        return list(card.get("members", [f"net-{k}.npz"]))
 
     def benchmark(self, k: int | None, network: Path) -> dict:
         """The network's beam on the gate's starts and from the empty well; its score."""
@@ -427,9 +442,11 @@ class TrainingRun:
             # No later phase reads a rejected network: its weights (2.6 MB) would only
             # swell the committed state. Its sidecar (.json) and its figures stay.
             self.state["files"].pop(f"net-{k}.npz", None)
+            self.state["files"].pop(f"fit-{k}.npz", None)
             g["weights_dropped"] = True
         self.save_state()
         if not adopted:
             (self.run_dir / f"net-{k}.npz").unlink(missing_ok=True)
+            (self.run_dir / f"fit-{k}.npz").unlink(missing_ok=True)
         self.event(k, g["decision"], reason=reason,
                    best_before=before if before is not None else "init", best_now=self.state["best"])
