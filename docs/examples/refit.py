@@ -1,0 +1,117 @@
+"""Refit a training run's generation with other fit options, or average networks.
+
+What the twenty-fourth session tried on run steady-18's data (docs/steady-state-runs.md):
+a generation's fit exactly as ``hatetris train`` made it (``training_data(k)``, from
+``init``, seed ``seed + k``; with no option changed it reproduces the run's network to
+the bit), with one thing changed:
+
+    python docs/examples/refit.py fit --run data/training/steady-18 --generation 3 \\
+        --window 2 --out runs/refit/w2            # only the last 2 generations' self-play
+    python docs/examples/refit.py fit --run data/training/steady-18 --generation 2 \\
+        --futures-pairs 256 --out runs/refit/p256  # 4 times the pairs a probe depth
+    python docs/examples/refit.py fit --run data/training/steady-18 --generation 2 \\
+        --hidden 64 --out runs/refit/h64           # init widened: 32 more hidden units
+    python docs/examples/refit.py mean --out runs/refit/e23 \\
+        data/training/steady-18/net-2.npz runs/refit/net3/net.npz
+
+Each writes ``OUT/net.npz`` and ``OUT/net.toml`` (the shipped preset with this network past
+the opening), for ``hatetris bench starts --suite gate --solvers OUT/net.toml --width 3000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_preset(out: Path) -> None:
+    text = (ROOT / "solvers/nnue-beam.toml").read_text(encoding="utf-8")
+    text = text.replace('network = "data/nets/futures-2.npz"',
+                        f'network = "{(out / "net.npz").resolve().as_posix()}"')
+    text = text.replace('opening_network = "data/nets/ranked-0.npz"',
+                        f'opening_network = "{(ROOT / "data/nets/ranked-0.npz").as_posix()}"')
+    (out / "net.toml").write_text(text, encoding="utf-8")
+
+
+def widened(net, hidden: int, seed: int):
+    """``net`` with ``hidden - net.hidden`` more units: random inputs at the scale of its
+    own, output weights 0, so the widened network starts with the same values."""
+    from hatetris.nnue.network import Network
+
+    extra = hidden - net.hidden
+    rng = np.random.default_rng(seed)
+    w1 = np.concatenate([net.w1, (rng.standard_normal((net.w1.shape[0], extra))
+                                  * net.w1.std()).astype(np.float32)], 1)
+    return Network(net.sets, np.ascontiguousarray(w1),
+                   np.concatenate([net.w2, np.zeros(extra, np.float32)]), net.b2.copy(), {})
+
+
+def fit_net(args) -> None:
+    from hatetris.nnue.fit import fit
+    from hatetris.nnue.network import load_network, save_network
+    from hatetris.nnue.run_config import RunConfig
+    from hatetris.nnue.training_run import TrainingRun
+
+    run_dir, k = Path(args.run), args.generation
+    state = json.loads((run_dir / "state.json").read_text(encoding="utf-8"))
+    config = RunConfig.from_json(state["config"])
+    run = TrainingRun(config, run_dir)
+    run.load_state()
+    if args.window is not None:
+        run.config.selfplay_window = args.window
+    if args.futures_pairs is not None:
+        run.config.futures_pairs = args.futures_pairs
+    rows, labels, kinds, pairs = run.training_data(k)
+    print(f"{len(rows):,} rows, {len(pairs[0]) if pairs else 0:,} pairs", flush=True)
+    net = load_network(config.init)
+    if args.hidden and args.hidden > net.hidden:
+        net = widened(net, args.hidden, args.hidden)
+    result = fit(net, rows, labels, seed=config.seed + k, epochs=config.epochs,
+                 batch=config.batch, lr=config.lr, pairs=pairs,
+                 pair_weight=config.pair_weight, temperature=config.pair_temperature,
+                 progress=lambda e, t, v: print(f"epoch {e}: train {t:.4f} val {v:.4f}",
+                                                flush=True))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    save_network(out / "net.npz", net, trained={
+        "from": "docs/examples/refit.py", "run": str(run_dir), "generation": k,
+        "window": args.window, "futures_pairs": args.futures_pairs, "hidden": net.hidden,
+        "val_loss": result.val_loss, "epochs": result.epochs})
+    write_preset(out)
+    print(f"fit: {result}")
+
+
+def mean_net(args) -> None:
+    from hatetris.nnue.network import load_network, mean_network, save_network
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    save_network(out / "net.npz", mean_network([load_network(p) for p in args.nets]),
+                 mean_of=args.nets)
+    write_preset(out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    f = sub.add_parser("fit")
+    f.add_argument("--run", default="data/training/steady-18")
+    f.add_argument("--generation", type=int, required=True)
+    f.add_argument("--window", type=int, help="only the last W generations' self-play")
+    f.add_argument("--futures-pairs", type=int, help="pairs drawn a probe depth")
+    f.add_argument("--hidden", type=int, help="widen the initial network to this many units")
+    f.add_argument("--out", required=True)
+    m = sub.add_parser("mean")
+    m.add_argument("--out", required=True)
+    m.add_argument("nets", nargs="+")
+    args = ap.parse_args()
+    {"fit": fit_net, "mean": mean_net}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()
