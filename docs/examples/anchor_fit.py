@@ -87,7 +87,6 @@ def collect(args) -> None:
 
 
 def fit_net(args) -> None:
-    from hatetris.nnue.fit import fit
     from hatetris.nnue.gate import gate_preset
     from hatetris.nnue.network import load_network, save_network
     from hatetris.nnue.run_config import RunConfig
@@ -112,11 +111,8 @@ def fit_net(args) -> None:
         labels = np.concatenate([labels] + [av] * args.copies)
         print(f"anchor: {len(ar):,} wells x {args.copies} after {n:,} rows", flush=True)
     net = load_network(config.init)
-    result = fit(net, rows, labels, seed=config.seed + 1, epochs=config.epochs,
-                 batch=config.batch, lr=config.lr, pairs=pairs,
-                 pair_weight=config.pair_weight, temperature=config.pair_temperature,
-                 progress=lambda e, t, v: print(f"epoch {e}: train {t:.4f} val {v:.4f}",
-                                                flush=True))
+    result = run.fit_generation(1, net, rows, labels, pairs, lambda e, t, v: print(
+        f"epoch {e}: train {t:.4f} val {v:.4f}", flush=True))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     save_network(out / "net.npz", net, trained={

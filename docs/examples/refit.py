@@ -52,7 +52,6 @@ def widened(net, hidden: int, seed: int):
 
 
 def fit_net(args) -> None:
-    from hatetris.nnue.fit import fit
     from hatetris.nnue.network import load_network, save_network
     from hatetris.nnue.run_config import RunConfig
     from hatetris.nnue.training_run import TrainingRun
@@ -71,11 +70,8 @@ def fit_net(args) -> None:
     net = load_network(config.init)
     if args.hidden and args.hidden > net.hidden:
         net = widened(net, args.hidden, args.hidden)
-    result = fit(net, rows, labels, seed=config.seed + k, epochs=config.epochs,
-                 batch=config.batch, lr=config.lr, pairs=pairs,
-                 pair_weight=config.pair_weight, temperature=config.pair_temperature,
-                 progress=lambda e, t, v: print(f"epoch {e}: train {t:.4f} val {v:.4f}",
-                                                flush=True))
+    result = run.fit_generation(k, net, rows, labels, pairs, lambda e, t, v: print(
+        f"epoch {e}: train {t:.4f} val {v:.4f}", flush=True))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     save_network(out / "net.npz", net, trained={

@@ -339,8 +339,18 @@ class TrainingRun:
         return (np.ascontiguousarray(np.concatenate(rows)), np.concatenate(labels),
                 np.concatenate(kinds), pairs)
 
+    def fit_generation(self, k: int, net: Network, rows, labels, pairs, progress=None):
+        """Fit ``net`` in place on generation k's data (:meth:`training_data`) with the
+        run's options and seed, as :meth:`train` does; the fit's result."""
+        from .fit import fit
+
+        c = self.config
+        return fit(net, rows, labels, seed=c.seed + k, epochs=c.epochs, batch=c.batch,
+                   lr=c.lr, progress=progress, pairs=pairs, pair_weight=c.pair_weight,
+                   temperature=c.pair_temperature)
+
     def train(self, k: int, parent: Network) -> None:
-        from .fit import fit, predict_from_rows
+        from .fit import predict_from_rows
 
         c = self.config
         g = self.gen(k)
@@ -356,9 +366,7 @@ class TrainingRun:
                 b.update(1)
                 b.set_postfix_str(f"train={train_loss:.4f} val={val_loss:.4f}")
 
-            result = fit(net, rows, labels, seed=c.seed + k, epochs=c.epochs, batch=c.batch,
-                         lr=c.lr, progress=progress, pairs=pairs, pair_weight=c.pair_weight,
-                         temperature=c.pair_temperature)
+            result = self.fit_generation(k, net, rows, labels, pairs, progress)
         pred = np.zeros(len(rows))
         predict_from_rows(rows, net.layout.bases, net.layout.max_active, net.w1, net.w2,
                           net.b2, pred)
