@@ -309,6 +309,30 @@ def test_an_ensemble_run_means_each_fit_with_its_parents(tmp_path):
         mean_network([Network.random(("rows",), hidden=2), Network.random(("windows",), 2)])
 
 
+def test_an_adoption_margin_refuses_a_gain_within_the_gates_noise(tmp_path):
+    """``adopt_margin = 1``: a better score whose start-by-start gain over the best is
+    within one standard error is rejected; a gain beyond it is adopted."""
+    from hatetris.nnue.training_run import RunConfig, TrainingRun
+
+    run = TrainingRun(RunConfig(bench_suite="gate", adopt_margin=1.0), tmp_path / "run",
+                      log=lambda s: None)
+    run.load_state()
+    gens = run.state["generations"]
+    gens["1"] = {"bench": {"score": 0.5, "steady": {f"s{i}": 100 for i in range(10)}},
+                 "decision": "adopted"}
+    run.state.update(best=1, best_score=0.5)
+    noisy = {f"s{i}": 100 + (30 if i % 2 else -28) for i in range(10)}  # +1, s.e. 9.7
+    gens["2"] = {"bench": {"score": 0.51, "steady": noisy}, "fit": {"moved": True}}
+    run.decide(2)
+    assert gens["2"]["decision"] == "rejected" and run.state["best"] == 1
+    clear = {f"s{i}": 110 + i % 3 for i in range(10)}  # +10.9, s.e. 0.3
+    gens["3"] = {"bench": {"score": 0.55, "steady": clear}, "fit": {"moved": True}}
+    run.decide(3)
+    assert gens["3"]["decision"] == "adopted" and run.state["best"] == 3
+    with pytest.raises(ValueError, match="adopt_margin"):
+        RunConfig(adopt_margin=-1)
+
+
 def test_an_opening_network_plays_the_probes_wells_before_its_pieces(tmp_path):
     """With ``opening_network``, a probe values wells with fewer than ``opening_pieces``
     pieces placed by that network: past the probe's pieces it plays the run's own game

@@ -133,6 +133,10 @@ class RunConfig:
     # ``ensemble - 1`` fits of the best network so far, so each network keeps part of its
     # parent's judgement and averages away part of one fit's noise. 1: the fit alone.
     ensemble: int = 1
+    # Adoption that noise cannot decide: besides a better score, the mean gain over the
+    # best network, start by start on the gate, must exceed ``adopt_margin`` standard
+    # errors of that paired difference. 0: the better score alone.
+    adopt_margin: float = 0.0
 
     def __post_init__(self):
         if self.selfplay_as not in SELFPLAY_AS:
@@ -153,6 +157,8 @@ class RunConfig:
         if (self.opening_network is None) != (self.opening_pieces == 0) or \
                 self.opening_pieces < 0:
             raise ValueError("opening_network and opening_pieces (at least 1) go together")
+        if not self.adopt_margin >= 0:
+            raise ValueError("adopt_margin must be at least 0")
         if self.ensemble < 1:
             raise ValueError("ensemble must be at least 1")
         if self.ensemble > 1 and self.fit_from != "init":

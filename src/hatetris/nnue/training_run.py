@@ -58,6 +58,20 @@ class RunError(ValueError):
     """A run directory that cannot be used (one line)."""
 
 
+def paired_gain(new: dict, old: dict) -> tuple[float, float]:
+    """The mean of ``new[s] - old[s]`` over the starts both hold, and its standard
+    error (infinite with fewer than two starts: no gain can be shown).
+
+    >>> gain, se = paired_gain({"a": 10, "b": 14, "c": 9}, {"a": 8, "b": 10, "c": 9})
+    >>> gain, round(se, 4)
+    (2.0, 1.1547)
+    """
+    d = np.array([new[s] - old[s] for s in new if s in old], np.float64)
+    if len(d) < 2:
+        return (float(d.mean()) if len(d) else 0.0), float("inf")
+    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
+
+
 @dataclass
 class TrainingRun:
     config: RunConfig
@@ -438,6 +452,13 @@ class TrainingRun:
             best = self.state["best_score"]
             adopted = best is None or g["bench"]["score"] > best
             reason = f"score {g['bench']['score']} vs best {best}"
+            parent = self.state["generations"].get(str(self.state["best"]), {})
+            if adopted and best is not None and c.adopt_margin > 0:
+                gain, se = paired_gain(g["bench"].get("steady", {}),
+                                       parent.get("bench", {}).get("steady", {}))
+                adopted = gain > c.adopt_margin * se
+                reason += (f"; gain {gain:+.2f} a start, {c.adopt_margin} x s.e. "
+                           f"{se:.2f} needed")
         else:
             adopted, reason = True, "no benchmark configured"
         before = self.state["best"]
