@@ -381,6 +381,20 @@ class TrainingRun:
                 b.set_postfix_str(f"train={train_loss:.4f} val={val_loss:.4f}")
 
             result = self.fit_generation(k, net, rows, labels, pairs, progress)
+        # Early stopping may keep the weights it started from: then there is nothing
+        # new to judge.
+        moved = not all(np.array_equal(getattr(net, w), getattr(start, w))
+                        for w in ("w1", "w2", "b2"))
+        card = {}  # the figures below are the generation's network's
+        if c.ensemble > 1 and k > 0:
+            # The fit alone is kept (fit-k) as a member later generations take up.
+            save_network(self.run_dir / f"fit-{k}.npz", net, generation=k,
+                         run=self.run_dir.name, engine_version=__version__)
+            self.record_file(f"fit-{k}.npz")
+            self.record_file(f"fit-{k}.json")
+            members = [f"fit-{k}.npz"] + self.members(self.state["best"])[:c.ensemble - 1]
+            net = mean_network([net] + [load_network(self.checked(m)) for m in members[1:]])
+            card = {"members": members}
         pred = np.zeros(len(rows))
         predict_from_rows(rows, net.layout.bases, net.layout.max_active, net.w1, net.w2,
                           net.b2, pred)
@@ -405,24 +419,11 @@ class TrainingRun:
                                     for i, KIND in enumerate(("record", "sibling",
                                                               "selfplay"))
                                     if (kinds == i).any()}}
-        # Early stopping may keep the weights it started from: then there is nothing
-        # new to judge.
-        g["fit"]["moved"] = not all(np.array_equal(getattr(net, w), getattr(start, w))
-                                    for w in ("w1", "w2", "b2"))
+        g["fit"]["moved"] = moved
         if pairs is not None:
             g["fit"]["pairs"] = int(len(pairs[0]))
             g["fit"]["val_pair_accuracy"] = (None if result.val_pair_accuracy is None else
                                              round(result.val_pair_accuracy, 4))
-        card = {}
-        if c.ensemble > 1 and k > 0:
-            # The fit alone is kept (fit-k) as a member later generations take up.
-            save_network(self.run_dir / f"fit-{k}.npz", net, generation=k,
-                         run=self.run_dir.name, engine_version=__version__)
-            self.record_file(f"fit-{k}.npz")
-            self.record_file(f"fit-{k}.json")
-            members = [f"fit-{k}.npz"] + self.members(self.state["best"])[:c.ensemble - 1]
-            net = mean_network([net] + [load_network(self.checked(m)) for m in members[1:]])
-            card = {"members": members}
         save_network(self.run_dir / name, net, generation=k, run=self.run_dir.name,
                      parent=self.state["best"] if self.state["best"] is not None else
                      str(c.init), samples=int(labelled.sum()), val_loss=round(result.val_loss, 5),
