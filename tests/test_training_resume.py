@@ -331,6 +331,16 @@ def test_an_adoption_margin_refuses_a_gain_within_the_gates_noise(tmp_path):
     assert gens["3"]["decision"] == "adopted" and run.state["best"] == 3
     with pytest.raises(ValueError, match="adopt_margin"):
         RunConfig(adopt_margin=-1)
+    # Generation 0 is judged against the initial network's own games.
+    first = TrainingRun(RunConfig(bench_suite="gate", adopt_margin=1.0), tmp_path / "first",
+                        log=lambda s: None)
+    first.load_state()
+    first.state["baseline"] = {"init": {"score": 0.5, "steady": {f"s{i}": 100
+                                                                 for i in range(10)}}}
+    first.state["best_score"] = 0.5
+    first.state["generations"]["0"] = {"bench": {"score": 0.55, "steady": clear}}
+    first.decide(0)
+    assert first.state["generations"]["0"]["decision"] == "adopted"
 
 
 def test_an_opening_network_plays_the_probes_wells_before_its_pieces(tmp_path):

@@ -453,10 +453,12 @@ class TrainingRun:
             best = self.state["best_score"]
             adopted = best is None or g["bench"]["score"] > best
             reason = f"score {g['bench']['score']} vs best {best}"
-            parent = self.state["generations"].get(str(self.state["best"]), {})
+            # The best so far: a generation's figures, or before any the initial network's.
+            parent = (self.state.get("baseline", {}).get("init", {})
+                      if self.state["best"] is None else
+                      self.state["generations"].get(str(self.state["best"]), {}).get("bench", {}))
             if adopted and best is not None and c.adopt_margin > 0:
-                gain, se = paired_gain(g["bench"].get("steady", {}),
-                                       parent.get("bench", {}).get("steady", {}))
+                gain, se = paired_gain(g["bench"].get("steady", {}), parent.get("steady", {}))
                 adopted = gain > c.adopt_margin * se
                 reason += (f"; gain {gain:+.2f} a start, {c.adopt_margin} x s.e. "
                            f"{se:.2f} needed")
