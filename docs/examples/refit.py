@@ -14,8 +14,9 @@ the bit), with one thing changed:
     python docs/examples/refit.py mean --out runs/refit/e23 \\
         data/training/steady-18/net-2.npz runs/refit/net3/net.npz
 
-Each writes ``OUT/net.npz`` and ``OUT/net.toml`` (the shipped preset with this network past
-the opening), for ``hatetris bench starts --suite gate --solvers OUT/net.toml --width 3000``.
+Each writes ``OUT/net.npz`` and ``OUT/net.toml`` (the run's gate preset with this network:
+its chains, and its opening network before its pieces), for ``hatetris bench starts --suite
+gate --solvers OUT/net.toml --width 3000``.
 """
 
 from __future__ import annotations
@@ -26,16 +27,26 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
+def run_config(run_dir: Path):
+    from hatetris.nnue.run_config import RunConfig
+
+    state = json.loads((run_dir / "state.json").read_text(encoding="utf-8"))
+    return RunConfig.from_json(state["config"])
 
 
-def write_preset(out: Path) -> None:
-    text = (ROOT / "solvers/nnue-beam.toml").read_text(encoding="utf-8")
-    text = text.replace('network = "data/nets/futures-2.npz"',
-                        f'network = "{(out / "net.npz").resolve().as_posix()}"')
-    text = text.replace('opening_network = "data/nets/ranked-0.npz"',
-                        f'opening_network = "{(ROOT / "data/nets/ranked-0.npz").as_posix()}"')
-    (out / "net.toml").write_text(text, encoding="utf-8")
+def write_preset(out: Path, run_dir: Path, config, what: str) -> None:
+    """``OUT/net.toml``: the run's gate preset (its chains and opening network) with
+    ``OUT/net.npz``, files named by absolute path; ``what`` describes the network."""
+    from hatetris.nnue.gate import gate_preset
+
+    opening = None
+    if config.opening_network is not None:
+        opening = (Path(config.opening_network).resolve().as_posix(), config.opening_pieces)
+    text = gate_preset(run_dir.name, None, (out / "net.npz").resolve().as_posix(),
+                       config.chain_piece, config.chain_depth, config.chain_shortlist, opening)
+    # gate_preset's first line describes a run's own generation; this one is not.
+    body = text.split("\n", 1)[1]
+    (out / "net.toml").write_text(f'description = "{what}"\n{body}', encoding="utf-8")
 
 
 def widened(net, hidden: int, seed: int):
@@ -53,12 +64,10 @@ def widened(net, hidden: int, seed: int):
 
 def fit_net(args) -> None:
     from hatetris.nnue.network import load_network, save_network
-    from hatetris.nnue.run_config import RunConfig
     from hatetris.nnue.training_run import TrainingRun
 
     run_dir, k = Path(args.run), args.generation
-    state = json.loads((run_dir / "state.json").read_text(encoding="utf-8"))
-    config = RunConfig.from_json(state["config"])
+    config = run_config(run_dir)
     run = TrainingRun(config, run_dir)
     run.load_state()
     if args.window is not None:
@@ -78,7 +87,7 @@ def fit_net(args) -> None:
         "from": "docs/examples/refit.py", "run": str(run_dir), "generation": k,
         "window": args.window, "futures_pairs": args.futures_pairs, "hidden": net.hidden,
         "val_loss": result.val_loss, "epochs": result.epochs})
-    write_preset(out)
+    write_preset(out, run_dir, config, f"{run_dir.name}: generation {k} refitted")
     print(f"fit: {result}")
 
 
@@ -89,7 +98,8 @@ def mean_net(args) -> None:
     out.mkdir(parents=True, exist_ok=True)
     save_network(out / "net.npz", mean_network([load_network(p) for p in args.nets]),
                  mean_of=args.nets)
-    write_preset(out)
+    run_dir = Path(args.run)
+    write_preset(out, run_dir, run_config(run_dir), "mean of " + ", ".join(args.nets))
 
 
 def main() -> None:
@@ -103,6 +113,8 @@ def main() -> None:
     f.add_argument("--hidden", type=int, help="widen the initial network to this many units")
     f.add_argument("--out", required=True)
     m = sub.add_parser("mean")
+    m.add_argument("--run", default="data/training/steady-18",
+                   help="the run whose gate preset plays the mean")
     m.add_argument("--out", required=True)
     m.add_argument("nets", nargs="+")
     args = ap.parse_args()

@@ -176,16 +176,23 @@ def lead_start(evaluation, keys: str, piece: int, lead: int, width: int, back: i
     (the whole game, from the empty well, to the start), the start and ``survived``;
     ``bar`` shows the beam's progress."""
     from ..search.beam import BeamSearch
-    from ..search.tree import game_nodes, path_keys, path_nodes
+    from ..search.tree import game_nodes, path_keys
     from ..solve import finish_search
 
     search = BeamSearch(evaluation, width, piece + lead, None, game_nodes(keys, piece))
     finish_search(search, bar)
     survived = int(search.depth) - piece
     at = piece + lead if survived >= lead else max(piece, piece + survived - back)
+    return path_keys(search.store, deepest_line(search)[at]), at, survived
+
+
+def deepest_line(search) -> list[int]:
+    """Node indices from the root to a well of the beam's last depth with the most
+    lines (the first such in the store)."""
+    from ..search.tree import path_nodes
+
     st, last = search.store, search.level_start[-1]
-    deepest = last + int(np.argmax(st.score[last:st.size]))  # a line of its last depth
-    return path_keys(st, path_nodes(st.parent, deepest)[at]), at, survived
+    return path_nodes(st.parent, last + int(np.argmax(st.score[last:st.size])))
 
 
 def _save_partial(part: Path, rows, scores, caps, groups, lives) -> None:
@@ -202,13 +209,10 @@ def line_pairs(search, piece: int, margin: int):
     other placements of the piece it received there), as ``(rows, scores, depth, life)``:
     life 1 for the line's wells, 0 for the siblings, so that within one depth the line's
     well ranks above each sibling, as a record's does."""
-    from ..search.tree import path_nodes
     from .dataset import siblings
 
     st = search.store
-    last = search.level_start[-1]
-    deepest = last + int(np.argmax(st.score[last:st.size]))
-    line = path_nodes(st.parent, deepest)
+    line = deepest_line(search)
     if any(int(st.depth[n]) != d for d, n in enumerate(line)):
         raise ValueError("a line's node depths are not 0, 1, 2, ...")
     end = len(line) - 1 - margin
