@@ -46,6 +46,34 @@ COUNT_FEATURES = np.array([i for i, name in enumerate(FEATURES)
 COUNT_BUCKETS = 32
 
 
+
+
+def _spread_table() -> np.ndarray:
+    """Row pattern -> the same bits at every fourth position (bit j -> bit 4j)."""
+    table = np.zeros(1024, np.int64)
+    for row in range(1024):
+        for j in range(10):
+            if row >> j & 1:
+                table[row] |= 1 << (4 * j)
+    return table
+
+
+def _pattern_table() -> np.ndarray:
+    """A 3-column band code (cell (i, j) at bit 4j + i) -> its window pattern (bit 3i + j)."""
+    table = np.zeros(4096, np.int64)
+    for code in range(4096):
+        for i in range(4):
+            for j in range(3):
+                if code >> (4 * j + i) & 1:
+                    table[code] |= 1 << (3 * i + j)
+    return table
+
+
+SPREAD = _spread_table()
+PATTERN_OF_BAND = _pattern_table()
+BAND_LOW3 = int("0111" * 10, 2)  # a band's rows 0-2, after it drops its row 0
+
+
 class FeatureError(ValueError):
     pass
 
@@ -102,20 +130,22 @@ def active_features(rows, k, bases, out) -> int:
             out[n] = bases[0] + (r - BAR) * 1024 + rows[k, r]
             n += 1
     if bases[1] >= 0 or bases[2] >= 0:
+        # Four rows interleaved column by column (cell (t + i, c) at bit 4c + i): the
+        # window at column c is then one shift and mask, its pattern one lookup, and the
+        # next window row drops the top row and adds one below.
+        band = (SPREAD[rows[k, BAR]] | (SPREAD[rows[k, BAR + 1]] << 1)
+                | (SPREAD[rows[k, BAR + 2]] << 2))
         for t in range(BAR, HEIGHT - 3):
-            r0 = np.int64(rows[k, t])
-            r1 = np.int64(rows[k, t + 1])
-            r2 = np.int64(rows[k, t + 2])
-            r3 = np.int64(rows[k, t + 3])
+            band |= SPREAD[rows[k, t + 3]] << 3
             for c in range(WINDOW_COLS):
-                pattern = (((r0 >> c) & 7) | (((r1 >> c) & 7) << 3)
-                           | (((r2 >> c) & 7) << 6) | (((r3 >> c) & 7) << 9))
+                pattern = PATTERN_OF_BAND[(band >> (4 * c)) & 0xFFF]
                 if bases[1] >= 0:
                     out[n] = bases[1] + pattern
                     n += 1
                 if bases[2] >= 0:
                     out[n] = bases[2] + ((t - BAR) * WINDOW_COLS + c) * 4096 + pattern
                     n += 1
+            band = (band >> 1) & BAND_LOW3
     if bases[3] >= 0:
         n = _count_features(rows, k, bases[3], out, n)
     return n
