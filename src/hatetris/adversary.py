@@ -27,10 +27,8 @@ from .core import rows_hash, trailing_zeros, well_is
 from .engine import (
     MAX_CHILDREN,
     children_into,
-    clears_lines,
+    clearing_locks,
     lock_masks,
-    lock_rows,
-    near_full_rows,
     pad_well,
     peak_after_lock,
     top_row,
@@ -104,9 +102,6 @@ def mild_choice_from(pad, top, locks, buf, spans, known):
     that the early stop of :func:`lock_masks` would reject has a lock no lower than the
     row where it stopped, and the scan below rejects it on that lock.
     """
-    # Only locks touching a row one piece row could complete can clear lines; every
-    # other lock leaves the stack at min(top, its top cell).
-    near_full = near_full_rows(pad)
     best_peak = HEIGHT + 1
     best = -1
     best_first = 0
@@ -125,6 +120,9 @@ def mild_choice_from(pad, top, locks, buf, spans, known):
             m = locks[p, y]
             if m == 0:
                 continue
+            # Only the locks that complete a row can clear lines; every other lock
+            # leaves the stack at min(top, its top cell).
+            clearing = m & clearing_locks(pad, p, y)
             for o in range(4):
                 lane = (m >> (o * 16)) & 0xFFFF
                 if lane == 0:
@@ -134,19 +132,18 @@ def mild_choice_from(pad, top, locks, buf, spans, known):
                 if peak >= best_peak:
                     rejected = True
                     break
-                span = lock_rows(p, o, top_cell)
-                if top_cell >= BAR and near_full & span:
+                lane = (clearing >> (o * 16)) & 0xFFFF
+                if top_cell >= BAR:
                     while lane != 0:
                         bit = trailing_zeros(lane)
                         lane &= lane - 1
                         x = bit - SLOT_OFFSET
-                        if clears_lines(pad, p, o, x, y):
-                            cleared_peak = peak_after_lock(pad, top, p, o, x, y)
-                            if cleared_peak > peak:
-                                peak = cleared_peak
-                                if peak >= best_peak:
-                                    rejected = True
-                                    break
+                        cleared_peak = peak_after_lock(pad, top, p, o, x, y)
+                        if cleared_peak > peak:
+                            peak = cleared_peak
+                            if peak >= best_peak:
+                                rejected = True
+                                break
                     if rejected:
                         break
                 if peak > worst_case:

@@ -45,6 +45,40 @@ SPAWN_BIT = np.int64(1 << (SPAWN_O * LANE + SPAWN_X + SLOT_OFFSET))
 LANE_MASK = np.int64(0xFFFF)
 
 
+def _row_fills() -> np.ndarray:
+    """``ROW_FILLS[p, i, gap]``: the positions (lock-mask bits) at which box row ``i`` of
+    piece ``p`` covers exactly the empty cells ``gap`` of a well row.
+
+    A legal lock never overlaps a filled cell, so it completes a row exactly when its cells
+    in that row are the row's gap: one lookup a row instead of a test a lock.
+    """
+    table = np.zeros((PIECE_ROWS.shape[0], 4, FULL_ROW + 1), np.int64)
+    for p in range(PIECE_ROWS.shape[0]):
+        for o in range(4):
+            for i in range(4):
+                cells = int(PIECE_ROWS[p, o, i])
+                if cells == 0:
+                    continue
+                for slot in range(LANE):
+                    x = slot - SLOT_OFFSET
+                    placed = cells << x if x >= 0 else cells >> -x
+                    if (placed >> x if x >= 0 else placed << -x) != cells or placed > FULL_ROW:
+                        continue  # a cell off the well's edge
+                    table[p, i, placed] |= 1 << (o * LANE + slot)
+    return table
+
+
+ROW_FILLS = _row_fills()
+
+
+@njit(inline="always", **NJIT)
+def clearing_locks(pad, p, y):
+    """The positions of piece ``p`` with box top at row ``y`` whose cells would complete a
+    row of ``pad`` (whether legal or locking or not: mask with ``locks[p, y]``)."""
+    return (ROW_FILLS[p, 0, FULL_ROW ^ pad[y]] | ROW_FILLS[p, 1, FULL_ROW ^ pad[y + 1]]
+            | ROW_FILLS[p, 2, FULL_ROW ^ pad[y + 2]] | ROW_FILLS[p, 3, FULL_ROW ^ pad[y + 3]])
+
+
 @njit(**NJIT)
 def pad_well(well, pad) -> int:
     """Copy ``well`` into the padded buffer; return its top (first non-empty row, 20 if empty)."""
@@ -334,42 +368,34 @@ def lock_rows(p, o, top_cell):
 
 
 @njit(**NJIT)
-def clearing_children_into(pad, p, locks, y_first, y_last, score, near_full, out_rows,
-                           out_scores, start, scratch) -> int:
+def clearing_children_into(pad, p, locks, y_first, y_last, score, out_rows, out_scores, start,
+                           scratch) -> int:
     """The children of :func:`children_into` that clear a line, and only those.
 
-    The same wells in the same order, without building the others: only locks whose
-    cells meet a row of ``near_full`` (:func:`near_full_rows`) can clear one.
+    The same wells in the same order, without building the others: only the locks of
+    :func:`clearing_locks` can clear one.
     """
     n = start
     for y in range(y_first, y_last + 1):
         m = locks[p, y]
         if m == 0:
             continue
-        for o in range(4):
-            lane = (m >> (o * LANE)) & LANE_MASK
-            if lane == 0:
+        m &= clearing_locks(pad, p, y)
+        while m != 0:
+            bit = trailing_zeros(m)
+            m &= m - 1
+            o, x = decode_lock(bit)
+            if y + PIECE_TOP[p, o] < BAR:
+                continue  # no line is cleared while a cell is above the bar
+            cleared = place(pad, p, o, x, y, scratch, 0)
+            if scratch[0, BAR - 1] != 0:
                 continue
-            top_cell = y + PIECE_TOP[p, o]
-            span = lock_rows(p, o, top_cell)
-            if top_cell < BAR or span & near_full == 0:
+            if written_before(out_rows, out_scores, start, n, scratch, score + cleared):
                 continue
-            lane <<= o * LANE
-            while lane != 0:
-                bit = trailing_zeros(lane)
-                lane &= lane - 1
-                oo, x = decode_lock(bit)
-                if not clears_lines(pad, p, oo, x, y):
-                    continue
-                cleared = place(pad, p, oo, x, y, scratch, 0)
-                if scratch[0, BAR - 1] != 0:
-                    continue
-                if written_before(out_rows, out_scores, start, n, scratch, score + cleared):
-                    continue
-                for r in range(HEIGHT):
-                    out_rows[n, r] = scratch[0, r]
-                out_scores[n] = score + cleared
-                n += 1
+            for r in range(HEIGHT):
+                out_rows[n, r] = scratch[0, r]
+            out_scores[n] = score + cleared
+            n += 1
     return n - start
 
 

@@ -49,12 +49,12 @@ MARK_CHUNK = 1 << 16
 
 
 @njit(**NJIT)
-def optimistic_piece(pad, top, locks, score, near_full, kid_rows, kid_scores, buf):
+def optimistic_piece(pad, top, locks, score, kid_rows, kid_scores, buf):
     """(piece, its clearing children written to ``kid_rows``) by the ``optimistic`` rule;
     (-1, 0) if every piece can clear two lines at once."""
     for p in range(N_PIECES):
         y_first, y_last = lock_masks(pad, top, p, locks)
-        n = clearing_children_into(pad, p, locks, y_first, y_last, score, near_full,
+        n = clearing_children_into(pad, p, locks, y_first, y_last, score,
                                    kid_rows, kid_scores, 0, buf)
         single = True
         for j in range(n):
@@ -95,16 +95,15 @@ def collect_clearing_children(rows, scores, optimistic, region, out_rows, out_sc
             top = pad_well(rows[i], pad)
             if top < BAR:
                 continue
-            near_full = near_full_rows(pad)
-            if near_full == 0:
-                continue
+            if near_full_rows(pad) == 0:
+                continue  # no piece can clear a line
             if optimistic:
-                k = optimistic_piece(pad, top, locks, scores[i], near_full, kid_rows,
-                                     kid_scores, buf)[1]
+                k = optimistic_piece(pad, top, locks, scores[i], kid_rows, kid_scores,
+                                     buf)[1]
             else:
                 p, y_first, y_last = mild_piece(pad, top, locks, buf)
                 k = clearing_children_into(pad, p, locks, y_first, y_last, scores[i],
-                                           near_full, kid_rows, kid_scores, 0, buf)
+                                           kid_rows, kid_scores, 0, buf)
             if at + k > end:
                 fits[c] = False
                 break
