@@ -156,3 +156,32 @@ def test_peak_after_lock_equals_the_placed_wells_top_row():
                 assert peak_after_lock(pad, top, p, o, x, y) == top_row(out, 0)
                 checked += 1
     assert checked > 10_000 and clears > 100  # the clearing case is exercised
+
+
+def test_clearing_locks_are_the_locks_that_complete_a_row():
+    """The table of row fills against the cells of each position, row by row: every
+    in-bounds position of the mask (locks or not; the kernels mask it with the locks)."""
+    from hatetris.engine import clearing_locks, clears_lines, decode_lock, pad_well
+    from hatetris.rules import BAR, FULL_ROW, INBOUNDS, PIECE_ROWS, PIECE_TOP
+
+    pad = np.zeros(24, np.uint16)
+    seen = 0
+    for well, _ in WELLS[::4]:
+        top = pad_well(np.array(well, np.uint16), pad)
+        for p in range(7):
+            for y in range(max(0, top - 4), 21):
+                mask = clearing_locks(pad, p, y)
+                for bit in range(64):
+                    if not INBOUNDS[p] >> bit & 1:
+                        continue
+                    o, x = decode_lock(bit)
+                    rows = [int(PIECE_ROWS[p, o, i]) for i in range(4)]
+                    placed = [m << x if x >= 0 else m >> -x for m in rows]
+                    fills = any(
+                        m and int(pad[y + i]) & pm == 0 and int(pad[y + i]) | pm == FULL_ROW
+                        for i, (m, pm) in enumerate(zip(rows, placed)))
+                    assert bool(mask >> bit & 1) == fills, (well, p, y, bit)
+                    if fills and y + PIECE_TOP[p, o] >= BAR:
+                        assert clears_lines(pad, p, o, x, y)
+                    seen += fills
+    assert seen > 1000
