@@ -22,7 +22,7 @@ from numba import njit
 
 from ..config import NJIT
 from ..rules import BAR, HEIGHT
-from .features import PATTERN_OF_BAND, SPREAD, WINDOW_COLS, active_features
+from .features import WINDOW_COLS, active_features, band_pattern, window_band
 
 LIVE_ROWS = HEIGHT - BAR
 # A fresh sum costs one column per active feature; an update costs two per changed one.
@@ -74,13 +74,6 @@ def fresh_accumulator(rows, k, bases, w1, idx, acc) -> None:
         _sum_columns(acc, w1, idx, n, acc.shape[0])
 
 
-@njit(inline="always", **NJIT)
-def _band(rows, k, t):
-    """Rows t..t+3 of ``rows[k]`` interleaved column by column (see ``features.SPREAD``)."""
-    return (SPREAD[rows[k, t]] | (SPREAD[rows[k, t + 1]] << 1)
-            | (SPREAD[rows[k, t + 2]] << 2) | (SPREAD[rows[k, t + 3]] << 3))
-
-
 @njit(**NJIT)
 def child_accumulator(prows, p, pacc, rows, k, bases, w1, idx, acc) -> bool:
     """``acc`` for well ``rows[k]`` from its parent ``prows[p]`` and the parent's ``pacc``.
@@ -123,14 +116,14 @@ def child_accumulator(prows, p, pacc, rows, k, bases, w1, idx, acc) -> bool:
         c_lo = max(0, lo_col - 2)
         c_hi = min(WINDOW_COLS - 1, hi_col)
         for t in range(t_lo, t_hi + 1):
-            band_a = _band(prows, p, t)
-            band_b = _band(rows, k, t)
+            band_a = window_band(prows, p, t)
+            band_b = window_band(rows, k, t)
             changed = band_a ^ band_b
             for c in range(c_lo, c_hi + 1):
                 if (changed >> (4 * c)) & 0xFFF == 0:
                     continue
-                a = PATTERN_OF_BAND[(band_a >> (4 * c)) & 0xFFF]
-                b = PATTERN_OF_BAND[(band_b >> (4 * c)) & 0xFFF]
+                a = band_pattern(band_a, c)
+                b = band_pattern(band_b, c)
                 if bases[1] >= 0:
                     swap_column(acc, w1, bases[1] + a, bases[1] + b)
                 if bases[2] >= 0:

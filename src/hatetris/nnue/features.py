@@ -46,8 +46,6 @@ COUNT_FEATURES = np.array([i for i, name in enumerate(FEATURES)
 COUNT_BUCKETS = 32
 
 
-
-
 def _spread_table() -> np.ndarray:
     """Row pattern -> the same bits at every fourth position (bit j -> bit 4j)."""
     table = np.zeros(1024, np.int64)
@@ -72,6 +70,20 @@ def _pattern_table() -> np.ndarray:
 SPREAD = _spread_table()
 PATTERN_OF_BAND = _pattern_table()
 BAND_LOW3 = int("0111" * 10, 2)  # a band's rows 0-2, after it drops its row 0
+
+
+@njit(inline="always", **NJIT)
+def window_band(rows, k, t):
+    """Rows t..t+3 of ``rows[k]`` interleaved column by column (cell (t + i, c) at bit
+    4c + i): every window of that row of windows is one shift and mask of it."""
+    return (SPREAD[rows[k, t]] | (SPREAD[rows[k, t + 1]] << 1)
+            | (SPREAD[rows[k, t + 2]] << 2) | (SPREAD[rows[k, t + 3]] << 3))
+
+
+@njit(inline="always", **NJIT)
+def band_pattern(band, c):
+    """The pattern (cell (i, j) at bit 3i + j) of the window at column ``c`` of ``band``."""
+    return PATTERN_OF_BAND[(band >> (4 * c)) & 0xFFF]
 
 
 class FeatureError(ValueError):
@@ -130,15 +142,14 @@ def active_features(rows, k, bases, out) -> int:
             out[n] = bases[0] + (r - BAR) * 1024 + rows[k, r]
             n += 1
     if bases[1] >= 0 or bases[2] >= 0:
-        # Four rows interleaved column by column (cell (t + i, c) at bit 4c + i): the
-        # window at column c is then one shift and mask, its pattern one lookup, and the
-        # next window row drops the top row and adds one below.
+        # A window_band slid down a row at a time: each next band drops its top row and
+        # adds one below (one lookup a row instead of four).
         band = (SPREAD[rows[k, BAR]] | (SPREAD[rows[k, BAR + 1]] << 1)
                 | (SPREAD[rows[k, BAR + 2]] << 2))
         for t in range(BAR, HEIGHT - 3):
             band |= SPREAD[rows[k, t + 3]] << 3
             for c in range(WINDOW_COLS):
-                pattern = PATTERN_OF_BAND[(band >> (4 * c)) & 0xFFF]
+                pattern = band_pattern(band, c)
                 if bases[1] >= 0:
                     out[n] = bases[1] + pattern
                     n += 1
