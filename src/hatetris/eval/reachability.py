@@ -12,7 +12,7 @@ from numba import njit
 
 from ..config import NJIT
 from ..core import popcount, trailing_zeros
-from ..engine import clears_lines, decode_lock, lock_masks, lock_rows
+from ..engine import LANE_MASK, clearing_locks, lock_masks
 from ..rules import (BAR, FULL_ROW, HEIGHT, LANE, PIECE_BOTTOM, PIECE_NAMES, PIECE_ROWS,
                      PIECE_TOP, SLOT_OFFSET)
 
@@ -121,9 +121,10 @@ def erasability(pad, top, locks, sealed, spans, known) -> int:
     are single runs and must fill the gap exactly), and not rows in the mask ``sealed``
     (rows with an enclosed cell: a piece moves its cells one step at a time and every
     rotation keeps a cell in place, so it never leaves the empty region connected to the
-    spawn). Pieces without a row of a matching width skip the reachability pass, and
-    locks not touching such a row are never placed. With ``known``, ``locks`` already
-    holds every piece's full masks, ``spans[p]`` their (first, last) rows.
+    spawn). Pieces without a row of a matching width skip the reachability pass; the
+    others' clearing locks are one table lookup a row (``engine.clearing_locks``). With
+    ``known``, ``locks`` already holds every piece's full masks, ``spans[p]`` their
+    (first, last) rows.
     """
     rows_w1 = np.int64(0)  # bit r: row r's gap is one run of 1 cell; likewise 2, 3, 4
     rows_w2 = np.int64(0)
@@ -168,23 +169,10 @@ def erasability(pad, top, locks, sealed, spans, known) -> int:
             m = locks[p, y]
             if m == 0:
                 continue
+            m &= clearing_locks(pad, p, y)
             for o in range(4):
-                lane = (m >> (o * 16)) & 0xFFFF
-                if lane == 0:
-                    continue
-                top_cell = y + PIECE_TOP[p, o]
-                span = lock_rows(p, o, top_cell)
-                if top_cell < BAR or span & targets == 0:
-                    continue
-                lane <<= o * 16
-                while lane != 0:
-                    bit = trailing_zeros(lane)
-                    lane &= lane - 1
-                    oo, x = decode_lock(bit)
-                    if clears_lines(pad, p, oo, x, y):
-                        found = True
-                        break
-                if found:
+                if ((m >> (o * LANE)) & LANE_MASK) != 0 and y + PIECE_TOP[p, o] >= BAR:
+                    found = True
                     break
             if found:
                 break
