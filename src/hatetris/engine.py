@@ -359,14 +359,6 @@ def near_full_rows(pad) -> int:
     return near_full
 
 
-@njit(inline="always", **NJIT)
-def lock_rows(p, o, top_cell):
-    """Bit mask of the rows a lock of piece ``p`` in orientation ``o`` covers, its top
-    cell in row ``top_cell``: a lock can complete a row of :func:`near_full_rows` only
-    if this mask meets it."""
-    return ((1 << (PIECE_BOTTOM[p, o] - PIECE_TOP[p, o] + 1)) - 1) << top_cell
-
-
 @njit(**NJIT)
 def clearing_children_into(pad, p, locks, y_first, y_last, score, out_rows, out_scores, start,
                            scratch) -> int:
