@@ -37,6 +37,14 @@ def test_the_steady_suite_is_what_its_file_says():
         s.subset(["DF6:999"])
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "data/suites").glob("*.json")),
+                         ids=lambda p: p.stem)
+def test_every_shipped_suite_loads_and_starts_from_live_wells(path):
+    s = load_suite(str(path))
+    assert s.cap > 0 and len(s.starts) == len({x.label for x in s.starts})
+    check_starts(s)
+
+
 @pytest.mark.parametrize("fields, message", [
     ({"cap": 0}, "cap"), ({"cap": True}, "cap"), ({"games": []}, "games"),
     ({"games": [{"game": "nowhere.txt", "pieces": [1]}]}, "no game file"),
