@@ -160,7 +160,9 @@ def test_peak_after_lock_equals_the_placed_wells_top_row():
 
 def test_clearing_locks_are_the_locks_that_complete_a_row():
     """The table of row fills against the cells of each position, row by row: every
-    in-bounds position of the mask (locks or not; the kernels mask it with the locks)."""
+    in-bounds position of the mask (locks or not; the kernels mask it with the locks)
+    whose top cell is at or below the bar (a cell above it ends the game, clearing
+    nothing)."""
     from hatetris.engine import clearing_locks, clears_lines, decode_lock, pad_well
     from hatetris.rules import BAR, FULL_ROW, INBOUNDS, PIECE_ROWS, PIECE_TOP
 
@@ -180,8 +182,9 @@ def test_clearing_locks_are_the_locks_that_complete_a_row():
                     fills = any(
                         m and int(pad[y + i]) & pm == 0 and int(pad[y + i]) | pm == FULL_ROW
                         for i, (m, pm) in enumerate(zip(rows, placed)))
-                    assert bool(mask >> bit & 1) == fills, (well, p, y, bit)
-                    if fills and y + PIECE_TOP[p, o] >= BAR:
+                    below_bar = y + PIECE_TOP[p, o] >= BAR
+                    assert bool(mask >> bit & 1) == (fills and below_bar), (well, p, y, bit)
+                    if fills and below_bar:
                         assert clears_lines(pad, p, o, x, y)
-                    seen += fills
+                    seen += fills and below_bar
     assert seen > 1000

@@ -132,20 +132,19 @@ def mild_choice_from(pad, top, locks, buf, spans, known):
                 if peak >= best_peak:
                     rejected = True
                     break
-                lane = (clearing >> (o * 16)) & 0xFFFF
-                if top_cell >= BAR:
-                    while lane != 0:
-                        bit = trailing_zeros(lane)
-                        lane &= lane - 1
-                        x = bit - SLOT_OFFSET
-                        cleared_peak = peak_after_lock(pad, top, p, o, x, y)
-                        if cleared_peak > peak:
-                            peak = cleared_peak
-                            if peak >= best_peak:
-                                rejected = True
-                                break
-                    if rejected:
-                        break
+                lane = (clearing >> (o * 16)) & 0xFFFF  # none with a cell above the bar
+                while lane != 0:
+                    bit = trailing_zeros(lane)
+                    lane &= lane - 1
+                    x = bit - SLOT_OFFSET
+                    cleared_peak = peak_after_lock(pad, top, p, o, x, y)
+                    if cleared_peak > peak:
+                        peak = cleared_peak
+                        if peak >= best_peak:
+                            rejected = True
+                            break
+                if rejected:
+                    break
                 if peak > worst_case:
                     worst_case = peak
             if rejected:

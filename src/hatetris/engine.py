@@ -71,12 +71,30 @@ def _row_fills() -> np.ndarray:
 ROW_FILLS = _row_fills()
 
 
+def _below_bar() -> np.ndarray:
+    """``BELOW_BAR[p, y]``: the positions of piece ``p`` with box top at row ``y`` whose
+    top cell is at or below the bar (only such a lock clears lines; the others end the
+    game)."""
+    table = np.zeros((len(INBOUNDS), PAD_ROWS), np.int64)
+    for p in range(len(INBOUNDS)):
+        for y in range(PAD_ROWS):
+            for o in range(4):
+                if y + PIECE_TOP[p, o] >= BAR:
+                    table[p, y] |= np.int64(0xFFFF) << (o * LANE)
+    return table
+
+
+BELOW_BAR = _below_bar()
+
+
 @njit(inline="always", **NJIT)
 def clearing_locks(pad, p, y):
     """The positions of piece ``p`` with box top at row ``y`` whose cells would complete a
-    row of ``pad`` (whether legal or locking or not: mask with ``locks[p, y]``)."""
-    return (ROW_FILLS[p, 0, FULL_ROW ^ pad[y]] | ROW_FILLS[p, 1, FULL_ROW ^ pad[y + 1]]
-            | ROW_FILLS[p, 2, FULL_ROW ^ pad[y + 2]] | ROW_FILLS[p, 3, FULL_ROW ^ pad[y + 3]])
+    row of ``pad`` with no cell above the bar: the locks that clear lines (whether legal
+    or locking or not: mask with ``locks[p, y]``)."""
+    return BELOW_BAR[p, y] & (
+        ROW_FILLS[p, 0, FULL_ROW ^ pad[y]] | ROW_FILLS[p, 1, FULL_ROW ^ pad[y + 1]]
+        | ROW_FILLS[p, 2, FULL_ROW ^ pad[y + 2]] | ROW_FILLS[p, 3, FULL_ROW ^ pad[y + 3]])
 
 
 @njit(**NJIT)
@@ -377,8 +395,6 @@ def clearing_children_into(pad, p, locks, y_first, y_last, score, out_rows, out_
             bit = trailing_zeros(m)
             m &= m - 1
             o, x = decode_lock(bit)
-            if y + PIECE_TOP[p, o] < BAR:
-                continue  # no line is cleared while a cell is above the bar
             cleared = place(pad, p, o, x, y, scratch, 0)
             if scratch[0, BAR - 1] != 0:
                 continue

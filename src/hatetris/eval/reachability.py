@@ -12,7 +12,7 @@ from numba import njit
 
 from ..config import NJIT
 from ..core import popcount, trailing_zeros
-from ..engine import LANE_MASK, clearing_locks, lock_masks
+from ..engine import clearing_locks, lock_masks
 from ..rules import (BAR, FULL_ROW, HEIGHT, LANE, PIECE_BOTTOM, PIECE_NAMES, PIECE_ROWS,
                      PIECE_TOP, SLOT_OFFSET)
 
@@ -163,21 +163,11 @@ def erasability(pad, top, locks, sealed, spans, known) -> int:
             y_first, y_last = spans[p, 0], spans[p, 1]
         else:
             y_first, y_last = lock_masks(pad, top, p, locks)
-        found = False
         # Clearing locks are at the bottom of the reachable region: look there first.
         for y in range(y_last, y_first - 1, -1):
-            m = locks[p, y]
-            if m == 0:
-                continue
-            m &= clearing_locks(pad, p, y)
-            for o in range(4):
-                if ((m >> (o * LANE)) & LANE_MASK) != 0 and y + PIECE_TOP[p, o] >= BAR:
-                    found = True
-                    break
-            if found:
+            if locks[p, y] & clearing_locks(pad, p, y) != 0:
+                count += 1
                 break
-        if found:
-            count += 1
     return count
 
 
