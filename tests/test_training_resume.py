@@ -648,6 +648,48 @@ def test_line_pairs_rank_a_probes_line_above_every_other_placement(tmp_path):
     assert len(a) == 2 * int((life == 0).sum())  # each pair twice: selfplay_pair_copies
 
 
+def test_record_vs_beam_ranks_the_stored_games_well_above_the_beams(tmp_path):
+    """``selfplay_as = "record-vs-beam"``: at each depth from ``record_min_offset`` after
+    the probe's start, the group holds the stored game's own well (against the reference
+    replay) and up to ``futures_pairs`` other live wells of that depth (their scores are
+    those of wells with that many pieces), and the fit ranks the game's well above each."""
+    from hatetris.codecs import decode
+    from hatetris.nnue.dataset import load_dataset, read_games, record_pairs
+    from hatetris.rules import BAR
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_dataset import naive_steps
+
+    run, config = finished_tiny_run(tmp_path, pair_weight=1.0, selfplay_as="record-vs-beam",
+                                    fixed_siblings=True, probe_width=6, probe_pieces=30,
+                                    record_min_offset=5, futures_pairs=3)
+    sp = load_dataset(tmp_path / "run" / "selfplay-1.npz")
+    group, life = np.array(sp.meta["group"]), np.array(sp.meta["life"])
+    depth = group % 100_000
+    survived = json.loads((tmp_path / "run" / "state.json").read_text())[
+        "generations"]["1"]["probes"][f"{tmp_path / 'kj4.txt'}:100"]["survived"]
+    assert np.array_equal(np.unique(depth), np.arange(105, 101 + survived))
+    keys = decode(json.loads(Path(config["games"]).read_text())[0]["replay"])
+    steps = naive_steps(keys)
+    cells = np.array([bin(int(v)).count("1") for v in sp.rows.ravel()]).reshape(
+        sp.rows.shape).sum(axis=1)
+    for d in np.unique(depth):
+        ids = np.flatnonzero(depth == d)
+        mine = ids[life[ids] == 1]
+        assert len(mine) == 1 and 1 <= len(ids) - 1 <= 3
+        assert tuple(int(v) for v in sp.rows[mine[0]]) == steps[d - 1][3]
+        others = ids[life[ids] == 0]
+        assert not (sp.rows[others] == sp.rows[mine[0]]).all(axis=1).any()
+        assert not sp.rows[others, :BAR].any()
+        assert (10 * sp.scores[ids] == 4 * d - cells[ids]).all()  # wells of depth d
+    rows, labels, kinds, pairs = run.training_data(1)
+    n_rec = len(record_pairs(read_games(config["games"]), ())[2])
+    base = int(np.flatnonzero(kinds == 3)[0])
+    a, b = pairs[0][n_rec:] - base, pairs[1][n_rec:] - base
+    assert (life[a] == 1).all() and (life[b] == 0).all() and (group[a] == group[b]).all()
+    assert len(a) == int((life == 0).sum())
+
+
 def test_fit_from_init_starts_every_generation_from_the_initial_network(tmp_path,
                                                                          monkeypatch):
     """``fit_from = "init"``: generation 1 is fitted from the initial network, not from

@@ -10,9 +10,10 @@ from dataclasses import asdict, dataclass
 from ..eval.quiescence import CHAIN_PIECES
 from .dataset import HORIZON
 
-SELFPLAY_AS = ("values", "pairs", "search-pairs", "line-pairs", "rollout-pairs", "futures")
+SELFPLAY_AS = ("values", "pairs", "search-pairs", "line-pairs", "rollout-pairs", "futures",
+               "record-vs-beam")
 # Self-play that enters the fit as order the probe itself gives (no lookahead labels).
-UNLABELLED = ("pairs", "line-pairs", "rollout-pairs", "futures")
+UNLABELLED = ("pairs", "line-pairs", "rollout-pairs", "futures", "record-vs-beam")
 # search-pairs: two labels closer than this are a tie, not an order.
 SEARCH_PAIR_MARGIN = 0.02
 
@@ -72,7 +73,10 @@ class RunConfig:
     # beam: the child that survives longer ranks above, see nnue/rollouts.py) or
     # "futures" (one depth of a probe: a well that still has a descendant in the beam
     # futures_horizon pieces later ranks above one that has none: what a probe wider
-    # than the gate judges, across lineages, futures_pairs pairs a depth). Pairs need
+    # than the gate judges, across lineages, futures_pairs pairs a depth) or
+    # "record-vs-beam" (one depth of a probe at the gate's own width: the stored game's
+    # well ranks above each of futures_pairs wells of the beam that continued it, an
+    # order true by construction that reaches as far as the beam lived). Pairs need
     # pair_weight.
     selfplay_as: str = "values"
     # rollout-pairs: wells drawn from each probe, children kept of each (the search's
@@ -85,6 +89,11 @@ class RunConfig:
     # and how many (better, worse) pairs each depth of a probe gives (drawn, seeded).
     futures_horizon: int = 10
     futures_pairs: int = 64
+    # record-vs-beam: each probe continues its stored game at the gate's search (set
+    # probe_width to the gate's width and probe_pieces to its cap); at each depth from
+    # record_min_offset pieces after the start on, the game's well ranks above each of
+    # futures_pairs wells drawn from the probe's beam (selfplay.record_vs_beam).
+    record_min_offset: int = 10
     # line-pairs: the last pieces of a probe's line that teach nothing (its last choices
     # are the network's opinion, or all lost).
     line_margin: int = 30

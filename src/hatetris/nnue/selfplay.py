@@ -44,6 +44,7 @@ def self_play(run, k: int, net: Network) -> None:
     as_line = c.selfplay_as == "line-pairs"
     as_rollout = c.selfplay_as == "rollout-pairs"
     as_futures = c.selfplay_as == "futures"
+    as_record = c.selfplay_as == "record-vs-beam"
     siblings = as_pairs and c.selfplay_groups == "siblings"
     if done and part.exists():
         d = load_dataset(part)
@@ -81,10 +82,17 @@ def self_play(run, k: int, net: Network) -> None:
         seed = c.seed * 1000 + k * 101 + i
         rng = np.random.default_rng(seed)
         counts = {}
-        if as_line or as_rollout:  # grouped wells made here, one group per step/family
+        if as_line or as_rollout or as_record:  # grouped wells made here
             if as_line:
                 r, s, group, life = line_pairs(search, piece, c.line_margin)
                 counts["steps"] = int(life.sum())
+            elif as_record:
+                from ..diagnose import game_wells
+
+                r, s, group, life = record_vs_beam(search, game_wells(keys), piece,
+                                                   c.record_min_offset, c.futures_pairs,
+                                                   rng)
+                counts["pieces"] = int(life.sum())
             else:
                 first = (search.level_start[piece + 1]
                          if len(search.level_start) > piece + 1 else search.store.size)
@@ -227,6 +235,44 @@ def line_pairs(search, piece: int, margin: int):
     depth = np.concatenate([np.arange(len(r)), of]) + piece + 1
     life = np.concatenate([np.ones(len(r), np.int64), np.zeros(len(s_rows), np.int64)])
     return (np.concatenate([r, s_rows]), np.concatenate([sc, s_scores]), depth, life)
+
+
+def record_vs_beam(search, game: tuple[np.ndarray, np.ndarray], piece: int,
+                   min_offset: int, per_depth: int, rng):
+    """The stored game as a long-horizon teacher of the beam that continued it from
+    ``piece``: at each depth at least ``min_offset`` pieces after the start that both
+    reached, the game's well (``game``: its wells and scores, :func:`~hatetris.diagnose.
+    game_wells`) and up to ``per_depth`` live wells of the beam (drawn; never the game's
+    own), as ``(rows, scores, depth, life)``, life 1 for the game's well.
+
+    A record lived thousands of pieces past each of its wells; a beam that died at piece D
+    kept nothing that lived past D: so the record's well ranks above every well of the
+    beam at its depth, an order true by construction, on the positions the learner's
+    own search drifts into (a probe as wide as the gate is the learner playing).
+    """
+    from ..rules import BAR
+
+    wells, scores = game
+    st = search.store
+    bounds = search.level_start + [st.size]
+    rows, sc, depth, life = [], [], [], []
+    for d in range(piece + max(1, min_offset), min(len(bounds) - 1, len(wells) + 1)):
+        ids = np.arange(bounds[d], bounds[d + 1])
+        r = st.rows[ids]
+        mine = wells[d - 1]
+        ids = ids[~r[:, :BAR].any(axis=1) & ~np.all(r == mine, axis=1)]
+        if not len(ids):
+            continue
+        ids = np.sort(rng.choice(ids, min(per_depth, len(ids)), replace=False))
+        rows += [mine[None], st.rows[ids]]
+        sc += [np.array([scores[d - 1]], np.int64), st.score[ids].astype(np.int64)]
+        depth += [d] * (len(ids) + 1)
+        life += [1] + [0] * len(ids)
+    if not rows:
+        return (np.zeros((0, st.rows.shape[1]), np.uint16), np.zeros(0, np.int64),
+                np.zeros(0, np.int64), np.zeros(0, np.int64))
+    return (np.concatenate(rows), np.concatenate(sc), np.array(depth, np.int64),
+            np.array(life, np.int64))
 
 
 def probe_specs(config, k: int) -> list[str]:
