@@ -690,6 +690,18 @@ def test_record_vs_beam_ranks_the_stored_games_well_above_the_beams(tmp_path):
     assert len(a) == int((life == 0).sum())
 
 
+def test_record_vs_beam_options_that_cannot_work_are_refused_with_one_line(tmp_path):
+    """A lead would replace the stored game (the teacher) with the learner's own."""
+    config = json.loads(tiny_run(tmp_path).read_text())
+    for bad in ({"probe_lead": 10}, {"record_min_offset": 0}):
+        (tmp_path / "bad.json").write_text(json.dumps(
+            {**config, "selfplay_as": "record-vs-beam", "pair_weight": 1.0, **bad}))
+        result = train(tmp_path / "run", tmp_path / "bad.json")
+        assert result.returncode == 2, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+        assert "record" in result.stderr and not (tmp_path / "run" / "state.json").exists()
+
+
 def test_fit_from_init_starts_every_generation_from_the_initial_network(tmp_path,
                                                                          monkeypatch):
     """``fit_from = "init"``: generation 1 is fitted from the initial network, not from

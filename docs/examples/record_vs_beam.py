@@ -110,9 +110,9 @@ def fit(args) -> None:
     import sys
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from refit import run_config, write_preset  # noqa: E402  (the sibling example)
+    from refit import fit_and_write, run_config  # noqa: E402  (the sibling example)
 
-    from hatetris.nnue.network import load_network, save_network
+    from hatetris.nnue.network import load_network
     from hatetris.nnue.training_run import TrainingRun
 
     run_dir, k = Path(args.run), args.generation
@@ -129,18 +129,12 @@ def fit(args) -> None:
     pairs = (np.concatenate([pairs[0], base + better]), np.concatenate([pairs[1], base + worse]))
     print(f"{len(rows):,} rows, {len(pairs[0]):,} pairs ({len(better):,} record-vs-beam)",
           flush=True)
-    net = load_network(config.init)
-    result = run.fit_generation(k, net, rows, labels, pairs, lambda e, t, v: print(
-        f"epoch {e}: train {t:.4f} val {v:.4f}", flush=True))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    save_network(out / "net.npz", net, trained={
-        "from": "docs/examples/record_vs_beam.py", "run": str(run_dir), "generation": k,
-        "pairs": args.pairs, "min_offset": args.min_offset, "per_depth": args.per_depth,
-        "copies": args.copies, "record_vs_beam_pairs": int(len(better)),
-        "val_loss": result.val_loss, "epochs": result.epochs})
-    write_preset(out, run_dir, config,
-                 f"{run_dir.name}: generation {k} refitted with record-vs-beam pairs")
+    result = fit_and_write(run, k, load_network(config.init), rows, labels, pairs,
+                           Path(args.out), {
+                               "from": "docs/examples/record_vs_beam.py", "pairs": args.pairs,
+                               "min_offset": args.min_offset, "per_depth": args.per_depth,
+                               "copies": args.copies, "record_vs_beam_pairs": int(len(better))},
+                           f"{run_dir.name}: generation {k} refitted with record-vs-beam pairs")
     print(json.dumps({"val_loss": result.val_loss, "epochs": result.epochs}))
 
 

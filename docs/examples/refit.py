@@ -63,7 +63,7 @@ def widened(net, hidden: int, seed: int):
 
 
 def fit_net(args) -> None:
-    from hatetris.nnue.network import load_network, save_network
+    from hatetris.nnue.network import load_network
     from hatetris.nnue.training_run import TrainingRun
 
     run_dir, k = Path(args.run), args.generation
@@ -79,16 +79,27 @@ def fit_net(args) -> None:
     net = load_network(config.init)
     if args.hidden and args.hidden > net.hidden:
         net = widened(net, args.hidden, args.hidden)
+    result = fit_and_write(run, k, net, rows, labels, pairs, Path(args.out), {
+        "from": "docs/examples/refit.py", "window": args.window,
+        "futures_pairs": args.futures_pairs, "hidden": net.hidden},
+        f"{run_dir.name}: generation {k} refitted")
+    print(f"fit: {result}")
+
+
+def fit_and_write(run, k: int, net, rows, labels, pairs, out: Path, trained: dict, what: str):
+    """Fit ``net`` on generation k's data as ``run`` does (epochs printed), write
+    ``OUT/net.npz`` (``trained`` plus the run, generation and fit's figures in its
+    metadata) and ``OUT/net.toml``; the fit's result."""
+    from hatetris.nnue.network import save_network
+
     result = run.fit_generation(k, net, rows, labels, pairs, lambda e, t, v: print(
         f"epoch {e}: train {t:.4f} val {v:.4f}", flush=True))
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     save_network(out / "net.npz", net, trained={
-        "from": "docs/examples/refit.py", "run": str(run_dir), "generation": k,
-        "window": args.window, "futures_pairs": args.futures_pairs, "hidden": net.hidden,
-        "val_loss": result.val_loss, "epochs": result.epochs})
-    write_preset(out, run_dir, config, f"{run_dir.name}: generation {k} refitted")
-    print(f"fit: {result}")
+        **trained, "run": str(run.run_dir), "generation": k, "val_loss": result.val_loss,
+        "epochs": result.epochs})
+    write_preset(out, run.run_dir, run.config, what)
+    return result
 
 
 def mean_net(args) -> None:

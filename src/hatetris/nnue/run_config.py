@@ -176,6 +176,12 @@ class RunConfig:
             raise ValueError("selfplay_window must be at least 0")
         if self.probe_lead < 0 or self.probe_lead_back < 0:
             raise ValueError("probe_lead and probe_lead_back must be at least 0")
+        if self.selfplay_as == "record-vs-beam" and self.probe_lead:
+            # The teacher is the stored game's own future; a lead replaces that game
+            # with the learner's, which knows no more than the probe.
+            raise ValueError("selfplay_as 'record-vs-beam' needs probe_lead 0")
+        if self.record_min_offset < 1:
+            raise ValueError("record_min_offset must be at least 1")
         if self.fit_from not in ("best", "init"):
             raise ValueError(f"fit_from is 'best' or 'init', not {self.fit_from!r}")
         if self.selfplay_groups not in ("depth", "siblings"):
