@@ -138,6 +138,34 @@ def fit(args) -> None:
     print(json.dumps({"val_loss": result.val_loss, "epochs": result.epochs}))
 
 
+def rank(args) -> None:
+    """For each network: the share of pairs (record's well, beam's well) it orders right,
+    by 25-piece bands after the start."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from anchor_fit import network_values  # noqa: E402  (the sibling example)
+
+    from hatetris.nnue.dataset import load_dataset
+    from hatetris.nnue.network import load_network
+
+    for name in args.nets:
+        net = load_network(name)
+        right: dict[int, list[float]] = {}
+        for path in sorted(Path(args.pairs).glob("start-*.npz")):
+            d = load_dataset(path)
+            group, life = np.asarray(d.meta["group"]), np.asarray(d.meta["life"])
+            offset = np.asarray(d.meta["offset"])
+            value = network_values(net, d.rows)
+            for g in np.unique(group):
+                ids = np.flatnonzero(group == g)
+                top = value[ids[life[ids] == 1]][0]
+                band = min(int(offset[ids[0]]) // 25, 8)
+                low = value[ids[life[ids] == 0]]
+                right.setdefault(band, []).append(float((top > low).mean()))
+        print(name, " ".join(f"{25 * b}+: {np.mean(x):.3f}" for b, x in sorted(right.items())))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -157,8 +185,11 @@ def main() -> None:
     f.add_argument("--per-depth", type=int, help="beam wells a piece (default: all sampled)")
     f.add_argument("--copies", type=int, default=1)
     f.add_argument("--out", required=True)
+    r = sub.add_parser("rank")
+    r.add_argument("--pairs", required=True)
+    r.add_argument("nets", nargs="+")
     args = ap.parse_args()
-    {"collect": collect, "fit": fit}[args.cmd](args)
+    {"collect": collect, "fit": fit, "rank": rank}[args.cmd](args)
 
 
 if __name__ == "__main__":
