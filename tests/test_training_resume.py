@@ -651,7 +651,7 @@ def test_line_pairs_rank_a_probes_line_above_every_other_placement(tmp_path):
 def test_record_vs_beam_ranks_the_stored_games_well_above_the_beams(tmp_path):
     """``selfplay_as = "record-vs-beam"``: at each depth from ``record_min_offset`` after
     the probe's start, the group holds the stored game's own well (against the reference
-    replay) and up to ``futures_pairs`` other live wells of that depth (their scores are
+    replay) and up to ``record_wells`` other live wells of that depth (their scores are
     those of wells with that many pieces), and the fit ranks the game's well above each."""
     from hatetris.codecs import decode
     from hatetris.nnue.dataset import load_dataset, read_games, record_pairs
@@ -662,7 +662,7 @@ def test_record_vs_beam_ranks_the_stored_games_well_above_the_beams(tmp_path):
 
     run, config = finished_tiny_run(tmp_path, pair_weight=1.0, selfplay_as="record-vs-beam",
                                     fixed_siblings=True, probe_width=6, probe_pieces=30,
-                                    record_min_offset=5, futures_pairs=3)
+                                    record_min_offset=5, record_wells=3)
     sp = load_dataset(tmp_path / "run" / "selfplay-1.npz")
     group, life = np.array(sp.meta["group"]), np.array(sp.meta["life"])
     depth = group % 100_000
@@ -691,9 +691,10 @@ def test_record_vs_beam_ranks_the_stored_games_well_above_the_beams(tmp_path):
 
 
 def test_record_vs_beam_options_that_cannot_work_are_refused_with_one_line(tmp_path):
-    """A lead would replace the stored game (the teacher) with the learner's own."""
+    """A lead (it would replace the stored game, the teacher, with the learner's own), and
+    no offset or no wells."""
     config = json.loads(tiny_run(tmp_path).read_text())
-    for bad in ({"probe_lead": 10}, {"record_min_offset": 0}):
+    for bad in ({"probe_lead": 10}, {"record_min_offset": 0}, {"record_wells": 0}):
         (tmp_path / "bad.json").write_text(json.dumps(
             {**config, "selfplay_as": "record-vs-beam", "pair_weight": 1.0, **bad}))
         result = train(tmp_path / "run", tmp_path / "bad.json")

@@ -75,7 +75,7 @@ class RunConfig:
     # futures_horizon pieces later ranks above one that has none: what a probe wider
     # than the gate judges, across lineages, futures_pairs pairs a depth) or
     # "record-vs-beam" (one depth of a probe at the gate's own width: the stored game's
-    # well ranks above each of futures_pairs wells of the beam that continued it, an
+    # well ranks above each of record_wells wells of the beam that continued it, an
     # order true by construction that reaches as far as the beam lived). Pairs need
     # pair_weight.
     selfplay_as: str = "values"
@@ -92,8 +92,9 @@ class RunConfig:
     # record-vs-beam: each probe continues its stored game at the gate's search (set
     # probe_width to the gate's width and probe_pieces to its cap); at each depth from
     # record_min_offset pieces after the start on, the game's well ranks above each of
-    # futures_pairs wells drawn from the probe's beam (selfplay.record_vs_beam).
+    # record_wells wells drawn from the probe's beam (selfplay.record_vs_beam).
     record_min_offset: int = 10
+    record_wells: int = 32
     # line-pairs: the last pieces of a probe's line that teach nothing (its last choices
     # are the network's opinion, or all lost).
     line_margin: int = 30
@@ -180,8 +181,8 @@ class RunConfig:
             # The teacher is the stored game's own future; a lead replaces that game
             # with the learner's, which knows no more than the probe.
             raise ValueError("selfplay_as 'record-vs-beam' needs probe_lead 0")
-        if self.record_min_offset < 1:
-            raise ValueError("record_min_offset must be at least 1")
+        if self.record_min_offset < 1 or self.record_wells < 1:
+            raise ValueError("record_min_offset and record_wells must be at least 1")
         if self.fit_from not in ("best", "init"):
             raise ValueError(f"fit_from is 'best' or 'init', not {self.fit_from!r}")
         if self.selfplay_groups not in ("depth", "siblings"):

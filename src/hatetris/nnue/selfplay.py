@@ -90,7 +90,7 @@ def self_play(run, k: int, net: Network) -> None:
                 from ..diagnose import game_wells
 
                 r, s, group, life = record_vs_beam(search, game_wells(keys), piece,
-                                                   c.record_min_offset, c.futures_pairs,
+                                                   c.record_min_offset, c.record_wells,
                                                    rng)
                 counts["pieces"] = int(life.sum())
             else:
