@@ -86,9 +86,9 @@ def test_rollout_families_are_the_best_children_each_searched_alone():
 def test_a_run_fits_rollout_pairs_the_longer_rollout_above(tmp_path):
     """Through a training run: the self-play file holds the families and lives, and the
     fit's self-play pairs are exactly the ordered pairs within a family (copies)."""
-    from test_training_resume import finished_tiny_run
+    from test_training_resume import finished_tiny_run, selfplay_pairs
 
-    from hatetris.nnue.dataset import load_dataset, read_games, record_pairs
+    from hatetris.nnue.dataset import load_dataset
     from hatetris.nnue.selfplay import ordered_pairs
 
     run, config = finished_tiny_run(tmp_path, pair_weight=1.0, selfplay_as="rollout-pairs",
@@ -103,9 +103,6 @@ def test_a_run_fits_rollout_pairs_the_longer_rollout_above(tmp_path):
     state = json.loads((tmp_path / "run" / "state.json").read_text())
     probe = state["generations"]["1"]["probes"][f"{tmp_path / 'kj4.txt'}:100"]
     assert probe["pairs"] == len(expected) > 0
-    rows, labels, kinds, pairs = run.training_data(1)
-    n_rec = len(record_pairs(read_games(config["games"]), ())[2])
-    base = int(np.flatnonzero(kinds == 3)[0])
-    a, b = pairs[0][n_rec:] - base, pairs[1][n_rec:] - base
+    a, b, _, _, _ = selfplay_pairs(run, config)
     assert (life[a] > life[b]).all() and (group[a] == group[b]).all()
     assert len(a) == 2 * len(expected)

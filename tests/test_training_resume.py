@@ -48,6 +48,18 @@ def finished_tiny_run(tmp_path: Path, **options):
     return run, config
 
 
+def selfplay_pairs(run, config: dict):
+    """Generation 1's fit data and its self-play pairs: ``(a, b, base, rows, labels)``,
+    ``a`` ranked above ``b``, both indices into selfplay-1's rows (the fit's pairs start
+    with every record pair; its self-play rows, from ``base``, come first among kind 3)."""
+    from hatetris.nnue.dataset import read_games, record_pairs
+
+    rows, labels, kinds, pairs = run.training_data(1)
+    n_rec = len(record_pairs(read_games(config["games"]), ())[2])
+    base = int(np.flatnonzero(kinds == 3)[0])
+    return pairs[0][n_rec:] - base, pairs[1][n_rec:] - base, base, rows, labels
+
+
 def train(run: Path, config: Path | None, env: dict | None = None, *extra: str):
     cmd = [sys.executable, "-m", "hatetris", "train", "--dataset", "records", "--run",
            str(run), "--workers", "1", *extra]
@@ -193,7 +205,7 @@ def test_a_run_with_ranking_pairs_fits_every_sibling_as_a_pair(tmp_path):
 
 
 def test_self_play_as_pairs_ranks_longer_lived_wells_of_a_depth_higher(tmp_path):
-    from hatetris.nnue.dataset import load_dataset, read_games, record_pairs
+    from hatetris.nnue.dataset import load_dataset
     from hatetris.nnue.training_run import RunConfig
 
     run, config = finished_tiny_run(tmp_path, pair_weight=1.0, selfplay_as="pairs",
@@ -203,12 +215,9 @@ def test_self_play_as_pairs_ranks_longer_lived_wells_of_a_depth_higher(tmp_path)
     group, life = np.array(sp.meta["group"]), np.array(sp.meta["life"])
     assert len(group) == len(life) == len(sp.rows)  # only the probe's own wells
     assert len(np.load(tmp_path / "run" / "labels-1.npz")["labels"]) == 0  # none labelled
-    rows, labels, kinds, pairs = run.training_data(1)
-    n_rec = len(record_pairs(read_games(config["games"]), ())[2])
-    better, worse = pairs[0][n_rec:], pairs[1][n_rec:]
+    a, b, base, rows, labels = selfplay_pairs(run, config)
+    better = a + base
     assert len(better) > 0
-    base = int(np.flatnonzero(kinds == 3)[0])  # the self-play rows come first among kind 3
-    a, b = better - base, worse - base
     assert (group[a] == group[b]).all() and (life[a] > life[b]).all()
     assert np.array_equal(rows[better], sp.rows[a]) and np.isnan(labels[better]).all()
     with pytest.raises(ValueError, match="pair_weight"):
@@ -219,7 +228,7 @@ def test_futures_pairs_rank_wells_whose_lineage_lasts_above_those_whose_ends(tmp
     """``selfplay_as = "futures"``: within one depth of a probe, a well with a
     descendant in the beam ``futures_horizon`` pieces later ranks above one without;
     ``futures_pairs`` pairs a depth that has both."""
-    from hatetris.nnue.dataset import load_dataset, read_games, record_pairs
+    from hatetris.nnue.dataset import load_dataset
     from hatetris.nnue.training_run import RunConfig
 
     run, config = finished_tiny_run(tmp_path, pair_weight=1.0, selfplay_as="futures",
@@ -229,16 +238,14 @@ def test_futures_pairs_rank_wells_whose_lineage_lasts_above_those_whose_ends(tmp
     group, life = np.array(sp.meta["group"]), np.array(sp.meta["life"])
     assert len(group) == len(life) == len(sp.rows)
     assert set(life.tolist()) == {0, 1}
-    rows, labels, kinds, pairs = run.training_data(1)
-    n_rec = len(record_pairs(read_games(config["games"]), ())[2])
-    better, worse = pairs[0][n_rec:], pairs[1][n_rec:]
+    a, b, base, rows, labels = selfplay_pairs(run, config)
+    better = a + base
     both = [g for g in np.unique(group) if 0 < life[group == g].sum() < (group == g).sum()]
     assert len(both) > 0 and len(better) == 4 * len(both)
-    base = int(np.flatnonzero(kinds == 3)[0])  # the self-play rows come first among kind 3
-    a, b = better - base, worse - base
     assert (group[a] == group[b]).all() and (life[a] == 1).all() and (life[b] == 0).all()
     assert np.array_equal(rows[better], sp.rows[a]) and np.isnan(labels[better]).all()
-    again = run.training_data(1)[3]  # the pairs are drawn, seeded: the same every time
+    pairs, again = run.training_data(1)[3], run.training_data(1)[3]
+    # The pairs are drawn, seeded: the same every time.
     assert all(np.array_equal(x, y) for x, y in zip(pairs, again))
     with pytest.raises(ValueError, match="futures"):
         RunConfig.from_json({**config, "futures_pairs": 0})
@@ -505,7 +512,7 @@ def _parents_of(well):
 def test_search_pairs_order_siblings_by_the_lookaheads_labels(tmp_path):
     """``selfplay_as = "search-pairs"``: self-play wells are labelled by the lookahead
     and enter the fit only as order within a family, a margin apart, never as values."""
-    from hatetris.nnue.dataset import load_dataset, read_games, record_pairs
+    from hatetris.nnue.dataset import load_dataset
     from hatetris.nnue.training_run import SEARCH_PAIR_MARGIN
 
     run, config = finished_tiny_run(tmp_path, pair_weight=1.0, selfplay_as="search-pairs",
@@ -515,11 +522,7 @@ def test_search_pairs_order_siblings_by_the_lookaheads_labels(tmp_path):
     labels_1 = np.load(tmp_path / "run" / "labels-1.npz")["labels"]
     assert len(labels_1) == len(sp.rows)  # every self-play well labelled, nothing else
     group = np.array(sp.meta["group"])
-    rows, labels, kinds, pairs = run.training_data(1)
-    n_rec = len(record_pairs(read_games(config["games"]), ())[2])
-    a, b = pairs[0][n_rec:], pairs[1][n_rec:]
-    base = int(np.flatnonzero(kinds == 3)[0])
-    a, b = a - base, b - base
+    a, b, base, rows, labels = selfplay_pairs(run, config)
     assert len(a) > 0 and (group[a] == group[b]).all()
     assert (labels_1[a] > labels_1[b] + SEARCH_PAIR_MARGIN).all()
     # Every family pair that far apart is there, and no self-play well has a value target.
@@ -608,7 +611,7 @@ def test_line_pairs_rank_a_probes_line_above_every_other_placement(tmp_path):
     the other live placements of that piece, and the fit ranks the line's well above
     each of them."""
     from hatetris.codecs import decode
-    from hatetris.nnue.dataset import load_dataset, read_games, record_pairs
+    from hatetris.nnue.dataset import load_dataset
 
     sys.path.insert(0, str(ROOT / "tests"))
     import naive
@@ -640,10 +643,7 @@ def test_line_pairs_rank_a_probes_line_above_every_other_placement(tmp_path):
         here = (tuple(int(v) for v in sp.rows[i]), int(sp.scores[i]))
         assert here in kids and got == kids
         well, score = here
-    rows, labels, kinds, pairs = run.training_data(1)
-    n_rec = len(record_pairs(read_games(config["games"]), ())[2])
-    base = int(np.flatnonzero(kinds == 3)[0])
-    a, b = pairs[0][n_rec:] - base, pairs[1][n_rec:] - base
+    a, b, _, _, _ = selfplay_pairs(run, config)
     assert (life[a] == 1).all() and (life[b] == 0).all() and (group[a] == group[b]).all()
     assert len(a) == 2 * int((life == 0).sum())  # each pair twice: selfplay_pair_copies
 
@@ -654,7 +654,7 @@ def test_record_vs_beam_ranks_the_stored_games_well_above_the_beams(tmp_path):
     replay) and up to ``record_wells`` other live wells of that depth (their scores are
     those of wells with that many pieces), and the fit ranks the game's well above each."""
     from hatetris.codecs import decode
-    from hatetris.nnue.dataset import load_dataset, read_games, record_pairs
+    from hatetris.nnue.dataset import load_dataset
     from hatetris.rules import BAR
 
     sys.path.insert(0, str(ROOT / "tests"))
@@ -682,10 +682,7 @@ def test_record_vs_beam_ranks_the_stored_games_well_above_the_beams(tmp_path):
         assert not (sp.rows[others] == sp.rows[mine[0]]).all(axis=1).any()
         assert not sp.rows[others, :BAR].any()
         assert (10 * sp.scores[ids] == 4 * d - cells[ids]).all()  # wells of depth d
-    rows, labels, kinds, pairs = run.training_data(1)
-    n_rec = len(record_pairs(read_games(config["games"]), ())[2])
-    base = int(np.flatnonzero(kinds == 3)[0])
-    a, b = pairs[0][n_rec:] - base, pairs[1][n_rec:] - base
+    a, b, _, _, _ = selfplay_pairs(run, config)
     assert (life[a] == 1).all() and (life[b] == 0).all() and (group[a] == group[b]).all()
     assert len(a) == int((life == 0).sum())
 

@@ -89,21 +89,21 @@ def record_pairs_from(pairs_dir: Path, min_offset: int, per_depth: int | None):
     least ``min_offset`` after its start, the record's well above each sampled beam well
     (the first ``per_depth`` of them, if given)."""
     from hatetris.nnue.dataset import load_dataset
+    from hatetris.nnue.selfplay import ordered_pairs
 
-    rows, better, worse, base = [], [], [], 0
+    rows, pairs, base = [], [], 0
     for path in sorted(pairs_dir.glob("start-*.npz")):
         d = load_dataset(path)
         group, life = np.asarray(d.meta["group"]), np.asarray(d.meta["life"])
-        offset = np.asarray(d.meta["offset"])
-        for g in np.unique(group[offset >= min_offset]):
-            ids = np.flatnonzero(group == g)
-            top = ids[life[ids] == 1]
-            low = ids[life[ids] == 0][:per_depth]
-            better += [base + int(top[0])] * len(low)
-            worse += [base + int(x) for x in low]
+        keep = np.asarray(d.meta["offset"]) >= min_offset
+        if per_depth is not None:  # each group is its record well, then its beam wells
+            keep &= np.arange(len(group)) - np.searchsorted(group, group) <= per_depth
+        ids = np.flatnonzero(keep)
+        pairs.append(base + ids[ordered_pairs(group[ids], life[ids])])
         rows.append(d.rows)
         base += len(d.rows)
-    return np.concatenate(rows), np.array(better, np.int64), np.array(worse, np.int64)
+    both = np.concatenate(pairs)
+    return np.concatenate(rows), both[:, 0], both[:, 1]
 
 
 def fit(args) -> None:
