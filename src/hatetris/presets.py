@@ -37,8 +37,7 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     },
     "eval": {"kind": str, "weights": dict, "network": str, "opening_weights": dict,
              "opening_network": str, "opening_pieces": int, "lines_weight": (int, float),
-             "heuristic_share": (int, float), "heuristic_weights": dict,
-             "union_network": str},
+             "heuristic_share": (int, float), "heuristic_weights": dict},
     "quiescence": {"enabled": bool, "depth": int, "piece": str, "shortlist": (int, float)},
 }
 SEARCH_KINDS = ("beam", "mcts")
@@ -158,9 +157,6 @@ def load_preset(name: str) -> Preset:
             raise PresetError(f"{where}: [eval] {key} is a finite number for kind 'nnue'")
     if ("heuristic_share" in ev) != ("heuristic_weights" in ev):
         raise PresetError(f"{where}: [eval] heuristic_share and heuristic_weights go together")
-    if "union_network" in ev and (ev["kind"] != "nnue" or "heuristic_share" in ev):
-        raise PresetError(f"{where}: [eval] union_network is for kind 'nnue' without a "
-                          "heuristic share")
     if ev["kind"] == "nnue" and "network" not in ev:
         raise PresetError(f"{where}: [eval] kind 'nnue' needs a network file")
     description = data.get("description", "")
@@ -172,6 +168,8 @@ def load_preset(name: str) -> Preset:
 def make_evaluation(preset: Preset):
     """The evaluation a preset describes (heuristic or NNUE, the NNUE optionally plus a
     share of a heuristic, each optionally with quiescence)."""
+    from .eval.quiescence import QuiescenceEvaluation
+
     ev = preset.eval
     if ev["kind"] == "heuristic":
         from .eval.heuristic import HeuristicEvaluation
@@ -182,12 +180,18 @@ def make_evaluation(preset: Preset):
         except ValueError as e:
             raise PresetError(f"{preset.path}: {e}") from None
     else:
-        from .nnue.network import NetworkError
+        from .nnue.network import NetworkError, load_network
+        from .nnue.evaluation import NNUEEvaluation
 
         try:
-            evaluation = _network_evaluation(preset, ev["network"])
-            if "union_network" in ev:
-                second = _network_evaluation(preset, ev["union_network"])
+            evaluation = NNUEEvaluation(load_network(preset.resolve(ev["network"])),
+                                        ev.get("lines_weight", 0.0))
+            if "opening_network" in ev:
+                from .eval.phased import PhasedEvaluation
+
+                opening = NNUEEvaluation(load_network(preset.resolve(ev["opening_network"])),
+                                         ev.get("lines_weight", 0.0))
+                evaluation = PhasedEvaluation(opening, evaluation, ev["opening_pieces"])
         except NetworkError as e:
             raise PresetError(f"{preset.path}: {e}") from None
         if "heuristic_share" in ev:
@@ -199,34 +203,6 @@ def make_evaluation(preset: Preset):
             except ValueError as e:
                 raise PresetError(f"{preset.path}: [eval.heuristic_weights] {e}") from None
             evaluation = MixedEvaluation(evaluation, heuristic, ev["heuristic_share"])
-    evaluation = _with_quiescence(preset, evaluation)
-    if "union_network" in ev:
-        from .eval.union import UnionEvaluation
-
-        evaluation = UnionEvaluation(evaluation, _with_quiescence(preset, second))
-    return evaluation
-
-
-def _network_evaluation(preset: Preset, network: str):
-    """An NNUE evaluation of ``network`` with the preset's lines weight and opening."""
-    from .nnue.network import load_network
-    from .nnue.evaluation import NNUEEvaluation
-
-    ev = preset.eval
-    evaluation = NNUEEvaluation(load_network(preset.resolve(network)),
-                                ev.get("lines_weight", 0.0))
-    if "opening_network" in ev:
-        from .eval.phased import PhasedEvaluation
-
-        opening = NNUEEvaluation(load_network(preset.resolve(ev["opening_network"])),
-                                 ev.get("lines_weight", 0.0))
-        evaluation = PhasedEvaluation(opening, evaluation, ev["opening_pieces"])
-    return evaluation
-
-
-def _with_quiescence(preset: Preset, evaluation):
-    from .eval.quiescence import QuiescenceEvaluation
-
     q = preset.quiescence
     if q.get("enabled", False):
         try:

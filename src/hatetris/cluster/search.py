@@ -64,10 +64,6 @@ class ClusterBeamSearch:
             raise ValueError("width must be at least 1")
         if parent_cap is not None:
             raise ValueError("parent_cap is not supported on a cluster (yet)")
-        if getattr(evaluation, "batch_relative", False):
-            # Its values rank a step's children against each other, which a shard's
-            # part of the step cannot do.
-            raise ValueError(f"{type(evaluation).__name__} is not supported on a cluster")
         self.client = client
         self.evaluation = evaluation
         self.width = int(width)
