@@ -62,8 +62,26 @@ def widened(net, hidden: int, seed: int):
                    np.concatenate([net.w2, np.zeros(extra, np.float32)]), net.b2.copy(), {})
 
 
+def with_sets(net, sets: tuple[str, ...]):
+    """``net`` with more feature sets, their input weights 0, so it starts with the same
+    values; every set of ``net`` must be among ``sets``."""
+    from hatetris.nnue.features import FEATURE_SETS, layout
+    from hatetris.nnue.network import Network
+
+    old, new = net.layout, layout(sets)
+    if not set(net.sets) <= set(new.sets):
+        raise SystemExit(f"--sets must keep the network's own sets ({', '.join(net.sets)})")
+    w1 = np.zeros((new.n_features, net.hidden), np.float32)
+    w1[0] = net.w1[0]  # the bias
+    for name, start, to in zip(FEATURE_SETS, old.bases, new.bases):
+        if start >= 0:
+            size = layout((name,)).n_features - 1
+            w1[to:to + size] = net.w1[start:start + size]
+    return Network(tuple(new.sets), w1, net.w2.copy(), net.b2.copy(), {})
+
+
 def fit_net(args) -> None:
-    from hatetris.nnue.network import load_network
+    from hatetris.nnue.network import Network, load_network
     from hatetris.nnue.training_run import TrainingRun
 
     run_dir, k = Path(args.run), args.generation
@@ -77,11 +95,22 @@ def fit_net(args) -> None:
     rows, labels, kinds, pairs = run.training_data(k)
     print(f"{len(rows):,} rows, {len(pairs[0]) if pairs else 0:,} pairs", flush=True)
     net = load_network(config.init)
+    if args.random_init:
+        # The run's feature sets and size, weights drawn afresh (ranking_fit.py's --sets).
+        net = Network.random(net.sets, hidden=net.hidden, seed=config.seed)
+    if args.lr is not None:
+        run.config.lr = args.lr
+    if args.epochs is not None:
+        run.config.epochs = args.epochs
     if args.hidden and args.hidden > net.hidden:
         net = widened(net, args.hidden, args.hidden)
+    if args.sets:
+        net = with_sets(net, tuple(args.sets.split(",")))
     result = fit_and_write(run, k, net, rows, labels, pairs, Path(args.out), {
         "from": "docs/examples/refit.py", "window": args.window,
-        "futures_pairs": args.futures_pairs, "hidden": net.hidden},
+        "futures_pairs": args.futures_pairs, "hidden": net.hidden,
+        "sets": list(net.sets), "random_init": args.random_init, "lr": run.config.lr,
+        "epochs_max": run.config.epochs},
         f"{run_dir.name}: generation {k} refitted")
     print(f"fit: {result}")
 
@@ -122,6 +151,12 @@ def main() -> None:
     f.add_argument("--window", type=int, help="only the last W generations' self-play")
     f.add_argument("--futures-pairs", type=int, help="pairs drawn a probe depth")
     f.add_argument("--hidden", type=int, help="widen the initial network to this many units")
+    f.add_argument("--sets", help="feature sets of the fit, e.g. rows,windows,counts "
+                   "(the initial network's own, the new ones starting at 0)")
+    f.add_argument("--random-init", action="store_true",
+                   help="start from random weights instead of the run's init network")
+    f.add_argument("--lr", type=float, help="learning rate (default: the run's)")
+    f.add_argument("--epochs", type=int, help="most epochs (default: the run's)")
     f.add_argument("--out", required=True)
     m = sub.add_parser("mean")
     m.add_argument("--run", default="data/training/steady-18",

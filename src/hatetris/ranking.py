@@ -133,7 +133,15 @@ def _take(values, kth, ties, offsets, out):
 
 def best_indices(values: np.ndarray, k: int) -> np.ndarray:
     """Indices of the ``k`` largest values above -inf, ties to the lower index, sorted
-    (all of them if there are no more than ``k``)."""
+    (all of them if there are no more than ``k``).
+
+    >>> best_indices(np.array([2.0, -np.inf, 5.0, 5.0]), 2).tolist()
+    [2, 3]
+    >>> best_indices(np.array([2.0, 5.0]), 0).tolist()
+    []
+    """
+    if k < 1:
+        return np.empty(0, np.int64)
     n = len(values)
     if n < SMALL:
         idx = np.flatnonzero(values > -np.inf)
