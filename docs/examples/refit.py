@@ -14,6 +14,15 @@ the bit), with one thing changed:
     python docs/examples/refit.py mean --out runs/refit/e23 \\
         data/training/steady-18/net-2.npz runs/refit/net3/net.npz
 
+and in the twenty-eighth session:
+
+    python docs/examples/refit.py fit --run data/training/steady-18 --generation 2 \\
+        --sets rows,windows,counts --out runs/refit/counts  # the heuristic's well features
+    python docs/examples/refit.py fit --run data/training/steady-18 --generation 2 \\
+        --random-init --lr 1e-3 --epochs 30 --out runs/refit/rand  # not from hind-6
+    python docs/examples/refit.py fit --run data/training/steady-18 --generation 2 \\
+        --lr 1e-4 --epochs 40 --out runs/refit/lr1e4
+
 Each writes ``OUT/net.npz`` and ``OUT/net.toml`` (the run's gate preset with this network:
 its chains, and its opening network before its pieces), for ``hatetris bench starts --suite
 gate --solvers OUT/net.toml --width 3000``.
@@ -65,10 +74,13 @@ def widened(net, hidden: int, seed: int):
 def with_sets(net, sets: tuple[str, ...]):
     """``net`` with more feature sets, their input weights 0, so it starts with the same
     values; every set of ``net`` must be among ``sets``."""
-    from hatetris.nnue.features import FEATURE_SETS, layout
+    from hatetris.nnue.features import FEATURE_SETS, FeatureError, layout
     from hatetris.nnue.network import Network
 
-    old, new = net.layout, layout(sets)
+    try:
+        old, new = net.layout, layout(sets)
+    except FeatureError as e:
+        raise SystemExit(f"--sets: {e}") from None
     if not set(net.sets) <= set(new.sets):
         raise SystemExit(f"--sets must keep the network's own sets ({', '.join(net.sets)})")
     w1 = np.zeros((new.n_features, net.hidden), np.float32)
