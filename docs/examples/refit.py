@@ -106,7 +106,7 @@ def fit_net(args) -> None:
         run.config.futures_pairs = args.futures_pairs
     rows, labels, kinds, pairs = run.training_data(k)
     print(f"{len(rows):,} rows, {len(pairs[0]) if pairs else 0:,} pairs", flush=True)
-    net = load_network(config.init)
+    net = load_network(args.init or config.init)
     if args.random_init:
         # The run's feature sets and size, weights drawn afresh (ranking_fit.py's --sets).
         net = Network.random(net.sets, hidden=net.hidden, seed=config.seed)
@@ -121,7 +121,8 @@ def fit_net(args) -> None:
     result = fit_and_write(run, k, net, rows, labels, pairs, Path(args.out), {
         "from": "docs/examples/refit.py", "window": args.window,
         "futures_pairs": args.futures_pairs, "hidden": net.hidden,
-        "sets": list(net.sets), "random_init": args.random_init, "lr": run.config.lr,
+        "sets": list(net.sets), "init": args.init, "random_init": args.random_init,
+        "lr": run.config.lr,
         "epochs_max": run.config.epochs},
         f"{run_dir.name}: generation {k} refitted")
     print(f"fit: {result}")
@@ -165,6 +166,7 @@ def main() -> None:
     f.add_argument("--hidden", type=int, help="widen the initial network to this many units")
     f.add_argument("--sets", help="feature sets of the fit, e.g. rows,windows,counts "
                    "(the initial network's own, the new ones starting at 0)")
+    f.add_argument("--init", help="start from this network instead of the run's init")
     f.add_argument("--random-init", action="store_true",
                    help="start from random weights instead of the run's init network")
     f.add_argument("--lr", type=float, help="learning rate (default: the run's)")
