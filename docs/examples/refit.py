@@ -22,6 +22,10 @@ and in the twenty-eighth session:
         --random-init --lr 1e-3 --epochs 30 --out runs/refit/rand  # not from hind-6
     python docs/examples/refit.py fit --run data/training/steady-18 --generation 2 \\
         --lr 1e-4 --epochs 40 --out runs/refit/lr1e4
+    python docs/examples/refit.py fit --run data/training/steady-18 --generation 2 \\
+        --init data/training/steady-18/net-1.npz --out runs/refit/from1  # from its parent
+    python docs/examples/refit.py fit --run data/training/steady-18 --generation 2 \\
+        --seed 1 --out runs/refit/seed1   # another minibatch order (--seed 2 likewise)
 
 Each writes ``OUT/net.npz`` and ``OUT/net.toml`` (the run's gate preset with this network:
 its chains, and its opening network before its pieces), for ``hatetris bench starts --suite
@@ -106,10 +110,12 @@ def fit_net(args) -> None:
         run.config.futures_pairs = args.futures_pairs
     rows, labels, kinds, pairs = run.training_data(k)
     print(f"{len(rows):,} rows, {len(pairs[0]) if pairs else 0:,} pairs", flush=True)
+    if args.seed is not None:
+        run.config.seed = args.seed  # the fit's minibatch order: seed + generation
     net = load_network(args.init or config.init)
     if args.random_init:
         # The run's feature sets and size, weights drawn afresh (ranking_fit.py's --sets).
-        net = Network.random(net.sets, hidden=net.hidden, seed=config.seed)
+        net = Network.random(net.sets, hidden=net.hidden, seed=run.config.seed)
     if args.lr is not None:
         run.config.lr = args.lr
     if args.epochs is not None:
@@ -122,7 +128,7 @@ def fit_net(args) -> None:
         "from": "docs/examples/refit.py", "window": args.window,
         "futures_pairs": args.futures_pairs, "hidden": net.hidden,
         "sets": list(net.sets), "init": args.init, "random_init": args.random_init,
-        "lr": run.config.lr,
+        "lr": run.config.lr, "seed": run.config.seed,
         "epochs_max": run.config.epochs},
         f"{run_dir.name}: generation {k} refitted")
     print(f"fit: {result}")
@@ -169,6 +175,7 @@ def main() -> None:
     f.add_argument("--init", help="start from this network instead of the run's init")
     f.add_argument("--random-init", action="store_true",
                    help="start from random weights instead of the run's init network")
+    f.add_argument("--seed", type=int, help="the run's seed for the fit (default: the run's)")
     f.add_argument("--lr", type=float, help="learning rate (default: the run's)")
     f.add_argument("--epochs", type=int, help="most epochs (default: the run's)")
     f.add_argument("--out", required=True)
