@@ -106,3 +106,34 @@ def test_a_run_fits_rollout_pairs_the_longer_rollout_above(tmp_path):
     a, b, _, _, _ = selfplay_pairs(run, config)
     assert (life[a] > life[b]).all() and (group[a] == group[b]).all()
     assert len(a) == 2 * len(expected)
+
+
+def test_futures_sample_keeps_each_grade_its_share_then_the_rest():
+    """A draw of one depth's wells: min(share, available) of every grade above 0, the
+    rest of grade 0, no well twice; one grade (a bool array) is the old half-and-half
+    draw, the same wells for the same seed."""
+    from hatetris.nnue.selfplay import futures_sample, graded_pairs, sampled_pairs
+
+    rng = np.random.default_rng(5)
+    for _ in range(50):
+        grades = int(rng.integers(1, 4))
+        grade = rng.choice(grades + 1, int(rng.integers(1, 60)),
+                           p=[0.7] + [0.3 / grades] * grades)
+        n = int(rng.integers(1, 40))
+        got = futures_sample(grade, n, np.random.default_rng(1), grades)
+        assert len(np.unique(got)) == len(got) and np.array_equal(got, np.sort(got))
+        share = n // (grades + 1)
+        for level in range(1, grades + 1):
+            assert (grade[got] == level).sum() == min(share, (grade == level).sum())
+        taken = sum(min(share, (grade == lv).sum()) for lv in range(1, grades + 1))
+        assert (grade[got] == 0).sum() == min(n - taken, (grade == 0).sum())
+        alive = grade > 0
+        old = np.random.default_rng(1)  # the one-horizon draw the shipped runs made
+        a = old.choice(np.flatnonzero(alive), min(n // 2, alive.sum()), replace=False)
+        b = old.choice(np.flatnonzero(~alive), min(n - len(a), (~alive).sum()),
+                       replace=False)
+        assert np.array_equal(futures_sample(alive, n, np.random.default_rng(1)),
+                              np.sort(np.concatenate([a, b])))
+        group = rng.integers(0, 4, len(grade))
+        assert np.array_equal(graded_pairs(group, alive, 1, 6, np.random.default_rng(2)),
+                              sampled_pairs(group, alive, 6, np.random.default_rng(2)))

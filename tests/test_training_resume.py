@@ -251,6 +251,31 @@ def test_futures_pairs_rank_wells_whose_lineage_lasts_above_those_whose_ends(tmp
         RunConfig.from_json({**config, "futures_pairs": 0})
 
 
+def test_graded_futures_rank_longer_lineages_at_every_horizon(tmp_path):
+    """``futures_horizon = [2, 4]``: a well's life is how many horizons its lineage
+    reached (0, 1 or 2); at each level t, ``futures_pairs // 2`` pairs a depth rank a
+    well that reached t above one that did not, so every pair has the higher life."""
+    from hatetris.nnue.dataset import load_dataset
+    from hatetris.nnue.training_run import RunConfig
+
+    run, config = finished_tiny_run(tmp_path, pair_weight=1.0, selfplay_as="futures",
+                                    fixed_siblings=True, probe_width=3, probe_pieces=40,
+                                    probe_samples=60, futures_horizon=[2, 4],
+                                    futures_pairs=4)
+    sp = load_dataset(tmp_path / "run" / "selfplay-1.npz")
+    group, life = np.array(sp.meta["group"]), np.array(sp.meta["life"])
+    assert set(life.tolist()) == {0, 1, 2}
+    a, b, base, rows, labels = selfplay_pairs(run, config)
+    assert (group[a] == group[b]).all() and (life[a] > life[b]).all()
+    expected = sum(2 * any(life[group == g] >= t) * any(life[group == g] < t)
+                   for t in (1, 2) for g in np.unique(group))
+    assert len(a) == expected > 0
+    assert np.array_equal(rows[a + base], sp.rows[a]) and np.isnan(labels[a + base]).all()
+    for bad in ([4, 2], [2, 2.5], 0):
+        with pytest.raises(ValueError, match="futures_horizon"):
+            RunConfig.from_json({**config, "futures_horizon": bad})
+
+
 def test_a_self_play_window_fits_only_the_last_generations_probes(tmp_path):
     """``selfplay_window = 1``: generation 2's fit reads selfplay-2 and not selfplay-1
     (the records' wells and pairs stay); generation 1's reads selfplay-1."""

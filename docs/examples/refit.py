@@ -96,6 +96,28 @@ def with_sets(net, sets: tuple[str, ...]):
     return Network(tuple(new.sets), w1, net.w2.copy(), net.b2.copy(), {})
 
 
+def with_teacher(rows, labels, pairs, data: Path, horizon, per_step: int):
+    """Generation k's data plus a wide beam's futures (``teacher_beam.py collect``):
+    its wells unlabelled, its pairs (``teacher_beam.teacher_pairs``) beside the run's."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from teacher_beam import HORIZONS, teacher_pairs
+
+    if horizon not in HORIZONS and horizon != "graded":
+        raise SystemExit(f"--teacher-horizon: {horizon} is not one of "
+                         f"{', '.join(map(str, HORIZONS))} or graded")
+    t_rows, better, worse = teacher_pairs(data, horizon, per_step)
+    if not len(t_rows):
+        raise SystemExit(f"--teacher: no start-*.npz in {data}")
+    base = len(rows)
+    print(f"teacher: {len(t_rows):,} wells, {len(better):,} pairs at {horizon}", flush=True)
+    pairs = (base + better, base + worse) if pairs is None else (
+        np.concatenate([pairs[0], base + better]), np.concatenate([pairs[1], base + worse]))
+    return (np.ascontiguousarray(np.concatenate([rows, t_rows])),
+            np.concatenate([labels, np.full(len(t_rows), np.nan)]), pairs)
+
+
 def fit_net(args) -> None:
     from hatetris.nnue.network import Network, load_network
     from hatetris.nnue.training_run import TrainingRun
@@ -109,6 +131,9 @@ def fit_net(args) -> None:
     if args.futures_pairs is not None:
         run.config.futures_pairs = args.futures_pairs
     rows, labels, kinds, pairs = run.training_data(k)
+    if args.teacher:
+        rows, labels, pairs = with_teacher(rows, labels, pairs, Path(args.teacher),
+                                           args.teacher_horizon, args.teacher_pairs)
     print(f"{len(rows):,} rows, {len(pairs[0]) if pairs else 0:,} pairs", flush=True)
     if args.seed is not None:
         run.config.seed = args.seed  # the fit's minibatch order: seed + generation
@@ -129,7 +154,9 @@ def fit_net(args) -> None:
         "futures_pairs": args.futures_pairs, "hidden": net.hidden,
         "sets": list(net.sets), "init": args.init, "random_init": args.random_init,
         "lr": run.config.lr, "seed": run.config.seed,
-        "epochs_max": run.config.epochs},
+        "epochs_max": run.config.epochs, "teacher": args.teacher,
+        "teacher_horizon": args.teacher_horizon if args.teacher else None,
+        "teacher_pairs": args.teacher_pairs if args.teacher else None},
         f"{run_dir.name}: generation {k} refitted")
     print(f"fit: {result}")
 
@@ -178,6 +205,11 @@ def main() -> None:
     f.add_argument("--seed", type=int, help="the run's seed for the fit (default: the run's)")
     f.add_argument("--lr", type=float, help="learning rate (default: the run's)")
     f.add_argument("--epochs", type=int, help="most epochs (default: the run's)")
+    f.add_argument("--teacher", help="a teacher_beam.py collect directory: its futures' "
+                   "pairs join the fit")
+    f.add_argument("--teacher-horizon", default="10", type=lambda v: v if v == "graded"
+                   else int(v), help="5, 10, 20, 40 or graded (default 10)")
+    f.add_argument("--teacher-pairs", type=int, default=64, help="pairs a step (default 64)")
     f.add_argument("--out", required=True)
     m = sub.add_parser("mean")
     m.add_argument("--run", default="data/training/steady-18",

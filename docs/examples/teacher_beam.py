@@ -47,6 +47,33 @@ def futures(parent: np.ndarray, level_start: list[int], size: int) -> np.ndarray
     return out
 
 
+def grade(fut: np.ndarray) -> np.ndarray:
+    """How far a well's lineage reached in the beam: 3 (40 pieces), 2 (20), 1 (10), 0.
+
+    >>> grade(np.array([0b1111, 0b0111, 0b0011, 0b0001, 0], np.uint8)).tolist()
+    [3, 2, 1, 0, 0]
+    """
+    g = np.zeros(len(fut), np.int64)
+    for i, h in enumerate((10, 20, 40)):
+        g += (fut >> HORIZONS.index(h)) & 1
+    return g
+
+
+def stratified_sample(fut: np.ndarray, n: int, rng) -> np.ndarray:
+    """Up to ``n // 4`` wells of each grade 3, 2 and 1 (:func:`grade`), the rest of the
+    ``n`` of grade 0 (indices, sorted): the long futures are rare in a step and would be
+    lost in a uniform draw."""
+    g = grade(fut)
+    picks = []
+    for level in (3, 2, 1):
+        ids = np.flatnonzero(g == level)
+        picks.append(rng.choice(ids, min(len(ids), n // 4), replace=False))
+    ids = np.flatnonzero(g == 0)
+    rest = n - sum(len(p) for p in picks)
+    picks.append(rng.choice(ids, min(len(ids), max(0, rest)), replace=False))
+    return np.sort(np.concatenate(picks))
+
+
 def collect(args) -> None:
     import numba
 
@@ -74,9 +101,11 @@ def collect(args) -> None:
         bounds = s.level_start + [s.store.size]
         fut = futures(s.store.parent, s.level_start, s.store.size)
         rng = np.random.default_rng(k)
-        # The training run's draw: up to half of a step's kept wells have a future at 10.
-        idx = np.concatenate([futures_sample((fut[bounds[t]:bounds[t + 1]] & h10) != 0,
-                                             args.keep, rng) + bounds[t]
+        # The training run's draw: up to half of a step's kept wells have a future at 10;
+        # --stratify: up to a quarter each reach 40, 20 (not 40), 10 (not 20), the rest none.
+        draw = stratified_sample if args.stratify else (
+            lambda f, n, g: futures_sample((f & h10) != 0, n, g))
+        idx = np.concatenate([draw(fut[bounds[t]:bounds[t + 1]], args.keep, rng) + bounds[t]
                               for t in range(k + 1, len(bounds) - 1)] or
                              [np.zeros(0, np.int64)])
         survived = len(bounds) - 2 - k
@@ -90,20 +119,30 @@ def collect(args) -> None:
                           "seconds": round(s.elapsed, 1)}), flush=True)
 
 
-def teacher_pairs(data: Path, horizon: int, per_step: int, seed: int = 0):
+def teacher_pairs(data: Path, horizon: int | str, per_step: int, seed: int = 0):
     """(rows, better, worse): per step, ``per_step`` pairs of a well with a future at
     ``horizon`` above one without (indices into rows), drawn as the training run draws
     them (``nnue.selfplay.sampled_pairs``); the beam's last ``horizon`` steps have no
-    future yet, so they give none."""
+    future yet, so they give none. ``horizon="graded"``: a third of them at each of 10,
+    20 and 40 pieces, so a well whose lineage lasts longer ranks above one that lasts
+    less at every horizon (the last 40 steps give pairs at 10 and 20 only)."""
     from hatetris.nnue.selfplay import sampled_pairs
 
-    bit = 1 << HORIZONS.index(horizon)
     rng = np.random.default_rng(seed)
     rows, pairs, n = [], [], 0
     for f in sorted(data.glob("start-*.npz")):
         with np.load(f) as z:
             r, level, fut = z["rows"], z["level"], z["futures"]
-        pairs.append(sampled_pairs(level, fut & bit, per_step, rng) + n)
+        last = level.max(initial=0)  # a step sees horizon h only if the beam went h on
+        if horizon == "graded":
+            for h in (10, 20, 40):
+                seen = level + h <= last
+                p = sampled_pairs(level[seen], (fut[seen] >> HORIZONS.index(h)) & 1,
+                                  max(1, per_step // 3), rng)
+                pairs.append(np.flatnonzero(seen)[p] + n if len(p) else p)
+        else:
+            pairs.append(sampled_pairs(level, fut & (1 << HORIZONS.index(horizon)),
+                                       per_step, rng) + n)
         rows.append(r)
         n += len(r)
     both = np.concatenate(pairs)
@@ -165,11 +204,14 @@ def main() -> None:
     c.add_argument("--pieces", type=int, default=120)
     c.add_argument("--keep", type=int, default=256)
     c.add_argument("--starts", required=True, help="pieces of the 3,711-line prefix")
+    c.add_argument("--stratify", action="store_true",
+                   help="keep the wells of each horizon reached in equal shares")
     c.add_argument("--out", required=True)
     f = sub.add_parser("fit")
     f.add_argument("--run", default="data/training/steady-3")
     f.add_argument("--data", required=True)
-    f.add_argument("--horizon", type=int, default=10, choices=HORIZONS)
+    f.add_argument("--horizon", type=lambda v: v if v == "graded" else int(v), default=10,
+                   choices=list(HORIZONS) + ["graded"])
     f.add_argument("--pairs-per-step", type=int, default=64)
     f.add_argument("--weight", type=int, default=1)
     f.add_argument("--init", default=None)

@@ -87,7 +87,11 @@ class RunConfig:
     rollout_pieces: int = 100
     # futures: how many pieces on a well's lineage must still be in the probe's beam,
     # and how many (better, worse) pairs each depth of a probe gives (drawn, seeded).
-    futures_horizon: int = 10
+    # Several horizons (increasing) grade the wells by the longest their lineage
+    # reached: at each horizon, a share of the pairs ranks the wells that reached it
+    # above those that did not (a wide beam's lineages thin out fast, so the few that
+    # last 40 pieces say what 10 cannot).
+    futures_horizon: int | tuple = 10
     futures_pairs: int = 64
     # record-vs-beam: each probe continues its stored game at the gate's search (set
     # probe_width to the gate's width and probe_pieces to its cap); at each depth from
@@ -157,8 +161,14 @@ class RunConfig:
         if self.chain_piece not in CHAIN_PIECES:
             raise ValueError(f"chain_piece is one of {', '.join(CHAIN_PIECES)}, not "
                              f"{self.chain_piece!r}")
-        if self.futures_horizon < 1 or self.futures_pairs < 1:
-            raise ValueError("futures_horizon and futures_pairs must be at least 1")
+        raw = self.futures_horizon
+        raw = raw if isinstance(raw, (tuple, list)) else (raw,)
+        h = self.horizons
+        if not all(isinstance(x, int) and not isinstance(x, bool) for x in raw) or \
+                not h or min(h) < 1 or self.futures_pairs < len(h) or \
+                any(b <= a for a, b in zip(h, h[1:])):
+            raise ValueError("futures_horizon (one or more, increasing) must be at least 1 "
+                             "and futures_pairs at least one a horizon")
         if self.chain_depth < 1:
             raise ValueError(f"chain_depth must be at least 1, not {self.chain_depth}")
         if self.chain_shortlist is not None and not self.chain_shortlist >= 1:
@@ -189,6 +199,12 @@ class RunConfig:
             raise ValueError(f"selfplay_groups is 'depth' or 'siblings', not "
                              f"{self.selfplay_groups!r}")
 
+    @property
+    def horizons(self) -> tuple[int, ...]:
+        """``futures_horizon`` as a tuple (one horizon, or the grades' horizons)."""
+        h = self.futures_horizon
+        return tuple(int(x) for x in h) if isinstance(h, (tuple, list)) else (int(h),)
+
     def to_json(self) -> dict:
         return json.loads(json.dumps(asdict(self)))
 
@@ -198,4 +214,6 @@ class RunConfig:
         for k in ("probe_starts", "bench_starts", "empty_widths"):
             d[k] = tuple(d.get(k, ()))
         d["hold_out"] = tuple(tuple(x) for x in d.get("hold_out", ()))
+        if isinstance(d.get("futures_horizon"), list):
+            d["futures_horizon"] = tuple(d["futures_horizon"])
         return cls(**d)

@@ -113,11 +113,12 @@ def self_play(run, k: int, net: Network) -> None:
                 reach = lineage_reach(search.store.parent, search.level_start,
                                       search.store.size)
             if as_futures:  # depths whose wells' futures the probe went far enough to see
-                alive = beam_futures(search.store.parent, search.level_start,
-                                     search.store.size, c.futures_horizon)
-                depths = [d for d in depths if d + c.futures_horizon < len(starts) - 1]
-                picks = [futures_sample(alive[starts[d]:starts[d + 1]], per_depth, rng)
-                         + starts[d] for d in depths]
+                alive = sum(beam_futures(search.store.parent, search.level_start,
+                                         search.store.size, h).astype(np.int64)
+                            for h in c.horizons)  # the grade: horizons reached
+                depths = [d for d in depths if d + max(c.horizons) < len(starts) - 1]
+                picks = [futures_sample(alive[starts[d]:starts[d + 1]], per_depth, rng,
+                                        len(c.horizons)) + starts[d] for d in depths]
             elif siblings:
                 picks = [sibling_sample(search.store.parent[starts[d]:starts[d + 1]],
                                         reach[starts[d]:starts[d + 1]], per_depth, rng)
@@ -314,20 +315,29 @@ def sibling_sample(parent: np.ndarray, life: np.ndarray, budget: int, rng) -> np
     return np.sort(np.concatenate(out)) if out else np.zeros(0, np.int64)
 
 
-def futures_sample(alive: np.ndarray, n: int, rng) -> np.ndarray:
-    """Indices of up to ``n`` wells of one depth: as many with a future (``alive``) as
-    half of ``n`` allows, the rest from those without; drawn without replacement. In a
-    wide beam most wells have no future ten pieces on, so a uniform draw would make
-    few pairs.
+def futures_sample(grade: np.ndarray, n: int, rng, grades: int = 1) -> np.ndarray:
+    """Indices of up to ``n`` wells of one depth, drawn without replacement: with G the
+    highest grade a well can have (the horizons; ``grade`` a bool array: G = 1), as many
+    of each grade G, G - 1, ..., 1 as ``n // (G + 1)`` allows, the rest of grade 0 (no
+    future). In a wide beam most wells have no future ten pieces on, and few reach 40,
+    so a uniform draw would make few pairs.
 
     >>> futures_sample(np.array([True, False, False, False, True]), 4,
     ...                np.random.default_rng(0)).tolist()
     [0, 1, 2, 4]
+    >>> futures_sample(np.array([2, 0, 1, 0, 0, 1, 2, 2]), 6, np.random.default_rng(0),
+    ...                grades=2).tolist()
+    [1, 2, 4, 5, 6, 7]
     """
-    good, bad = np.flatnonzero(alive), np.flatnonzero(~alive)
-    a = rng.choice(good, min(n // 2, len(good)), replace=False)
-    b = rng.choice(bad, min(n - len(a), len(bad)), replace=False)
-    return np.sort(np.concatenate([a, b]))
+    grade = np.asarray(grade, np.int64)
+    picks = []
+    for level in range(grades, 0, -1):
+        ids = np.flatnonzero(grade == level)
+        picks.append(rng.choice(ids, min(n // (grades + 1), len(ids)), replace=False))
+    bad = np.flatnonzero(grade == 0)
+    taken = sum(len(p) for p in picks)
+    picks.append(rng.choice(bad, min(n - taken, len(bad)), replace=False))
+    return np.sort(np.concatenate(picks))
 
 
 def sampled_pairs(group: np.ndarray, alive: np.ndarray, per_group: int, rng) -> np.ndarray:
@@ -346,6 +356,22 @@ def sampled_pairs(group: np.ndarray, alive: np.ndarray, per_group: int, rng) -> 
         if len(good) and len(bad):
             out.append(np.stack([rng.choice(good, per_group), rng.choice(bad, per_group)], 1))
     return np.concatenate(out) if out else np.zeros((0, 2), np.int64)
+
+
+def graded_pairs(group: np.ndarray, grade: np.ndarray, grades: int, per_group: int,
+                 rng) -> np.ndarray:
+    """Pairs ``[higher, lower]`` of one group's wells by the grade of their futures: at
+    each level t = 1..``grades``, ``per_group // grades`` pairs of a well of grade t or
+    more above one below t (:func:`sampled_pairs`); one grade is ``sampled_pairs``.
+
+    >>> graded_pairs(np.array([1, 1, 1]), np.array([2, 1, 0]), 2, 2,
+    ...              np.random.default_rng(0)).tolist()
+    [[1, 2], [0, 2]]
+    """
+    grade = np.asarray(grade)
+    out = [sampled_pairs(group, (grade >= t).astype(np.int64), per_group // grades, rng)
+           for t in range(1, grades + 1)]
+    return np.concatenate(out)
 
 
 def ordered_pairs(group: np.ndarray, key: np.ndarray, margin: float = 0) -> np.ndarray:

@@ -46,7 +46,7 @@ from .dataset import (file_digest, load_dataset, read_games,
 from .network import Network, load_network, mean_network, save_network
 from .gate import benchmark
 from .run_config import SEARCH_PAIR_MARGIN, SELFPLAY_AS, UNLABELLED, RunConfig
-from .selfplay import ordered_pairs, sampled_pairs, self_play
+from .selfplay import graded_pairs, ordered_pairs, self_play
 
 __all__ = ["RunConfig", "RunError", "TrainingRun", "SEARCH_PAIR_MARGIN", "SELFPLAY_AS",
            "UNLABELLED", "STATE_FORMAT"]
@@ -318,8 +318,8 @@ class TrainingRun:
                 group = np.asarray(sp.meta["group"], np.int64)
                 if c.selfplay_as == "futures":
                     rng = np.random.default_rng(c.seed * 1000 + j)
-                    lived.append(sampled_pairs(group, np.asarray(sp.meta["life"]),
-                                               c.futures_pairs, rng) + base)
+                    lived.append(graded_pairs(group, np.asarray(sp.meta["life"]),
+                                              len(c.horizons), c.futures_pairs, rng) + base)
                 elif c.selfplay_as in UNLABELLED:
                     lived.append(np.repeat(ordered_pairs(group, np.asarray(sp.meta["life"])),
                                            c.selfplay_pair_copies, 0) + base)
