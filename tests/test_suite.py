@@ -114,3 +114,21 @@ def test_bench_starts_suite_runs_the_solver_and_every_game_verifies(tmp_path):
     both = subprocess.run([sys.executable, "-m", "hatetris", "bench", "starts", "--suite",
                            "steady", "--starts", "x:1"], capture_output=True, text=True)
     assert both.returncode == 2
+
+
+def test_two_preset_files_of_one_name_get_a_column_each(tmp_path):
+    """``--solvers runs/a/net.toml,runs/b/net.toml``: each file is its own solver in the
+    rows, the means and the table (their stems alone would merge them)."""
+    for d in ("a", "b"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "net.toml").write_text((ROOT / "solvers/quick.toml").read_text())
+    names = [str(tmp_path / "a/net.toml"), str(tmp_path / "b/net.toml")]
+
+    def fake(solver, *, width, workers, max_depth, start):
+        lived = 3 if "/a/" in solver.replace("\\", "/") else 4
+        return {"solver": "net", "pieces": start[1] + lived, "score": 1, "elapsed": 0.5,
+                "replay": "x"}
+
+    rows = run_suite(load_suite(str(write_suite(tmp_path))), names, 7, run=fake)
+    assert mean_survived(rows) == {"a/net": 3.0, "b/net": 4.0}
+    assert "| start (pieces survived of 5) | a/net | b/net |" in format_suite_table(rows)

@@ -144,8 +144,9 @@ def bench_search(solvers: list[str], budgets: list[int], workers: list[int | Non
     per move expands about S wells, 14 S children. So budget B means width B // 14 or
     B // 14 simulations: equal work per move, whatever the strategy.
     """
-    from .presets import load_preset
+    from .presets import load_preset, solver_labels
 
+    labels = solver_labels(solvers)
     rows = []
     for solver in solvers:
         preset = load_preset(solver)
@@ -156,7 +157,7 @@ def bench_search(solvers: list[str], budgets: list[int], workers: list[int | Non
                 kwargs = {"width": size} if kind == "beam" else {"simulations": size}
                 r = run_solver_process(solver, workers=w, max_depth=max_depth, **kwargs)
                 elapsed = max(r["elapsed"], 1e-9)
-                row = {"solver": r["solver"], "kind": kind, "budget": budget,
+                row = {"solver": labels[solver], "kind": kind, "budget": budget,
                        "width" if kind == "beam" else "simulations": size,
                        "workers": r.get("workers"), "lines": r["score"], "pieces": r["pieces"],
                        "children": r["children"], "seconds": round(elapsed, 2),
@@ -178,12 +179,15 @@ def bench_starts(solvers: list[str], starts: list[tuple[str, int]], width: int,
     positions compares the solvers on common ground, and their mean over several starts
     varies less than one game does.
     """
+    from .presets import solver_labels
+
+    labels = solver_labels(solvers)
     rows = []
     for game, piece in starts:
         for solver in solvers:
             r = run_solver_process(solver, width=width, workers=workers, max_depth=max_depth,
                                    start=(game, piece))
-            row = {"start": f"{game}:{piece}", "solver": r["solver"], "width": width,
+            row = {"start": f"{game}:{piece}", "solver": labels[solver], "width": width,
                    "lines": r["score"], "pieces": r["pieces"],
                    "seconds": round(r["elapsed"], 2), "replay": r["replay"]}
             rows.append(row)

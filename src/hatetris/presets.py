@@ -106,6 +106,31 @@ def _check_table(name: str, table: Any, where: str) -> dict[str, Any]:
     return dict(table)
 
 
+def solver_labels(names: list[str]) -> dict[str, str]:
+    """A short label for each solver a table names: a preset file's stem, and where two
+    files share a stem, as many of their last folders as tell them apart.
+
+    >>> solver_labels(["nnue-beam", "runs/a/net.toml", "runs/b/net.toml", "x/quick.toml"])
+    {'nnue-beam': 'nnue-beam', 'runs/a/net.toml': 'a/net', 'runs/b/net.toml': 'b/net', \
+'x/quick.toml': 'quick'}
+    """
+    def label(name: str, parts: int) -> str:
+        if not name.endswith(".toml"):
+            return name
+        return "/".join(Path(name).with_suffix("").parts[-parts:])
+
+    distinct = list(dict.fromkeys(names))
+    out = {n: label(n, 1) for n in distinct}
+    for n in distinct:
+        k = 1
+        while k < len(Path(n).parts) and sum(out[m] == out[n] for m in distinct) > 1:
+            k += 1
+            for m in distinct:
+                if label(m, 1) == label(n, 1):
+                    out[m] = label(m, k)
+    return out
+
+
 def load_preset(name: str) -> Preset:
     """Load a preset by name (``solvers/NAME.toml``) or by path to a ``.toml`` file."""
     path = Path(name)

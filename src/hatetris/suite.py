@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .presets import REPO_ROOT, load_preset
+from .presets import REPO_ROOT, load_preset, solver_labels
 
 
 class SuiteError(ValueError):
@@ -152,6 +152,7 @@ def run_suite(suite: Suite, solvers: list[str], width: int, workers: int | None 
 
     run = run or run_solver_process
     fingerprints = {s: solver_fingerprint(s) for s in solvers}
+    labels = solver_labels(solvers)
     done: dict[tuple, dict] = {}
     if out is not None and out.exists():
         for line in out.read_text(encoding="utf-8").splitlines():
@@ -177,7 +178,7 @@ def run_suite(suite: Suite, solvers: list[str], width: int, workers: int | None 
                     out.parent.mkdir(parents=True, exist_ok=True)
                     with open(out, "a", encoding="utf-8") as f:
                         f.write(json.dumps(row) + "\n")
-            row = {**row, "solver": Path(solver).stem if solver.endswith(".toml") else row["solver"]}
+            row = {**row, "solver": labels[solver]}
             rows.append(row)
             if progress:
                 progress(row)
