@@ -27,6 +27,12 @@ and in the twenty-eighth session:
     python docs/examples/refit.py fit --run data/training/steady-18 --generation 2 \\
         --seed 1 --out runs/refit/seed1   # another minibatch order (--seed 2 likewise)
 
+and in the twenty-ninth, generation 2's data plus a wide beam's futures at longer horizons
+(``teacher_beam.py collect --stratify``):
+
+    python docs/examples/refit.py fit --run data/training/steady-18 --generation 2 \\
+        --teacher runs/teacher140 --teacher-horizon graded --out runs/refit/tgraded
+
 Each writes ``OUT/net.npz`` and ``OUT/net.toml`` (the run's gate preset with this network:
 its chains, and its opening network before its pieces), for ``hatetris bench starts --suite
 gate --solvers OUT/net.toml --width 3000``.

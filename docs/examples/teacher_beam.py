@@ -14,6 +14,14 @@ labelled by what the wider search found ``h`` pieces on.
     python docs/examples/teacher_beam.py fit --data runs/teacher --horizon 10 \\
         --out runs/teacher/fit-h10
 
+The twenty-ninth session's collection (``--stratify``: the few wells whose lineage lasts
+20 or 40 pieces are kept in equal shares with those that last 10, and with none), read by
+``refit.py fit --teacher`` on top of a run's generation:
+
+    python docs/examples/teacher_beam.py collect \\
+        --solver data/training/steady-18/presets/net-2.toml --width 12000 --pieces 140 \\
+        --starts 1000,1100,...,2700 --stratify --out runs/teacher140
+
 ``collect`` writes one ``start-K.npz`` a start (skips starts already written: it
 resumes): per step up to ``--keep`` wells, every one with a future at 10 pieces up to
 half of them, the rest drawn from the others (seeded). ``fit`` refits generation 0 of
