@@ -113,6 +113,8 @@ def solver_labels(names: list[str]) -> dict[str, str]:
     >>> solver_labels(["nnue-beam", "runs/a/net.toml", "runs/b/net.toml", "x/quick.toml"])
     {'nnue-beam': 'nnue-beam', 'runs/a/net.toml': 'a/net', 'runs/b/net.toml': 'b/net', \
 'x/quick.toml': 'quick'}
+    >>> solver_labels(["quick", "quick.toml"])
+    {'quick': 'quick', 'quick.toml': 'quick.toml'}
     """
     def label(name: str, parts: int) -> str:
         if not name.endswith(".toml"):
@@ -128,6 +130,9 @@ def solver_labels(names: list[str]) -> dict[str, str]:
             for m in distinct:
                 if label(m, 1) == label(n, 1):
                     out[m] = label(m, k)
+    for n in distinct:  # still the same label (a preset name and a file): the name given
+        if sum(out[m] == out[n] for m in distinct) > 1:
+            out[n] = n
     return out
 
 
