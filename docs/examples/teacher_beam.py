@@ -67,21 +67,6 @@ def grade(fut: np.ndarray) -> np.ndarray:
     return g
 
 
-def stratified_sample(fut: np.ndarray, n: int, rng) -> np.ndarray:
-    """Up to ``n // 4`` wells of each grade 3, 2 and 1 (:func:`grade`), the rest of the
-    ``n`` of grade 0 (indices, sorted): the long futures are rare in a step and would be
-    lost in a uniform draw."""
-    g = grade(fut)
-    picks = []
-    for level in (3, 2, 1):
-        ids = np.flatnonzero(g == level)
-        picks.append(rng.choice(ids, min(len(ids), n // 4), replace=False))
-    ids = np.flatnonzero(g == 0)
-    rest = n - sum(len(p) for p in picks)
-    picks.append(rng.choice(ids, min(len(ids), max(0, rest)), replace=False))
-    return np.sort(np.concatenate(picks))
-
-
 def collect(args) -> None:
     import numba
 
@@ -111,7 +96,7 @@ def collect(args) -> None:
         rng = np.random.default_rng(k)
         # The training run's draw: up to half of a step's kept wells have a future at 10;
         # --stratify: up to a quarter each reach 40, 20 (not 40), 10 (not 20), the rest none.
-        draw = stratified_sample if args.stratify else (
+        draw = (lambda f, n, g: futures_sample(grade(f), n, g, 3)) if args.stratify else (
             lambda f, n, g: futures_sample((f & h10) != 0, n, g))
         idx = np.concatenate([draw(fut[bounds[t]:bounds[t + 1]], args.keep, rng) + bounds[t]
                               for t in range(k + 1, len(bounds) - 1)] or

@@ -161,10 +161,8 @@ class RunConfig:
         if self.chain_piece not in CHAIN_PIECES:
             raise ValueError(f"chain_piece is one of {', '.join(CHAIN_PIECES)}, not "
                              f"{self.chain_piece!r}")
-        raw = self.futures_horizon
-        raw = raw if isinstance(raw, (tuple, list)) else (raw,)
         h = self.horizons
-        if not all(isinstance(x, int) and not isinstance(x, bool) for x in raw) or \
+        if not all(isinstance(x, int) and not isinstance(x, bool) for x in h) or \
                 not h or min(h) < 1 or self.futures_pairs < len(h) or \
                 any(b <= a for a, b in zip(h, h[1:])):
             raise ValueError("futures_horizon (one or more, increasing) must be at least 1 "
@@ -203,7 +201,7 @@ class RunConfig:
     def horizons(self) -> tuple[int, ...]:
         """``futures_horizon`` as a tuple (one horizon, or the grades' horizons)."""
         h = self.futures_horizon
-        return tuple(int(x) for x in h) if isinstance(h, (tuple, list)) else (int(h),)
+        return tuple(h) if isinstance(h, (tuple, list)) else (h,)
 
     def to_json(self) -> dict:
         return json.loads(json.dumps(asdict(self)))

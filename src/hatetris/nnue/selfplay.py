@@ -113,11 +113,11 @@ def self_play(run, k: int, net: Network) -> None:
                 reach = lineage_reach(search.store.parent, search.level_start,
                                       search.store.size)
             if as_futures:  # depths whose wells' futures the probe went far enough to see
-                alive = sum(beam_futures(search.store.parent, search.level_start,
+                grade = sum(beam_futures(search.store.parent, search.level_start,
                                          search.store.size, h).astype(np.int64)
-                            for h in c.horizons)  # the grade: horizons reached
+                            for h in c.horizons)  # how many horizons each lineage reached
                 depths = [d for d in depths if d + max(c.horizons) < len(starts) - 1]
-                picks = [futures_sample(alive[starts[d]:starts[d + 1]], per_depth, rng,
+                picks = [futures_sample(grade[starts[d]:starts[d + 1]], per_depth, rng,
                                         len(c.horizons)) + starts[d] for d in depths]
             elif siblings:
                 picks = [sibling_sample(search.store.parent[starts[d]:starts[d + 1]],
@@ -139,7 +139,7 @@ def self_play(run, k: int, net: Network) -> None:
                 else:  # one group per depth
                     groups += [i * 100_000 + int(d) for d in search.store.depth[nodes]]
                 if as_futures:
-                    lives += [int(x) for x in alive[nodes]]
+                    lives += [int(x) for x in grade[nodes]]
                 else:
                     lives += [int(x) for x in reach[nodes]]
             elif c.hindsight:
