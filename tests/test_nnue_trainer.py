@@ -146,7 +146,8 @@ def test_graded_labels(tmp_path):
 
 
 def test_lineage_reach_beam_futures_and_hindsight_order():
-    from hatetris.nnue.labels import beam_futures, lineage_reach, order_by_hindsight
+    from hatetris.nnue.labels import (beam_futures, futures_grade, lineage_reach,
+                                      order_by_hindsight)
     from hatetris.presets import load_preset, make_evaluation
 
     search = BeamSearch(make_evaluation(load_preset("quick")), 20, 40)
@@ -164,6 +165,7 @@ def test_lineage_reach_beam_futures_and_hindsight_order():
     assert np.array_equal(reach, naive_reach)
     assert reach[0] == search.depth and (reach > depth).any() and (reach == depth).any()
 
+    naive_grade = np.zeros(s.size, np.int64)
     for h in (1, 3, 10):  # a future h pieces on: some node h depths below descends from it
         naive = np.zeros(s.size, np.bool_)
         for j in range(s.size):
@@ -176,6 +178,9 @@ def test_lineage_reach_beam_futures_and_hindsight_order():
                 naive[a] = True
         futures = beam_futures(parent, search.level_start, s.size, h)
         assert np.array_equal(futures, naive) and futures.any() and not futures.all()
+        naive_grade += naive
+    grade = futures_grade(parent, search.level_start, s.size, [1, 3, 10])
+    assert np.array_equal(grade, naive_grade) and set(grade.tolist()) == {0, 1, 2, 3}
 
     rng = np.random.default_rng(0)
     labels, d, life = rng.random(300), rng.integers(0, 4, 300), rng.integers(0, 5, 300)

@@ -131,14 +131,21 @@ def lineage_reach(parent: np.ndarray, level_start: list[int], size: int) -> np.n
 
     ``level_start[d]`` is the first node of depth d; nodes of one depth are contiguous.
     """
-    reach = np.zeros(size, np.int64)
+    reach = node_depths(level_start, size)
     bounds = list(level_start) + [size]
-    for d in range(len(bounds) - 1):
-        reach[bounds[d]:bounds[d + 1]] = d
     for d in range(len(bounds) - 2, 0, -1):
         lo, hi = bounds[d], bounds[d + 1]
         np.maximum.at(reach, parent[lo:hi], reach[lo:hi])
     return reach
+
+
+def node_depths(level_start: list[int], size: int) -> np.ndarray:
+    """Each node's depth, from the first node of each depth (contiguous levels)."""
+    depth = np.zeros(size, np.int64)
+    bounds = list(level_start) + [size]
+    for d in range(len(bounds) - 1):
+        depth[bounds[d]:bounds[d + 1]] = d
+    return depth
 
 
 def beam_futures(parent: np.ndarray, level_start: list[int], size: int,
@@ -146,12 +153,21 @@ def beam_futures(parent: np.ndarray, level_start: list[int], size: int,
     """For every node of a beam's tree: has it a descendant ``horizon`` depths below?
     (False where the tree does not reach that deep.) A wide beam's verdict on a well:
     its line of play was still worth keeping ``horizon`` pieces later."""
+    return futures_grade(parent, level_start, size, [horizon]) > 0
+
+
+def futures_grade(parent: np.ndarray, level_start: list[int], size: int,
+                  horizons: list[int]) -> np.ndarray:
+    """For every node, how many of ``horizons`` its lineage reached (``beam_futures`` at
+    each, counted), the tree walked once.
+
+    >>> parent = np.array([-1, 0, 0, 1, 3])  # a chain 0-1-3-4, node 2 a dead end
+    >>> futures_grade(parent, [0, 1, 3, 4], 5, [1, 2, 3]).tolist()
+    [3, 2, 0, 1, 0]
+    """
     reach = lineage_reach(parent, level_start, size)
-    depth = np.zeros(size, np.int64)
-    bounds = list(level_start) + [size]
-    for d in range(len(bounds) - 1):
-        depth[bounds[d]:bounds[d + 1]] = d
-    return reach >= depth + horizon
+    ahead = reach - node_depths(level_start, size)
+    return sum((ahead >= h).astype(np.int64) for h in horizons)
 
 
 def order_by_hindsight(labels: np.ndarray, depth: np.ndarray, life: np.ndarray) -> np.ndarray:

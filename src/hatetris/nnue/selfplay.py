@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import load_dataset, save_dataset, value_of_pieces_to_go
-from .labels import beam_futures, lineage_reach
+from .labels import futures_grade, lineage_reach
 from .network import Network
 from .rollouts import rollout_pairs
 from .samples import candidate_children
@@ -113,9 +113,8 @@ def self_play(run, k: int, net: Network) -> None:
                 reach = lineage_reach(search.store.parent, search.level_start,
                                       search.store.size)
             if as_futures:  # depths whose wells' futures the probe went far enough to see
-                grade = sum(beam_futures(search.store.parent, search.level_start,
-                                         search.store.size, h).astype(np.int64)
-                            for h in c.horizons)  # how many horizons each lineage reached
+                grade = futures_grade(search.store.parent, search.level_start,
+                                      search.store.size, c.horizons)
                 depths = [d for d in depths if d + max(c.horizons) < len(starts) - 1]
                 picks = [futures_sample(grade[starts[d]:starts[d + 1]], per_depth, rng,
                                         len(c.horizons)) + starts[d] for d in depths]
