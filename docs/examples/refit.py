@@ -213,8 +213,8 @@ def main() -> None:
     f.add_argument("--epochs", type=int, help="most epochs (default: the run's)")
     f.add_argument("--teacher", help="a teacher_beam.py collect directory: its futures' "
                    "pairs join the fit")
-    f.add_argument("--teacher-horizon", default="10", type=lambda v: v if v == "graded"
-                   else int(v), help="5, 10, 20, 40 or graded (default 10)")
+    f.add_argument("--teacher-horizon", default="10", choices=("5", "10", "20", "40", "graded"),
+                   help="pieces a teacher's future looks ahead, or graded (default 10)")
     f.add_argument("--teacher-pairs", type=int, default=64, help="pairs a step (default 64)")
     f.add_argument("--out", required=True)
     m = sub.add_parser("mean")
@@ -223,6 +223,8 @@ def main() -> None:
     m.add_argument("--out", required=True)
     m.add_argument("nets", nargs="+")
     args = ap.parse_args()
+    if args.cmd == "fit" and args.teacher_horizon != "graded":
+        args.teacher_horizon = int(args.teacher_horizon)
     {"fit": fit_net, "mean": mean_net}[args.cmd](args)
 
 
