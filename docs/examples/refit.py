@@ -124,6 +124,29 @@ def with_teacher(rows, labels, pairs, data: Path, horizon, per_step: int):
             np.concatenate([labels, np.full(len(t_rows), np.nan)]), pairs)
 
 
+def mirrored(rows, labels, pairs):
+    """The data and its left-right mirror image: every well reflected (its rows' ten
+    bits reversed), with the same label, and every pair reflected with it. The game is
+    nearly symmetric (the adversary breaks ties in the order S, Z, O, I, L, J, T, which
+    is not), so a reflected well is nearly as good as its original.
+
+    >>> r, lab, p = mirrored(np.array([[0b1000000011]], np.uint16), np.array([0.5]), None)
+    >>> [bin(x) for x in r[:, 0]], lab.tolist(), p
+    (['0b1000000011', '0b1100000001'], [0.5, 0.5], None)
+    """
+    from hatetris.rules import WIDTH
+
+    flip = np.zeros(1 << WIDTH, np.uint16)
+    for v in range(1 << WIDTH):
+        flip[v] = int(format(v, f"0{WIDTH}b")[::-1], 2)
+    n = len(rows)
+    both = np.ascontiguousarray(np.concatenate([rows, flip[rows]]))
+    if pairs is not None:
+        pairs = (np.concatenate([pairs[0], pairs[0] + n]),
+                 np.concatenate([pairs[1], pairs[1] + n]))
+    return both, np.concatenate([labels, labels]), pairs
+
+
 def fit_net(args) -> None:
     from hatetris.nnue.network import Network, load_network
     from hatetris.nnue.training_run import TrainingRun
@@ -140,6 +163,8 @@ def fit_net(args) -> None:
     if args.teacher:
         rows, labels, pairs = with_teacher(rows, labels, pairs, Path(args.teacher),
                                            args.teacher_horizon, args.teacher_pairs)
+    if args.mirror:
+        rows, labels, pairs = mirrored(rows, labels, pairs)
     print(f"{len(rows):,} rows, {len(pairs[0]) if pairs else 0:,} pairs", flush=True)
     if args.seed is not None:
         run.config.seed = args.seed  # the fit's minibatch order: seed + generation
@@ -162,7 +187,8 @@ def fit_net(args) -> None:
         "lr": run.config.lr, "seed": run.config.seed,
         "epochs_max": run.config.epochs, "teacher": args.teacher,
         "teacher_horizon": args.teacher_horizon if args.teacher else None,
-        "teacher_pairs": args.teacher_pairs if args.teacher else None},
+        "teacher_pairs": args.teacher_pairs if args.teacher else None,
+        "mirror": args.mirror},
         f"{run_dir.name}: generation {k} refitted")
     print(f"fit: {result}")
 
@@ -216,6 +242,8 @@ def main() -> None:
     f.add_argument("--teacher-horizon", default="10", choices=("5", "10", "20", "40", "graded"),
                    help="pieces a teacher's future looks ahead, or graded (default 10)")
     f.add_argument("--teacher-pairs", type=int, default=64, help="pairs a step (default 64)")
+    f.add_argument("--mirror", action="store_true",
+                   help="every well and pair also reflected left-right")
     f.add_argument("--out", required=True)
     m = sub.add_parser("mean")
     m.add_argument("--run", default="data/training/steady-18",
