@@ -35,9 +35,9 @@ and in the twenty-ninth, generation 2's data plus a wide beam's futures at longe
 
 and in the thirtieth, the same at 20 pieces with other seeds and reflected:
 
-    python docs/examples/refit.py fit --run data/training/steady-18 --generation 2 \
+    python docs/examples/refit.py fit --run data/training/steady-18 --generation 2 \\
         --teacher runs/teacher140 --teacher-horizon 20 --seed 2 --out runs/refit/t20s2
-    python docs/examples/refit.py fit --run data/training/steady-18 --generation 2 \
+    python docs/examples/refit.py fit --run data/training/steady-18 --generation 2 \\
         --teacher runs/teacher140 --teacher-horizon 20 --mirror --out runs/refit/m20s0
 
 Each writes ``OUT/net.npz`` and ``OUT/net.toml`` (the run's gate preset with this network:
@@ -49,9 +49,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from teacher_beam import HORIZONS, teacher_pairs  # noqa: E402  (the sibling example)
 
 def run_config(run_dir: Path):
     from hatetris.nnue.run_config import RunConfig
@@ -112,14 +116,6 @@ def with_sets(net, sets: tuple[str, ...]):
 def with_teacher(rows, labels, pairs, data: Path, horizon, per_step: int):
     """Generation k's data plus a wide beam's futures (``teacher_beam.py collect``):
     its wells unlabelled, its pairs (``teacher_beam.teacher_pairs``) beside the run's."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from teacher_beam import HORIZONS, teacher_pairs
-
-    if horizon not in HORIZONS and horizon != "graded":
-        raise SystemExit(f"--teacher-horizon: {horizon} is not one of "
-                         f"{', '.join(map(str, HORIZONS))} or graded")
     t_rows, better, worse = teacher_pairs(data, horizon, per_step)
     if not len(t_rows):
         raise SystemExit(f"--teacher: no start-*.npz in {data}")
@@ -247,7 +243,8 @@ def main() -> None:
     f.add_argument("--epochs", type=int, help="most epochs (default: the run's)")
     f.add_argument("--teacher", help="a teacher_beam.py collect directory: its futures' "
                    "pairs join the fit")
-    f.add_argument("--teacher-horizon", default="10", choices=("5", "10", "20", "40", "graded"),
+    f.add_argument("--teacher-horizon", default=10, choices=(*HORIZONS, "graded"),
+                   type=lambda v: v if v == "graded" else int(v),
                    help="pieces a teacher's future looks ahead, or graded (default 10)")
     f.add_argument("--teacher-pairs", type=int, default=64, help="pairs a step (default 64)")
     f.add_argument("--mirror", action="store_true",
@@ -259,8 +256,6 @@ def main() -> None:
     m.add_argument("--out", required=True)
     m.add_argument("nets", nargs="+")
     args = ap.parse_args()
-    if args.cmd == "fit" and args.teacher_horizon != "graded":
-        args.teacher_horizon = int(args.teacher_horizon)
     {"fit": fit_net, "mean": mean_net}[args.cmd](args)
 
 

@@ -46,12 +46,13 @@ GAME = Path("data/records/david-felipe-6-first-5000.txt")
 
 def futures(parent: np.ndarray, level_start: list[int], size: int) -> np.ndarray:
     """Bit ``i`` of ``out[node]``: some node ``HORIZONS[i]`` levels below descends from
-    it (``nnue.labels.beam_futures`` at each horizon)."""
-    from hatetris.nnue.labels import beam_futures
+    it (``nnue.labels.beam_futures`` at each horizon, the tree walked once)."""
+    from hatetris.nnue.labels import lineage_ahead
 
+    ahead = lineage_ahead(parent, level_start, size)
     out = np.zeros(size, np.uint8)
     for i, h in enumerate(HORIZONS):
-        out |= beam_futures(parent, level_start, size, h).astype(np.uint8) << i
+        out |= (ahead >= h).astype(np.uint8) << i
     return out
 
 

@@ -165,9 +165,19 @@ def futures_grade(parent: np.ndarray, level_start: list[int], size: int,
     >>> futures_grade(parent, [0, 1, 3, 4], 5, [1, 2, 3]).tolist()
     [3, 2, 0, 1, 0]
     """
-    reach = lineage_reach(parent, level_start, size)
-    ahead = reach - node_depths(level_start, size)
+    ahead = lineage_ahead(parent, level_start, size)
     return sum((ahead >= h).astype(np.int64) for h in horizons)
+
+
+def lineage_ahead(parent: np.ndarray, level_start: list[int], size: int) -> np.ndarray:
+    """For every node, how many depths below it its deepest descendant lies
+    (:func:`lineage_reach` less its own depth): a node has a future at ``h`` exactly
+    when this is at least ``h``.
+
+    >>> lineage_ahead(np.array([-1, 0, 0, 1, 3]), [0, 1, 3, 4], 5).tolist()
+    [3, 2, 0, 1, 0]
+    """
+    return lineage_reach(parent, level_start, size) - node_depths(level_start, size)
 
 
 def order_by_hindsight(labels: np.ndarray, depth: np.ndarray, life: np.ndarray) -> np.ndarray:
