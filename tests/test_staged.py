@@ -121,6 +121,66 @@ def test_a_back_up_that_finds_the_same_line_again_does_not_replay_its_death(tmp_
     assert again.avoid == run.avoid
 
 
+def test_partial_stages_commit_short_of_each_death_and_resume_to_the_same_game(tmp_path):
+    """With partial stages a dying beam commits its best line up to LOOKAHEAD pieces
+    before its death (when that is past the committed game); the next stage searches on
+    from there, and a run resumed stage by stage is the same run."""
+    evaluation = make_evaluation(load_preset("quick"))
+    plan = StagePlan("quick", (2,), stage=50, lookahead=5, partial=True)
+    whole = start_run(plan, _game(), 60, "q")
+    advance(whole, evaluation, tmp_path / "whole")
+    partial = [a for a in whole.attempts if a["outcome"].startswith("died; committed")]
+    assert len(partial) >= 2
+    for a in partial:
+        assert a["outcome"] == f"died; committed to piece {a['reached'] - 5}"
+        assert a["reached"] - 5 > a["from_piece"]
+    assert whole.starts == [a["from_piece"] for a in partial] and whole.starts[0] == 60
+    # It ends when a beam dies within the lookahead; the longest line is the result.
+    assert whole.finished and whole.pieces == max(a["reached"] for a in whole.attempts)
+    result = replay(whole.keys)
+    assert (result.score, result.pieces_placed) == (whole.score, whole.pieces)
+    assert result.pieces[:60] == replay(_game()).pieces[:60]
+    split = start_run(plan, _game(), 60, "q")
+    while not split.finished:
+        advance(split, evaluation, tmp_path / "split", stages=1)
+        split = load_run(tmp_path / "split")
+    assert _committed(tmp_path / "split") == _committed(tmp_path / "whole")
+    assert split.starts == whole.starts
+
+
+def test_a_back_up_over_partial_stages_returns_to_where_each_began(tmp_path):
+    evaluation = make_evaluation(load_preset("quick"))
+    plan = StagePlan("quick", (2, 8), stage=50, lookahead=5, partial=True, backups=2)
+    run = start_run(plan, _game(), 60, "q")
+    advance(run, evaluation, tmp_path)
+    steps = [(a["from_piece"], a["width"], a["outcome"]) for a in run.attempts]
+    committed = [s for s in steps if s[2].startswith("died; committed")]
+    assert [s[:2] for s in committed[:2]] == [(60, 2), (committed[1][0], 2)]
+    second = committed[1][0]  # where the first partial stage ended, the second began
+    backed = [s for s in steps if "backed up" in s[2]]
+    # Each back-up returns to the start of the stage it uncommits, however long it was.
+    assert [s[2] for s in backed] == [
+        f"died; backed up to piece {second} to search it at width 8",
+        "died; backed up to piece 60 to search it at width 8"]
+    assert run.finished and run.backups_used == 2 and len(run.starts) == len(run.commits)
+    result = replay(run.keys)
+    assert (result.score, result.pieces_placed) == (run.score, run.pieces)
+
+
+def test_a_state_from_before_partial_stages_reads_its_stages_as_whole(tmp_path):
+    evaluation = make_evaluation(load_preset("quick"))
+    run = start_run(StagePlan("quick", (10,), stage=2, lookahead=2), _game(), 20, "q")
+    advance(run, evaluation, tmp_path, stages=2)
+    assert run.starts == [20, 22]
+    state = json.loads((tmp_path / "state.json").read_text("utf-8"))
+    del state["starts"], state["plan"]["partial"], state["sha256"]
+    import hashlib
+    state["sha256"] = hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
+    (tmp_path / "state.json").write_text(json.dumps(state), "utf-8")
+    old = load_run(tmp_path)
+    assert old.starts == [20, 22] and not old.plan.partial
+
+
 def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "hatetris", "staged", *args]
 
@@ -185,6 +245,8 @@ def test_corrupt_state_is_refused_in_one_line(tmp_path, damage):
      "beam solver"),
     (["--state", "S", "--from", str(QUICK_GAME), "--from-piece", "500"], "--from"),
     (["--state", "S", "--resume", "--from", str(QUICK_GAME)], "takes no --from"),
+    (["--state", "S", "--from", str(QUICK_GAME), "--partial", "--lookahead", "0"],
+     "--partial needs a --lookahead"),
 ])
 def test_bad_input_is_one_line(tmp_path, args, message):
     args = [str(tmp_path / a) if a == "S" else a for a in args]

@@ -12,6 +12,13 @@ the last stage and searches it again at a width wider than the one that committe
 (uncommitting further while that stage was already committed at the widest). When it
 cannot, the run ends with the longest line any attempt found.
 
+With ``partial`` stages a beam that dies still commits, when it got far enough: its best
+line up to ``lookahead`` pieces before the piece where every line was lost (if that is
+past the committed game), and the next stage searches on from there with a fresh beam.
+A long game's line is healthy long before it dies (a beam keeps the lineage that lasted
+longest, not the one that kept the steady state), so each attempt backs off from its
+own death and tries again from a well it saw live ``lookahead`` more pieces.
+
 The state (``state.json``: the plan, the committed game as a Base2048 replay, the log of
 every attempt, a checksum) is a few tens of kB for a 10,000-piece game, written
 atomically after each stage. A stage depends only on the committed game and the plan, so
@@ -55,6 +62,7 @@ class StagePlan:
     stage: int = 50
     lookahead: int = 50
     backups: int = 0
+    partial: bool = False
 
     def __post_init__(self):
         if not self.widths or any(int(w) < 1 for w in self.widths):
@@ -63,6 +71,8 @@ class StagePlan:
             raise ValueError("widths must be given in increasing order")
         if self.stage < 1 or self.lookahead < 0 or self.backups < 0:
             raise ValueError("stage must be at least 1, lookahead and backups at least 0")
+        if self.partial and self.lookahead < 1:
+            raise ValueError("partial stages need a lookahead of at least 1")
 
     def target(self, pieces: int) -> int:
         """The depth a stage's beam must reach from a committed game of ``pieces``."""
@@ -93,6 +103,8 @@ class StagedRun:
     preset: dict | None = None     # the solver preset's tables the stages search with
     #                                (states written before it was kept have none)
     preset_from: int | None = None  # for those: the piece from which ``preset`` applies
+    starts: list[int] = field(default_factory=list)  # per committed stage: the piece it
+    #                                                  began at (stages may be partial)
 
     @property
     def searched_pieces(self) -> int:
@@ -105,7 +117,7 @@ class StagedRun:
                 "score": self.score, "attempts": self.attempts, "finished": self.finished,
                 "ended": self.ended, "commits": self.commits, "next_width": self.next_width,
                 "backups_used": self.backups_used, "longest": self.longest,
-                "avoid": self.avoid}
+                "avoid": self.avoid, "starts": self.starts}
         if self.preset is not None:
             body["preset"] = self.preset
         if self.preset_from is not None:
@@ -124,13 +136,20 @@ class StagedRun:
             plan = data["plan"]
             run = cls(StagePlan(plan["solver"], tuple(int(w) for w in plan["widths"]),
                                 int(plan["stage"]), int(plan["lookahead"]),
-                                int(plan.get("backups", 0))),
+                                int(plan.get("backups", 0)), bool(plan.get("partial", False))),
                       dict(data["origin"]), decode(data["replay"]), int(data["pieces"]),
                       int(data["score"]), list(data["attempts"]), bool(data["finished"]),
                       str(data["ended"]), [int(i) for i in data.get("commits", [])],
                       int(data.get("next_width", 0)), int(data.get("backups_used", 0)),
                       data.get("longest"), data.get("avoid"), data.get("preset"),
                       data.get("preset_from"))
+            origin = int(run.origin["pieces"])
+            # States written before stages could be partial: every stage was whole.
+            run.starts = ([int(p) for p in data["starts"]] if "starts" in data else
+                          [origin + i * run.plan.stage for i in range(len(run.commits))])
+            if len(run.starts) != len(run.commits):
+                raise StagedRunError(f"corrupt {where}: {len(run.starts)} stage starts "
+                                     f"for {len(run.commits)} stages")
             longest = run.longest
             if longest is not None:
                 found = replay(decode(longest["replay"]))
@@ -255,7 +274,14 @@ def advance(run: StagedRun, evaluation, directory: str | Path, *, stages: int | 
                        "reached": depth, "children": int(search.children_total),
                        "seconds": round(time.perf_counter() - t0, 2)}
             if depth >= target:
-                node = ancestor_at(search.store, node, run.pieces + plan.stage)
+                at = run.pieces + plan.stage
+            elif plan.partial and depth - plan.lookahead > run.pieces:
+                at = depth - plan.lookahead
+                _keep_longest(run, depth, search, node)
+            else:
+                at = None
+            if at is not None:
+                node = ancestor_at(search.store, node, at)
                 if run.avoid is not None and well_digest(search.store.rows[node]) == run.avoid:
                     # The wider beam chose the line the back-up left: searching on from it
                     # would repeat, attempt for attempt, what already died.
@@ -264,7 +290,8 @@ def advance(run: StagedRun, evaluation, directory: str | Path, *, stages: int | 
                     if index + 1 < len(plan.widths):
                         report(_describe(attempt) + ", widening")
                     continue
-                attempt["outcome"] = f"committed to piece {run.pieces + plan.stage}"
+                attempt["outcome"] = (f"committed to piece {at}" if depth >= target else
+                                      f"died; committed to piece {at}")
                 run.attempts.append(attempt)
                 committed = True
                 break
@@ -278,6 +305,7 @@ def advance(run: StagedRun, evaluation, directory: str | Path, *, stages: int | 
             keys = path_keys(search.store, node)
             score, pieces = int(search.store.score[node]), int(search.store.depth[node])
             verify(encode(keys), score, pieces)
+            run.starts.append(run.pieces)
             run.keys, run.pieces, run.score = keys, pieces, score
             run.commits.append(index)
             run.next_width = 0
@@ -314,16 +342,19 @@ def _back_up(run: StagedRun) -> str | None:
     """Uncommit stages until one can be searched again at a wider width than committed
     it; the outcome to log, or None if the run has no back-up (or stage) left."""
     plan, widest = run.plan, len(run.plan.widths) - 1
-    stages = list(run.commits)
+    stages, starts = list(run.commits), list(run.starts)
     used = run.backups_used
     while stages and used < plan.backups:
         index = stages.pop()
+        pieces = starts.pop()
         used += 1
         if index < widest:
-            pieces = run.pieces - plan.stage * (len(run.commits) - len(stages))
-            run.avoid = well_digest(game_well(run.keys, pieces + plan.stage))
+            k = len(starts)  # the stage to search again; its end is the well it left
+            end = run.starts[k + 1] if k + 1 < len(run.starts) else run.pieces
+            run.avoid = well_digest(game_well(run.keys, end))
             run.keys, run.score = game_prefix(run.keys, pieces)
             run.pieces, run.commits, run.backups_used = pieces, stages, used
+            run.starts = starts
             run.next_width = index + 1
             return (f"died; backed up to piece {pieces} to search it at width "
                     f"{plan.widths[index + 1]:,}")

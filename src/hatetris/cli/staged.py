@@ -47,6 +47,10 @@ def _widths(text: str) -> tuple[int, ...]:
 @click.option("--backups", type=click.IntRange(0), default=0, show_default=True,
               help="When every width dies: uncommit the last stage and search it again "
                    "wider, at most this many times in the run.")
+@click.option("--partial", is_flag=True,
+              help="A beam that dies still commits its best line up to LOOKAHEAD pieces "
+                   "before where it died, if that is past the committed game; the next "
+                   "stage searches on from there.")
 @click.option("--stages", type=click.IntRange(1), default=None,
               help="Stop after this many stages (default: until the run ends).")
 @click.option("--max-pieces", type=click.IntRange(1), default=None,
@@ -57,12 +61,14 @@ def _widths(text: str) -> tuple[int, ...]:
 @click.option("--quiet", is_flag=True, help="No progress lines.")
 def staged(directory: str, from_game: str | None, from_piece: int | None,
            label: str | None, solver: str,
-           widths: str, stage: int, lookahead: int, backups: int, stages: int | None,
+           widths: str, stage: int, lookahead: int, backups: int, partial: bool,
+           stages: int | None,
            max_pieces: int | None, resume: bool, out: str | None, workers: int | None,
            quiet: bool) -> None:
     """Play a long game in stages: each continues the committed game with a fresh beam to
     STAGE + LOOKAHEAD pieces, commits STAGE pieces of its best line, and widens the beam
-    when it dies (and with --backups, searches the last stage again wider). Stop it
+    when it dies (and with --backups, searches the last stage again wider; with --partial,
+    a dying beam commits its line up to LOOKAHEAD pieces before its death). Stop it
     anywhere; --resume continues it, the same game as one run."""
     import numba
 
@@ -86,6 +92,8 @@ def staged(directory: str, from_game: str | None, from_piece: int | None,
         if state_path(directory).exists():
             _fail(f"--state {directory} already holds a run: add --resume to continue it")
         plan_widths = _widths(widths)
+        if partial and lookahead < 1:
+            _fail("--partial needs a --lookahead of at least 1")
     try:
         preset = load_preset(run.plan.solver if resume else solver)
     except PresetError as e:
@@ -102,8 +110,8 @@ def staged(directory: str, from_game: str | None, from_piece: int | None,
         _check_writable(out)
     if not resume:
         keys, k = _start_of(from_game, from_piece)
-        run = start_run(StagePlan(solver, plan_widths, stage, lookahead, backups), keys, k,
-                        label or (from_game if len(from_game) < 200 else "a replay"))
+        run = start_run(StagePlan(solver, plan_widths, stage, lookahead, backups, partial),
+                        keys, k, label or (from_game if len(from_game) < 200 else "a replay"))
         run.preset = preset.to_json()
         try:
             save_run(directory, run)
@@ -136,7 +144,7 @@ def staged(directory: str, from_game: str | None, from_piece: int | None,
     if not complete:
         again = _resume_command(ctx, add=("--resume",),
                                 drop=("resume", "from_game", "from_piece", "label", "solver",
-                                      "widths", "stage", "lookahead", "backups"))
+                                      "widths", "stage", "lookahead", "backups", "partial"))
         click.echo(f"interrupted: the committed game is in {directory}; resume with: "
                    f"{again}", err=True)
         sys.exit(130)
