@@ -75,6 +75,7 @@ def staged(directory: str, from_game: str | None, from_piece: int | None,
     from ..presets import PresetError, load_preset, make_evaluation
     from ..running import default_workers, deferred_interrupt
     from ..solution import save_solution
+    from ..solve import beam_postfix
     from ..staged import (StagedRunError, StagePlan, advance, load_run, run_solution,
                           save_run, start_run, state_path)
 
@@ -129,10 +130,37 @@ def staged(directory: str, from_game: str | None, from_piece: int | None,
     if not quiet:
         _compile_notice()
     evaluation = make_evaluation(preset)
-    say = (lambda line: None) if quiet else (lambda line: click.echo(line, err=True))
+    shown: dict = {"search": None, "bar": None}  # the attempt under way and its bar
+
+    def close_bar() -> None:
+        if shown["bar"] is not None:
+            shown["bar"].close()
+        shown["bar"] = None
+
+    def say(line: str) -> None:
+        if not quiet:
+            close_bar()
+            click.echo(line, err=True)
+
+    def step_hook(search, stats) -> bool:
+        if not quiet:
+            if shown["search"] is not search:  # a new attempt: a bar of its own
+                from tqdm import tqdm
+
+                close_bar()
+                shown["search"] = search
+                shown["bar"] = tqdm(total=search.max_depth, initial=search.depth,
+                                    unit="piece", dynamic_ncols=True, leave=False,
+                                    desc=f"w={search.width:,}")
+            bar = shown["bar"]
+            bar.set_postfix_str(beam_postfix(search, stats), refresh=False)
+            bar.update(search.depth - bar.n)
+        return stop["set"]
+
     with deferred_interrupt() as stop:
         complete = advance(run, evaluation, directory, stages=stages, max_pieces=max_pieces,
-                           report=say, step_hook=lambda search, stats: stop["set"])
+                           report=say, step_hook=step_hook)
+    close_bar()
     if out:
         try:
             save_solution(out, run_solution(run))
