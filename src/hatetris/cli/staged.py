@@ -149,12 +149,13 @@ def staged(directory: str, from_game: str | None, from_piece: int | None,
 
                 close_bar()
                 shown["search"] = search
-                shown["bar"] = tqdm(total=search.max_depth, initial=search.depth,
+                shown["from"] = search.depth - 1  # the hook runs after each step
+                shown["bar"] = tqdm(total=search.max_depth - shown["from"], initial=1,
                                     unit="piece", dynamic_ncols=True, leave=False,
-                                    desc=f"w={search.width:,}")
+                                    desc=f"from {shown['from']} w={search.width:,}")
             bar = shown["bar"]
             bar.set_postfix_str(beam_postfix(search, stats), refresh=False)
-            bar.update(search.depth - bar.n)
+            bar.update(search.depth - shown["from"] - bar.n)
         return stop["set"]
 
     with deferred_interrupt() as stop:
