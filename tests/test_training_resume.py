@@ -375,6 +375,61 @@ def test_an_adoption_margin_refuses_a_gain_within_the_gates_noise(tmp_path):
     assert first.state["generations"]["0"]["decision"] == "adopted"
 
 
+def test_a_second_suite_judges_each_generation_on_starts_its_parent_was_not_chosen_by(
+        tmp_path):
+    """With ``second_suite`` a generation is judged on the suite the best network was
+    not adopted by, against the best network's own games there (played once, then
+    kept); the suite that adopts a network is the one the next generation is not
+    judged on."""
+    from hatetris.nnue.training_run import RunConfig, TrainingRun
+
+    run = TrainingRun(RunConfig(bench_suite="gate", second_suite="gate-b",
+                                adopt_margin=1.0), tmp_path / "run", log=lambda s: None)
+    run.load_state()
+    base = {f"s{i}": 100 for i in range(10)}
+    clear = {f"s{i}": 110 + i % 3 for i in range(10)}  # +10.9 a start, s.e. 0.3
+    noisy = {f"s{i}": 100 + (30 if i % 2 else -28) for i in range(10)}  # +1, s.e. 9.7
+    figures = {(1, "gate-b"): base, (2, "gate-b"): clear,
+               (2, "gate"): base, (3, "gate"): noisy, (4, "gate"): clear}
+    played = []
+
+    def fake_benchmark(k, network, suite=None):
+        suite = suite or "gate"
+        played.append((k, suite))
+        steady = figures[k, suite]
+        return {"steady": steady, "score": sum(steady.values()) / len(steady) / 300}
+
+    run.benchmark = fake_benchmark
+    gens = run.state["generations"]
+    # Generation 1 was adopted by the gate (a forked run's best is taken to be).
+    gens["1"] = {"bench": {"score": 0.9, "steady": {f"s{i}": 270 for i in range(10)}},
+                 "decision": "adopted"}
+    run.state.update(best=1, best_score=0.9)
+    assert run.judge_suite() == "gate-b"
+    for k in (2, 3, 4):
+        gens[str(k)] = {"fit": {"moved": True}}
+    run.decide(2)  # on the second suite, against generation 1 played there
+    assert gens["2"]["decision"] == "adopted" and gens["2"]["judged_on"] == "gate-b"
+    assert run.state["best_suite"] == "gate-b"
+    assert gens["1"]["benches"]["gate-b"]["steady"] == base
+    assert run.judge_suite() == "gate"
+    run.decide(3)  # on the gate: the noisy gain over generation 2 is not enough
+    assert gens["3"]["decision"] == "rejected" and gens["3"]["judged_on"] == "gate"
+    assert run.state["best"] == 2 and gens["2"]["bench"]["steady"] == base
+    run.decide(4)  # on the gate again; generation 2's gate games are not played again
+    assert gens["4"]["decision"] == "adopted" and run.state["best_suite"] == "gate"
+    assert played == [(2, "gate-b"), (1, "gate-b"), (3, "gate"),
+                      (2, "gate"), (4, "gate")]
+    assert run.judge_suite() == "gate-b"
+    # The decisions and the kept games survive a restart.
+    again = TrainingRun(run.config, tmp_path / "run", log=lambda s: None)
+    again.load_state()
+    assert again.state["best_suite"] == "gate" and again.judge_suite() == "gate-b"
+    for bad in ({"second_suite": "gate"}, {"bench_suite": None, "second_suite": "x"}):
+        with pytest.raises(ValueError, match="second_suite"):
+            RunConfig(**{"bench_suite": "gate", **bad})
+
+
 def test_an_opening_network_plays_the_probes_wells_before_its_pieces(tmp_path):
     """With ``opening_network``, a probe values wells with fewer than ``opening_pieces``
     pieces placed by that network: past the probe's pieces it plays the run's own game

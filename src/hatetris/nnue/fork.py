@@ -80,6 +80,7 @@ def fork_run(source: Path, generation: int, target: Path, config,
             # Judged by another gate (its suite games and its empty-well games, which
             # the gate would otherwise reuse); the decisions stand.
             v.pop("bench", None)
+            v.pop("benches", None)
             v.pop("empty", None)
         kept[k] = v
     baseline = state.get("baseline", {}) if same_gate else {}
@@ -92,6 +93,8 @@ def fork_run(source: Path, generation: int, target: Path, config,
         # None: measure it on this run's gate before going on.
         "best_score": kept[str(generation)].get("bench", {}).get("score"),
         "baseline": baseline,
+        # The suite the forked generation was adopted by (None: the gate's).
+        "best_suite": kept[str(generation)].get("judged_on"),
         "forked_from": {"run": source.name, "at": f"generation {generation}",
                         "from_engine_version": state.get("engine_version")}})
 

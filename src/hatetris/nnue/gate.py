@@ -18,9 +18,11 @@ from ..atomic import write_text_atomic
 LINE_TARGET = 150  # the empty-well benchmark's scale: lines over this
 
 
-def benchmark(run, k: int | None, network: Path) -> dict:
+def benchmark(run, k: int | None, network: Path, suite_name: str | None = None) -> dict:
     """Generation ``k``'s (None: the initial network's) gate figures and score, for
-    ``run`` (a :class:`~hatetris.nnue.training_run.TrainingRun`)."""
+    ``run`` (a :class:`~hatetris.nnue.training_run.TrainingRun`), on the run's gate suite
+    or on ``suite_name`` (its second suite: all its starts, logged as
+    ``benchmark_second``)."""
     from ..bench import run_solver_process
     from ..suite import load_suite, mean_survived, run_suite
 
@@ -30,13 +32,18 @@ def benchmark(run, k: int | None, network: Path) -> dict:
     write_text_atomic(preset, gate_preset(run.run_dir.name, k, net_ref, c.chain_piece,
                                           c.chain_depth, c.chain_shortlist,
                                           opening_of(c, run.run_dir, network)))
-    suite = load_suite(c.bench_suite).subset(list(c.bench_starts) or None)
+    primary = suite_name in (None, c.bench_suite)
+    suite = (load_suite(c.bench_suite).subset(list(c.bench_starts) or None) if primary
+             else load_suite(suite_name))
     cache = run.run_dir / "bench.jsonl"
     rows = run_suite(suite, [str(preset)], c.bench_width, run.workers, cache,
                      lambda r: run.log(f"  {r['start']}: {r['survived']} pieces"))
     steady = mean_survived(rows)[preset.stem]
     empty = {}
-    done = run.gen(k)["empty"] if k is not None and "empty" in run.gen(k) else {}
+    if k is not None:
+        done = run.gen(k).get("empty", {})
+    else:  # the initial network's games, when its gate was played before
+        done = run.state.get("baseline", {}).get("init", {}).get("empty", {})
     for w in c.empty_widths:
         if str(w) in done:
             empty[str(w)] = done[str(w)]
@@ -54,7 +61,10 @@ def benchmark(run, k: int | None, network: Path) -> dict:
               "steady_mean": round(steady, 2), "empty": empty,
               "empty_mean_lines": round(lines, 2), "score": round(score, 4),
               "bench_width": c.bench_width}
-    run.event(k, "benchmark", network=str(network if k is None else net_ref), **result)
+    if not primary:
+        result["suite"] = suite_name
+    run.event(k, "benchmark" if primary else "benchmark_second",
+              network=str(network if k is None else net_ref), **result)
     return result
 
 

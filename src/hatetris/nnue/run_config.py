@@ -151,6 +151,13 @@ class RunConfig:
     # best network, start by start on the gate, must exceed ``adopt_margin`` standard
     # errors of that paired difference. 0: the better score alone.
     adopt_margin: float = 0.0
+    # Judging without the winner's curse. A network adopted because its gate beat the
+    # best's is, among the draws of its recipe, a lucky one, so its gate figure is biased
+    # up by that luck and the next generation, held to it, must be luckier still. With a
+    # second suite, each generation is judged on the suite its parent (the best network)
+    # was not adopted by, the parent measured on it too (once): a comparison, start by
+    # start, on starts neither network was chosen by. None: the gate's suite alone.
+    second_suite: str | None = None
 
     def __post_init__(self):
         if self.selfplay_as not in SELFPLAY_AS:
@@ -175,6 +182,9 @@ class RunConfig:
         if (self.opening_network is None) != (self.opening_pieces == 0) or \
                 self.opening_pieces < 0:
             raise ValueError("opening_network and opening_pieces (at least 1) go together")
+        if self.second_suite is not None and (not self.bench_suite or
+                                              self.second_suite == self.bench_suite):
+            raise ValueError("second_suite needs a bench_suite, and another one")
         if not self.adopt_margin >= 0:
             raise ValueError("adopt_margin must be at least 0")
         if self.ensemble < 1:

@@ -437,19 +437,62 @@ class TrainingRun:
         card = json.loads(self.checked(f"net-{k}.json").read_text(encoding="utf-8"))
         return list(card.get("members", [f"net-{k}.npz"]))
 
-    def benchmark(self, k: int | None, network: Path) -> dict:
-        """The network's beam on the gate's starts and from the empty well; its score."""
-        return benchmark(self, k, network)
+    def benchmark(self, k: int | None, network: Path, suite: str | None = None) -> dict:
+        """The network's beam on the gate's starts (or ``suite``'s) and from the empty
+        well; its score."""
+        return benchmark(self, k, network, suite)
+
+    def judge_suite(self) -> str:
+        """The suite the next generation is judged on: the gate's, or with a second
+        suite the one the best network was not adopted by (the initial network was
+        adopted by none; a forked or older run's best, by the gate)."""
+        c = self.config
+        if not c.second_suite:
+            return c.bench_suite
+        chosen_by = self.state.get("best_suite") or (
+            c.bench_suite if self.state["best"] is not None else None)
+        return c.second_suite if chosen_by == c.bench_suite else c.bench_suite
+
+    def bench_on(self, k: int | None, suite: str) -> dict:
+        """Network ``k``'s (None: the initial network's) figures on ``suite``, played
+        once and kept: the gate's as ``bench`` (the initial network's as ``baseline.init``),
+        a second suite's under ``benches``."""
+        c = self.config
+        holder = self.gen(k) if k is not None else self.state.setdefault("baseline", {})
+        key = ("bench" if k is not None else "init") if suite == c.bench_suite else suite
+        if suite != c.bench_suite:
+            holder = holder.setdefault("benches", {})
+        if key not in holder:
+            network = (self.run_dir / f"net-{k}.npz" if k is not None
+                       else Path(c.init).resolve())
+            holder[key] = self.benchmark(k, network, suite)
+            self.save_state()
+        return holder[key]
 
     def decide(self, k: int) -> None:
         c = self.config
         g = self.gen(k)
         if k > 0 and not g.get("fit", {}).get("moved", True):
             adopted, reason = False, "the fit kept its parent's weights"
+        elif c.bench_suite and c.second_suite:
+            judge = g.setdefault("judged_on", self.judge_suite())
+            mine = self.bench_on(k, judge)
+            # The best network on the same starts, which it was not adopted by.
+            parent = self.bench_on(self.state["best"], judge)
+            best = parent["score"]
+            adopted = mine["score"] > best
+            reason = f"on {judge}: score {mine['score']} vs best {best}"
+            if adopted and c.adopt_margin > 0:
+                gain, se = paired_gain(mine["steady"], parent["steady"])
+                adopted = gain > c.adopt_margin * se
+                reason += (f"; gain {gain:+.2f} a start, {c.adopt_margin} x s.e. "
+                           f"{se:.2f} needed")
         elif c.bench_suite:
+            judge = c.bench_suite
             if "bench" not in g:
                 g["bench"] = self.benchmark(k, self.run_dir / f"net-{k}.npz")
                 self.save_state()
+            mine = g["bench"]
             best = self.state["best_score"]
             adopted = best is None or g["bench"]["score"] > best
             reason = f"score {g['bench']['score']} vs best {best}"
@@ -468,7 +511,9 @@ class TrainingRun:
         if adopted:
             self.state["best"] = k
             if c.bench_suite:
-                self.state["best_score"] = g["bench"]["score"]
+                self.state["best_score"] = mine["score"]
+            if c.second_suite:
+                self.state["best_suite"] = judge
         g["decision"] = "adopted" if adopted else "rejected"
         if not adopted:
             # No later phase reads a rejected network: its weights (2.6 MB) would only
