@@ -39,6 +39,16 @@ def _committed(directory: Path) -> dict:
             "attempts": attempts, "finished": state["finished"], "ended": state["ended"]}
 
 
+def _stage_by_stage(plan: StagePlan, start: int, evaluation, directory: Path):
+    """A run from the quick game's piece ``start``, one stage (or back-up) a call,
+    loaded back from its state each time, to its end."""
+    run = start_run(plan, _game(), start, "q")
+    while not run.finished:
+        advance(run, evaluation, directory, stages=1)
+        run = load_run(directory)
+    return run
+
+
 def test_resumed_between_stages_equals_one_run(tmp_path):
     evaluation = make_evaluation(load_preset("quick"))
     plan = StagePlan("quick", (10, 40), stage=4, lookahead=6)
@@ -96,10 +106,7 @@ def test_backing_up_searches_the_last_stage_wider_and_resumes_to_the_same_game(t
     assert (result.score, result.pieces_placed) == (whole.score, whole.pieces)
     assert result.pieces[:80] == replay(_game()).pieces[:80]
     # One stage (or back-up) per process, resumed from the state each time: the same run.
-    split = start_run(plan, _game(), 80, "q")
-    while not split.finished:
-        advance(split, evaluation, tmp_path / "split", stages=1)
-        split = load_run(tmp_path / "split")
+    _stage_by_stage(plan, 80, evaluation, tmp_path / "split")
     assert _committed(tmp_path / "split") == _committed(tmp_path / "whole")
 
 
@@ -140,10 +147,7 @@ def test_partial_stages_commit_short_of_each_death_and_resume_to_the_same_game(t
     result = replay(whole.keys)
     assert (result.score, result.pieces_placed) == (whole.score, whole.pieces)
     assert result.pieces[:60] == replay(_game()).pieces[:60]
-    split = start_run(plan, _game(), 60, "q")
-    while not split.finished:
-        advance(split, evaluation, tmp_path / "split", stages=1)
-        split = load_run(tmp_path / "split")
+    split = _stage_by_stage(plan, 60, evaluation, tmp_path / "split")
     assert _committed(tmp_path / "split") == _committed(tmp_path / "whole")
     assert split.starts == whole.starts
 
