@@ -152,6 +152,28 @@ def test_partial_stages_commit_short_of_each_death_and_resume_to_the_same_game(t
     assert split.starts == whole.starts
 
 
+def test_the_longest_line_of_an_unfinished_run_can_be_written(tmp_path):
+    """Mid-run, the committed game stops short of the line its beam found; both are
+    verified solutions, each saying which it is and how much of it was searched."""
+    state = tmp_path / "run"
+    result = CliRunner().invoke(cli, [
+        "staged", "--state", str(state), "--from", str(QUICK_GAME), "--from-piece", "60",
+        "--solver", "quick", "--widths", "2", "--stage", "50", "--lookahead", "5",
+        "--partial", "--stages", "1", "--quiet", "--out", str(tmp_path / "c.json"),
+        "--out-longest", str(tmp_path / "l.json")])
+    assert result.exit_code == 0, result.output
+    run = load_run(state)
+    assert not run.finished and run.longest["pieces"] == run.pieces + 5
+    committed = json.loads((tmp_path / "c.json").read_text("utf-8"))
+    longest = json.loads((tmp_path / "l.json").read_text("utf-8"))
+    assert (committed["line"], committed["pieces"]) == ("committed", run.pieces)
+    assert (longest["line"], longest["pieces"]) == ("longest", run.pieces + 5)
+    assert longest["searched_pieces"] == run.pieces + 5 - 60
+    for sol in (committed, longest):
+        got = replay(decode(sol["replay"]))
+        assert (got.score, got.pieces_placed) == (sol["score"], sol["pieces"])
+
+
 def test_a_back_up_over_partial_stages_returns_to_where_each_began(tmp_path):
     evaluation = make_evaluation(load_preset("quick"))
     plan = StagePlan("quick", (2, 8), stage=50, lookahead=5, partial=True, backups=2)

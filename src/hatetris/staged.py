@@ -380,17 +380,24 @@ def _describe(attempt: dict) -> str:
             f"{attempt['outcome']}")
 
 
-def run_solution(run: StagedRun) -> dict:
-    """The committed game as a verified solution record that says what came from where."""
+def run_solution(run: StagedRun, longest: bool = False) -> dict:
+    """The committed game as a verified solution record that says what came from where;
+    with ``longest``, the longest line any attempt found instead, when it is longer
+    (``line`` in the record says which)."""
     from .solution import make_solution
 
+    keys, score, pieces, line = run.keys, run.score, run.pieces, "committed"
+    if longest and run.longest is not None and run.longest["pieces"] > run.pieces:
+        keys, score, pieces = (decode(run.longest["replay"]), int(run.longest["score"]),
+                               int(run.longest["pieces"]))
+        line = "longest"
     return make_solution(
-        run.keys, run.score, run.pieces, solver=run.plan.solver,
+        keys, score, pieces, solver=run.plan.solver, line=line,
         parameters={"staged": {**asdict(run.plan), "widths": list(run.plan.widths)},
                     **({"preset": run.preset} if run.preset is not None else {}),
                     **({"preset_from_piece": run.preset_from}
                        if run.preset_from is not None else {})},
-        origin=run.origin, searched_pieces=run.searched_pieces,
+        origin=run.origin, searched_pieces=pieces - int(run.origin["pieces"]),
         stages=len(run.commits), backups=run.backups_used,
         attempts=len(run.attempts), finished=run.finished, ended=run.ended,
         children=sum(a["children"] for a in run.attempts),

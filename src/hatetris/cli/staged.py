@@ -57,14 +57,17 @@ def _widths(text: str) -> tuple[int, ...]:
               help="Stop once the committed game has this many pieces.")
 @click.option("--resume", is_flag=True, help="Continue the run in --state (its own plan).")
 @click.option("--out", type=str, default=None, help="Write the committed game's solution JSON.")
+@click.option("--out-longest", type=str, default=None,
+              help="Write the longest line any attempt found (the committed game if none "
+                   "is longer) as a solution JSON.")
 @click.option("--workers", type=click.IntRange(1), default=None)
 @click.option("--quiet", is_flag=True, help="No progress lines.")
 def staged(directory: str, from_game: str | None, from_piece: int | None,
            label: str | None, solver: str,
            widths: str, stage: int, lookahead: int, backups: int, partial: bool,
            stages: int | None,
-           max_pieces: int | None, resume: bool, out: str | None, workers: int | None,
-           quiet: bool) -> None:
+           max_pieces: int | None, resume: bool, out: str | None, out_longest: str | None,
+           workers: int | None, quiet: bool) -> None:
     """Play a long game in stages: each continues the committed game with a fresh beam to
     STAGE + LOOKAHEAD pieces, commits STAGE pieces of its best line, and widens the beam
     when it dies (and with --backups, searches the last stage again wider; with --partial,
@@ -107,8 +110,9 @@ def staged(directory: str, from_game: str | None, from_piece: int | None,
         changed = ", ".join(t for t in run.preset if run.preset.get(t) != preset.to_json().get(t))
         _fail(f"the preset {preset.name!r} is not the one this run searched with ([{changed}] "
               f"differs; the run's is in {directory}/state.json): restore it to resume")
-    if out:
-        _check_writable(out)
+    for path in (out, out_longest):
+        if path:
+            _check_writable(path)
     if not resume:
         keys, k = _start_of(from_game, from_piece)
         run = start_run(StagePlan(solver, plan_widths, stage, lookahead, backups, partial),
@@ -162,11 +166,12 @@ def staged(directory: str, from_game: str | None, from_piece: int | None,
         complete = advance(run, evaluation, directory, stages=stages, max_pieces=max_pieces,
                            report=say, step_hook=step_hook)
     close_bar()
-    if out:
-        try:
-            save_solution(out, run_solution(run))
-        except OSError as e:
-            _fail(f"cannot write {out}: {e.strerror}")
+    for path, longest in ((out, False), (out_longest, True)):
+        if path:
+            try:
+                save_solution(path, run_solution(run, longest))
+            except OSError as e:
+                _fail(f"cannot write {path}: {e.strerror}")
     click.echo(f"score {run.score} lines, {run.pieces} pieces ({run.searched_pieces} searched "
                f"after piece {run.origin['pieces']}), verified by replay"
                + (f"; ended: {run.ended}" if run.finished else ""))
