@@ -474,34 +474,27 @@ class TrainingRun:
         g = self.gen(k)
         if k > 0 and not g.get("fit", {}).get("moved", True):
             adopted, reason = False, "the fit kept its parent's weights"
-        elif c.bench_suite and c.second_suite:
-            judge = g.setdefault("judged_on", self.judge_suite())
-            mine = self.bench_on(k, judge)
-            # The best network on the same starts, which it was not adopted by.
-            parent = self.bench_on(self.state["best"], judge)
-            best = parent["score"]
-            adopted = mine["score"] > best
-            reason = f"on {judge}: score {mine['score']} vs best {best}"
-            if adopted and c.adopt_margin > 0:
-                gain, se = paired_gain(mine["steady"], parent["steady"])
-                adopted = gain > c.adopt_margin * se
-                reason += (f"; gain {gain:+.2f} a start, {c.adopt_margin} x s.e. "
-                           f"{se:.2f} needed")
         elif c.bench_suite:
-            judge = c.bench_suite
-            if "bench" not in g:
-                g["bench"] = self.benchmark(k, self.run_dir / f"net-{k}.npz")
-                self.save_state()
-            mine = g["bench"]
-            best = self.state["best_score"]
-            adopted = best is None or g["bench"]["score"] > best
-            reason = f"score {g['bench']['score']} vs best {best}"
-            # The best so far: a generation's figures, or before any the initial network's.
-            parent = (self.state.get("baseline", {}).get("init", {})
-                      if self.state["best"] is None else
-                      self.state["generations"].get(str(self.state["best"]), {}).get("bench", {}))
+            judge = (g.setdefault("judged_on", self.judge_suite()) if c.second_suite
+                     else c.bench_suite)
+            mine = self.bench_on(k, judge)
+            if c.second_suite:
+                # The best network on the same starts, which it was not adopted by.
+                parent = self.bench_on(self.state["best"], judge)
+                best = parent["score"]
+            else:
+                # The best so far: a generation's figures, or before any the initial
+                # network's.
+                parent = (self.state.get("baseline", {}).get("init", {})
+                          if self.state["best"] is None else
+                          self.state["generations"].get(str(self.state["best"]), {})
+                          .get("bench", {}))
+                best = self.state["best_score"]
+            adopted = best is None or mine["score"] > best
+            reason = ((f"on {judge}: " if c.second_suite else "")
+                      + f"score {mine['score']} vs best {best}")
             if adopted and best is not None and c.adopt_margin > 0:
-                gain, se = paired_gain(g["bench"].get("steady", {}), parent.get("steady", {}))
+                gain, se = paired_gain(mine.get("steady", {}), parent.get("steady", {}))
                 adopted = gain > c.adopt_margin * se
                 reason += (f"; gain {gain:+.2f} a start, {c.adopt_margin} x s.e. "
                            f"{se:.2f} needed")
