@@ -17,7 +17,7 @@ from hatetris.nnue.network import Network, NetworkError, load_network, save_netw
 
 from nnue_reference import ROWS, SCORES, dense_forward
 
-ALL_SETS = ("rows", "windows", "windows_positional", "counts")
+ALL_SETS = ("rows", "windows", "windows_positional", "counts", "columns")
 
 
 def count_indices(well, base) -> list[int]:
@@ -45,11 +45,16 @@ def slow_features(well, sets) -> list[int]:
                 out.append(lay.windows_pos_base + ((t - 4) * 8 + c) * 4096 + pattern)
     if "counts" in sets:
         out += count_indices(well, lay.counts_base)
+    if "columns" in sets:
+        for c in range(10):
+            filled = [r for r in range(4, 20) if cell(r, c)]
+            height = 20 - min(filled) if filled else 0
+            out.append(lay.columns_base + c * 17 + height)
     return sorted(out)
 
 
 @pytest.mark.parametrize("sets", [("rows",), ("windows",), ("rows", "windows"), ("counts",),
-                                  ALL_SETS])
+                                  ("columns",), ALL_SETS])
 def test_features_match_slow_reference(sets):
     lay = layout(sets)
     idx = np.zeros(lay.max_active, np.int64)
@@ -66,7 +71,7 @@ def test_unknown_feature_set_is_refused():
 
 
 @pytest.mark.parametrize("sets", [("rows", "windows"), ("windows_positional",),
-                                  ("rows", "windows", "counts")])
+                                  ("rows", "windows", "counts"), ("rows", "windows", "columns")])
 def test_inference_equals_dense_forward_pass(sets):
     net = Network.random(sets, hidden=24, seed=3, scale=2.0)
     rows = ROWS[:300]

@@ -25,7 +25,7 @@ from shared_files import RECORDS
 
 HIND6 = Path(__file__).resolve().parents[1] / "data" / "nets" / "hind-6.npz"
 SETS = [("rows", "windows"), ("rows", "windows_positional"), ("windows",), ("rows",),
-        ("rows", "windows", "counts")]
+        ("rows", "windows", "counts"), ("columns",), ("rows", "windows", "columns")]
 
 
 def random_families(n_parents: int, seed: int):

@@ -76,9 +76,10 @@ def test_quiescence_equals_naive_recursion(sample, depth):
     assert improved >= 5  # the sample exercises the lookahead
 
 
-def naive_optimistic(well, score: int, depth: int) -> float:
+def naive_optimistic(well, score: int, depth: int, discount: float = 0.0) -> float:
     """The same over the single clears of the first piece (S, Z, O, I, L, J, T) that
-    cannot clear two lines at once."""
+    cannot clear two lines at once; a well k clears down counts its value less k x
+    ``discount``."""
     value = inner_value(well, score)
     if depth == 0 or naive.top_row(well) < BAR:
         return value
@@ -87,7 +88,7 @@ def naive_optimistic(well, score: int, depth: int) -> float:
                 if s > score and not over]
         if all(s == score + 1 for _, s in kids):
             for rows, s in kids:
-                value = max(value, naive_optimistic(rows, s, depth - 1))
+                value = max(value, naive_optimistic(rows, s, depth - 1, discount) - discount)
             return value
     return value
 
@@ -102,6 +103,20 @@ def test_optimistic_quiescence_equals_naive_recursion(sample, depth):
     adversary = [naive_quiescence(w, int(s), depth) for w, s in zip(wells, scores)]
     assert out.tolist() == expected
     assert expected != adversary  # the two rules differ on this sample
+
+
+def test_a_discount_trusts_each_clear_down_a_chain_less(sample):
+    rows, scores = sample
+    wells = [tuple(int(v) for v in r) for r in rows]
+    plain = np.zeros(len(rows))
+    QuiescenceEvaluation(INNER, 3, "optimistic").evaluate(rows, scores, plain)
+    out = np.zeros(len(rows))
+    QuiescenceEvaluation(INNER, 3, "optimistic", discount=0.05).evaluate(rows, scores, out)
+    expected = [naive_optimistic(w, int(s), 3, 0.05) for w, s in zip(wells, scores)]
+    np.testing.assert_allclose(out, expected, rtol=0, atol=1e-12)
+    assert (out <= plain).all() and (out < plain).any()
+    with pytest.raises(ValueError):
+        QuiescenceEvaluation(INNER, 3, "optimistic", discount=-0.1)
 
 
 def test_quiescence_never_lowers_the_value():

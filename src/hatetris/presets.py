@@ -38,7 +38,8 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "eval": {"kind": str, "weights": dict, "network": str, "opening_weights": dict,
              "opening_network": str, "opening_pieces": int, "lines_weight": (int, float),
              "heuristic_share": (int, float), "heuristic_weights": dict},
-    "quiescence": {"enabled": bool, "depth": int, "piece": str, "shortlist": (int, float)},
+    "quiescence": {"enabled": bool, "depth": int, "piece": str, "shortlist": (int, float),
+                   "discount": (int, float)},
 }
 SEARCH_KINDS = ("beam", "mcts")
 EVAL_KINDS = ("heuristic", "nnue")
@@ -238,7 +239,7 @@ def make_evaluation(preset: Preset):
         try:
             evaluation = QuiescenceEvaluation(evaluation, q.get("depth", 2),
                                               q.get("piece", "adversary"),
-                                              q.get("shortlist"))
+                                              q.get("shortlist"), q.get("discount", 0.0))
         except ValueError as e:
             raise PresetError(f"{preset.path}: [quiescence] {e}") from None
     return evaluation

@@ -21,6 +21,10 @@ best ``shortlist x width`` children by their own value get chains. Quiescence ca
 raise a value, so this changes the search only where a child from below the shortlist
 would have been lifted into the beam (docs/speed.md measures how often, and what it
 does to the games); the chains are most of a child's cost.
+
+A *discount* ``d`` values a well ``k`` clears down a chain at its inner value less
+``k d``: the chain piece is a guess at what comes (the adversary may send another), so a
+value that needs more clears to reach is trusted less. 0 is the plain max.
 """
 
 from __future__ import annotations
@@ -162,17 +166,20 @@ class QuiescenceEvaluation:
     """
 
     def __init__(self, inner, depth: int = 2, piece: str = "adversary",
-                 shortlist: float | None = None):
+                 shortlist: float | None = None, discount: float = 0.0):
         if depth < 1:
             raise ValueError("quiescence depth must be at least 1")
         if piece not in CHAIN_PIECES:
             raise ValueError(f"quiescence piece must be one of {', '.join(CHAIN_PIECES)}")
         if shortlist is not None and not shortlist >= 1:
             raise ValueError("quiescence shortlist must be at least 1 (times the width)")
+        if not 0 <= discount < 1:
+            raise ValueError("quiescence discount must be at least 0 and below 1")
         self.inner = inner
         self.depth = int(depth)
         self.optimistic = piece == "optimistic"
         self.shortlist = None if shortlist is None else float(shortlist)
+        self.discount = float(discount)
         self._buffers: dict[tuple[str, int], np.ndarray] = {}
         self._regions: dict[int, int] = {}
         self._per_well: dict[int, float] = {}
@@ -257,6 +264,8 @@ class QuiescenceEvaluation:
         for level, rows, scores, root in self._levels(level_rows, level_scores, owner, mask):
             values = self._buffer("values", level, len(rows), np.float64)
             self._evaluate_distinct(level, rows, scores, values)
+            if self.discount:
+                values -= self.discount * (level + 1)
             fold_max(out, root, values)
 
     def _levels(self, rows, scores, owner, mask=None):

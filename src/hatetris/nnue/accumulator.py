@@ -7,7 +7,8 @@ that changed and plus their replacements, as Stockfish's is per move:
 
 * a ``rows`` feature changes only in a row that changed;
 * a window (shared or positional) changes only if one of its 4 rows and one of its 3
-  columns holds a changed cell, so only windows near the piece are looked at.
+  columns holds a changed cell, so only windows near the piece are looked at;
+* a ``columns`` feature (a column's height) changes only in a column with a changed cell.
 
 When the changed rows make the update dearer than a fresh sum (a line clear shifts every
 row above it), the child is summed afresh. ``counts`` features are not incremental: a
@@ -21,7 +22,7 @@ import numpy as np
 from numba import njit
 
 from ..config import NJIT
-from ..rules import BAR, HEIGHT
+from ..rules import BAR, HEIGHT, WIDTH
 from .features import WINDOW_COLS, active_features, band_pattern, window_band
 
 LIVE_ROWS = HEIGHT - BAR
@@ -129,4 +130,21 @@ def child_accumulator(prows, p, pacc, rows, k, bases, w1, idx, acc) -> bool:
                 if bases[2] >= 0:
                     pos = bases[2] + ((t - BAR) * WINDOW_COLS + c) * 4096
                     swap_column(acc, w1, pos + a, pos + b)
+    if bases[4] >= 0:
+        for c in range(WIDTH):
+            if (diff >> c) & 1:
+                a = column_height(prows, p, c)
+                b = column_height(rows, k, c)
+                if a != b:
+                    base = bases[4] + c * (LIVE_ROWS + 1)
+                    swap_column(acc, w1, base + a, base + b)
     return True
+
+
+@njit(inline="always", **NJIT)
+def column_height(rows, k, c) -> int:
+    """Live rows from the floor to column ``c``'s highest filled cell (0: empty)."""
+    for r in range(BAR, HEIGHT):
+        if (np.int64(rows[k, r]) >> c) & 1:
+            return HEIGHT - r
+    return 0

@@ -12,7 +12,11 @@ always active):
   next height, ...; not the score nor the cell count), each one-hot in 32 buckets (value
   0..31, larger values in the last): 14 x 32 features, 14 active. They cost what the
   heuristic costs (a reachability pass per piece) and let the network start from what
-  the heuristic knows, and learn non-linear combinations of it.
+  the heuristic knows, and learn non-linear combinations of it;
+* ``columns``: each column's height (its highest filled live row, counted from the floor;
+  0 when the column is empty), per column: 10 x 17 features, 10 active. Rows and windows
+  see at most four rows at once, so they cannot tell a hole that a shaft keeps open to
+  the top from one that is covered; a column's height says how deep it is open.
 
 A window's pattern packs cell (row t + i, column c + j) into bit ``3 * i + j``.
 
@@ -31,7 +35,7 @@ from ..config import NJIT
 from ..eval.heuristic import FEATURES, feature_scratch, well_features
 from ..rules import BAR, HEIGHT, WIDTH
 
-FEATURE_SETS = ("rows", "windows", "windows_positional", "counts")
+FEATURE_SETS = ("rows", "windows", "windows_positional", "counts", "columns")
 LIVE_ROWS = HEIGHT - BAR  # 16
 WINDOW_COLS = WIDTH - 2  # 8 window positions across
 WINDOW_ROWS = LIVE_ROWS - 3  # 13 window positions down
@@ -44,6 +48,7 @@ WINDOW_POS_FEATURES = N_WINDOWS * 4096
 COUNT_FEATURES = np.array([i for i, name in enumerate(FEATURES)
                            if name not in ("lines", "cells")], np.int64)
 COUNT_BUCKETS = 32
+COLUMN_FEATURES = WIDTH * (LIVE_ROWS + 1)
 
 
 def _spread_table() -> np.ndarray:
@@ -99,13 +104,14 @@ class Layout:
     windows_base: int
     windows_pos_base: int
     counts_base: int
+    columns_base: int
     n_features: int
     max_active: int
 
     @property
     def bases(self) -> np.ndarray:
         return np.array([self.rows_base, self.windows_base, self.windows_pos_base,
-                         self.counts_base], np.int64)
+                         self.counts_base, self.columns_base], np.int64)
 
 
 def layout(sets: tuple[str, ...] | list[str]) -> Layout:
@@ -121,7 +127,8 @@ def layout(sets: tuple[str, ...] | list[str]) -> Layout:
                             ("windows", WINDOW_FEATURES, N_WINDOWS),
                             ("windows_positional", WINDOW_POS_FEATURES, N_WINDOWS),
                             ("counts", len(COUNT_FEATURES) * COUNT_BUCKETS,
-                             len(COUNT_FEATURES))):
+                             len(COUNT_FEATURES)),
+                            ("columns", COLUMN_FEATURES, WIDTH)):
         if name in sets:
             bases[name] = n
             n += size
@@ -129,7 +136,7 @@ def layout(sets: tuple[str, ...] | list[str]) -> Layout:
         else:
             bases[name] = -1
     return Layout(sets, bases["rows"], bases["windows"], bases["windows_positional"],
-                  bases["counts"], n, active)
+                  bases["counts"], bases["columns"], n, active)
 
 
 @njit(**NJIT)
@@ -159,6 +166,28 @@ def active_features(rows, k, bases, out) -> int:
             band = (band >> 1) & BAND_LOW3
     if bases[3] >= 0:
         n = _count_features(rows, k, bases[3], out, n)
+    if bases[4] >= 0:
+        n = column_features(rows, k, bases[4], out, n)
+    return n
+
+
+@njit(**NJIT)
+def column_features(rows, k, base, out, n) -> int:
+    """Append each column's height feature of ``rows[k]`` to ``out`` at ``n``."""
+    seen = 0
+    for r in range(BAR, HEIGHT):
+        new = np.int64(rows[k, r]) & ~seen & 0x3FF
+        if new:
+            # Columns whose highest filled cell is row r stand HEIGHT - r rows high.
+            for c in range(WIDTH):
+                if (new >> c) & 1:
+                    out[n] = base + c * (LIVE_ROWS + 1) + (HEIGHT - r)
+                    n += 1
+            seen |= new
+    for c in range(WIDTH):
+        if not (seen >> c) & 1:
+            out[n] = base + c * (LIVE_ROWS + 1)
+            n += 1
     return n
 
 
