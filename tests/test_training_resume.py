@@ -817,3 +817,19 @@ def test_fit_from_init_starts_every_generation_from_the_initial_network(tmp_path
     state = json.loads((tmp_path / "b" / "run" / "state.json").read_text())
     g1 = state["generations"]["1"]
     assert not g1["fit"]["moved"] and g1["decision"] == "rejected" and state["best"] == 0
+
+
+def test_fit_sets_give_the_fits_new_features_starting_from_zero(tmp_path):
+    """``fit_sets``: generation 0 is fitted over the initial network's rows and the new
+    columns (their weights from 0, then moved by the fit); the rows it had are kept; a set
+    that does not exist is refused."""
+    from hatetris.nnue.network import load_network
+    from hatetris.nnue.training_run import RunConfig
+
+    run, config = finished_tiny_run(tmp_path, fit_sets=["rows", "columns"])
+    net = load_network(tmp_path / "run" / "net-0.npz")
+    assert net.sets == ("rows", "columns")
+    lay = net.layout
+    assert np.abs(net.w1[lay.columns_base:lay.columns_base + 170]).max() > 0
+    with pytest.raises(ValueError, match="fit_sets"):
+        RunConfig(fit_sets=("rows", "diagonals"))

@@ -93,24 +93,13 @@ def widened(net, hidden: int, seed: int):
 
 
 def with_sets(net, sets: tuple[str, ...]):
-    """``net`` with more feature sets, their input weights 0, so it starts with the same
-    values; every set of ``net`` must be among ``sets``."""
-    from hatetris.nnue.features import FEATURE_SETS, FeatureError, layout
-    from hatetris.nnue.network import Network
+    """``net`` with more feature sets, their input weights 0 (``Network.with_sets``)."""
+    from hatetris.nnue.features import FeatureError
 
     try:
-        old, new = net.layout, layout(sets)
+        return net.with_sets(sets)
     except FeatureError as e:
         raise SystemExit(f"--sets: {e}") from None
-    if not set(net.sets) <= set(new.sets):
-        raise SystemExit(f"--sets must keep the network's own sets ({', '.join(net.sets)})")
-    w1 = np.zeros((new.n_features, net.hidden), np.float32)
-    w1[0] = net.w1[0]  # the bias
-    for name, start, to in zip(FEATURE_SETS, old.bases, new.bases):
-        if start >= 0:
-            size = layout((name,)).n_features - 1
-            w1[to:to + size] = net.w1[start:start + size]
-    return Network(tuple(new.sets), w1, net.w2.copy(), net.b2.copy(), {})
 
 
 def with_teacher(rows, labels, pairs, data: Path, horizon, per_step: int):

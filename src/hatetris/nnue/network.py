@@ -18,7 +18,7 @@ from numba import njit
 
 from ..atomic import write_atomic, write_json_atomic
 from ..config import NJIT
-from .features import FeatureError, active_features, layout
+from .features import FEATURE_SETS, FeatureError, active_features, layout
 
 FORMAT = "hatetris-nnue/1"
 
@@ -55,6 +55,28 @@ class Network:
     def copy(self) -> "Network":
         return Network(self.sets, self.w1.copy(), self.w2.copy(), self.b2.copy(),
                        json.loads(json.dumps(self.meta)))
+
+    def with_sets(self, sets) -> "Network":
+        """This network over more feature sets, the new ones' weights 0, so that it gives
+        the same values until a fit moves them; every set of its own must be kept.
+
+        >>> a = Network.random(("rows", "windows"), hidden=4, seed=1)
+        >>> b = a.with_sets(("rows", "windows", "columns"))
+        >>> b.sets, float(abs(b.w1[b.layout.columns_base:]).max())
+        (('rows', 'windows', 'columns'), 0.0)
+        """
+        new = layout(tuple(sets))
+        if not set(self.sets) <= set(new.sets):
+            raise FeatureError(f"feature sets must keep the network's own "
+                               f"({', '.join(self.sets)})")
+        old = self.layout
+        w1 = np.zeros((new.n_features, self.hidden), np.float32)
+        w1[0] = self.w1[0]  # the bias
+        for name, start, to in zip(FEATURE_SETS, old.bases, new.bases):
+            if start >= 0:
+                size = layout((name,)).n_features - 1
+                w1[to:to + size] = self.w1[start:start + size]
+        return Network(new.sets, w1, self.w2.copy(), self.b2.copy(), {})
 
 
 def mean_network(nets: list[Network]) -> Network:

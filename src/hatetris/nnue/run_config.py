@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 
 from ..eval.quiescence import CHAIN_PIECES
 from .dataset import HORIZON
+from .features import FeatureError, layout
 
 SELFPLAY_AS = ("values", "pairs", "search-pairs", "line-pairs", "rollout-pairs", "futures",
                "record-vs-beam")
@@ -158,6 +159,10 @@ class RunConfig:
     # was not adopted by, the parent measured on it too (once): a comparison, start by
     # start, on starts neither network was chosen by. None: the gate's suite alone.
     second_suite: str | None = None
+    # The feature sets of the fits: the start network's own and these, the new ones'
+    # weights starting at 0 (``Network.with_sets``), so that a lineage can take up
+    # features its initial network did not have. None: the start network's sets.
+    fit_sets: tuple[str, ...] | None = None
 
     def __post_init__(self):
         if self.selfplay_as not in SELFPLAY_AS:
@@ -203,6 +208,11 @@ class RunConfig:
             raise ValueError("record_min_offset and record_wells must be at least 1")
         if self.fit_from not in ("best", "init"):
             raise ValueError(f"fit_from is 'best' or 'init', not {self.fit_from!r}")
+        if self.fit_sets is not None:
+            try:
+                layout(self.fit_sets)
+            except FeatureError as e:
+                raise ValueError(f"fit_sets: {e}") from None
         if self.selfplay_groups not in ("depth", "siblings"):
             raise ValueError(f"selfplay_groups is 'depth' or 'siblings', not "
                              f"{self.selfplay_groups!r}")
@@ -222,6 +232,8 @@ class RunConfig:
         for k in ("probe_starts", "bench_starts", "empty_widths"):
             d[k] = tuple(d.get(k, ()))
         d["hold_out"] = tuple(tuple(x) for x in d.get("hold_out", ()))
+        if d.get("fit_sets") is not None:
+            d["fit_sets"] = tuple(d["fit_sets"])
         if isinstance(d.get("futures_horizon"), list):
             d["futures_horizon"] = tuple(d["futures_horizon"])
         return cls(**d)
