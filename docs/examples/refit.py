@@ -102,6 +102,32 @@ def with_sets(net, sets: tuple[str, ...]):
         raise SystemExit(f"--sets: {e}") from None
 
 
+def untied(net):
+    """``net`` with its shared windows replaced by one copy per window position
+    (``windows_positional``): the same values, the same columns a well, and a fit that
+    can then move each position on its own."""
+    from hatetris.nnue.features import N_WINDOWS, WINDOW_FEATURES, layout
+    from hatetris.nnue.network import Network
+
+    if "windows" not in net.sets or "windows_positional" in net.sets:
+        raise SystemExit("--untie needs a network with shared windows and no positional ones")
+    sets = tuple("windows_positional" if s == "windows" else s for s in net.sets)
+    old, new = net.layout, layout(sets)
+    w1 = np.zeros((new.n_features, net.hidden), np.float32)
+    w1[0] = net.w1[0]
+    for name, start, to in (("rows", old.rows_base, new.rows_base),
+                            ("counts", old.counts_base, new.counts_base),
+                            ("columns", old.columns_base, new.columns_base)):
+        if start >= 0:
+            size = layout((name,)).n_features - 1
+            w1[to:to + size] = net.w1[start:start + size]
+    shared = net.w1[old.windows_base:old.windows_base + WINDOW_FEATURES]
+    for w in range(N_WINDOWS):
+        at = new.windows_pos_base + w * WINDOW_FEATURES
+        w1[at:at + WINDOW_FEATURES] = shared
+    return Network(sets, w1, net.w2.copy(), net.b2.copy(), {})
+
+
 def with_teacher(rows, labels, pairs, data: Path, horizon, per_step: int):
     """Generation k's data plus a wide beam's futures (``teacher_beam.py collect``):
     its wells unlabelled, its pairs (``teacher_beam.teacher_pairs``) beside the run's."""
@@ -173,10 +199,12 @@ def fit_net(args) -> None:
         net = widened(net, args.hidden, args.hidden)
     if args.sets:
         net = with_sets(net, tuple(args.sets.split(",")))
+    if args.untie:
+        net = untied(net)
     result = fit_and_write(run, k, net, rows, labels, pairs, Path(args.out), {
         "from": "docs/examples/refit.py", "window": args.window,
         "futures_pairs": args.futures_pairs, "hidden": net.hidden,
-        "sets": list(net.sets), "init": args.init, "random_init": args.random_init,
+        "sets": list(net.sets), "untie": args.untie, "init": args.init, "random_init": args.random_init,
         "lr": run.config.lr, "seed": run.config.seed,
         "epochs_max": run.config.epochs, "teacher": args.teacher,
         "teacher_horizon": args.teacher_horizon if args.teacher else None,
@@ -224,6 +252,8 @@ def main() -> None:
     f.add_argument("--hidden", type=int, help="widen the initial network to this many units")
     f.add_argument("--sets", help="feature sets of the fit, e.g. rows,windows,counts "
                    "(the initial network's own, the new ones starting at 0)")
+    f.add_argument("--untie", action="store_true",
+                   help="shared windows become one copy per position (same start values)")
     f.add_argument("--init", help="start from this network instead of the run's init")
     f.add_argument("--random-init", action="store_true",
                    help="start from random weights instead of the run's init network")
