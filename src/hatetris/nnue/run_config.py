@@ -159,7 +159,7 @@ class RunConfig:
     # was not adopted by, the parent measured on it too (once): a comparison, start by
     # start, on starts neither network was chosen by. None: the gate's suite alone.
     second_suite: str | None = None
-    # The feature sets of the fits: the start network's own and these, the new ones'
+    # Feature sets the fits take up beside the start network's own, the new ones'
     # weights starting at 0 (``Network.with_sets``), so that a lineage can take up
     # features its initial network did not have. None: the start network's sets.
     fit_sets: tuple[str, ...] | None = None
