@@ -107,20 +107,13 @@ def untied(net):
     (``windows_positional``): the same values, the same columns a well, and a fit that
     can then move each position on its own."""
     from hatetris.nnue.features import N_WINDOWS, WINDOW_FEATURES, layout
-    from hatetris.nnue.network import Network
+    from hatetris.nnue.network import Network, carried_weights
 
     if "windows" not in net.sets or "windows_positional" in net.sets:
         raise SystemExit("--untie needs a network with shared windows and no positional ones")
     sets = tuple("windows_positional" if s == "windows" else s for s in net.sets)
     old, new = net.layout, layout(sets)
-    w1 = np.zeros((new.n_features, net.hidden), np.float32)
-    w1[0] = net.w1[0]
-    for name, start, to in (("rows", old.rows_base, new.rows_base),
-                            ("counts", old.counts_base, new.counts_base),
-                            ("columns", old.columns_base, new.columns_base)):
-        if start >= 0:
-            size = layout((name,)).n_features - 1
-            w1[to:to + size] = net.w1[start:start + size]
+    w1 = carried_weights(net, new)
     shared = net.w1[old.windows_base:old.windows_base + WINDOW_FEATURES]
     for w in range(N_WINDOWS):
         at = new.windows_pos_base + w * WINDOW_FEATURES
@@ -204,7 +197,8 @@ def fit_net(args) -> None:
     result = fit_and_write(run, k, net, rows, labels, pairs, Path(args.out), {
         "from": "docs/examples/refit.py", "window": args.window,
         "futures_pairs": args.futures_pairs, "hidden": net.hidden,
-        "sets": list(net.sets), "untie": args.untie, "init": args.init, "random_init": args.random_init,
+        "sets": list(net.sets), "untie": args.untie, "init": args.init,
+        "random_init": args.random_init,
         "lr": run.config.lr, "seed": run.config.seed,
         "epochs_max": run.config.epochs, "teacher": args.teacher,
         "teacher_horizon": args.teacher_horizon if args.teacher else None,

@@ -57,26 +57,35 @@ class Network:
                        json.loads(json.dumps(self.meta)))
 
     def with_sets(self, sets) -> "Network":
-        """This network over more feature sets, the new ones' weights 0, so that it gives
-        the same values until a fit moves them; every set of its own must be kept.
+        """This network over more feature sets (kept in the layout's order), the new ones'
+        weights 0, so that it gives the same values until a fit moves them; every set of
+        its own must be kept.
 
         >>> a = Network.random(("rows", "windows"), hidden=4, seed=1)
-        >>> b = a.with_sets(("rows", "windows", "columns"))
+        >>> b = a.with_sets(("columns", "rows", "windows"))
         >>> b.sets, float(abs(b.w1[b.layout.columns_base:]).max())
         (('rows', 'windows', 'columns'), 0.0)
         """
-        new = layout(tuple(sets))
+        named = layout(tuple(sets)).sets  # unknown, repeated or no sets are refused here
+        new = layout(tuple(s for s in FEATURE_SETS if s in named))
         if not set(self.sets) <= set(new.sets):
             raise FeatureError(f"feature sets must keep the network's own "
                                f"({', '.join(self.sets)})")
-        old = self.layout
-        w1 = np.zeros((new.n_features, self.hidden), np.float32)
-        w1[0] = self.w1[0]  # the bias
-        for name, start, to in zip(FEATURE_SETS, old.bases, new.bases):
-            if start >= 0:
-                size = layout((name,)).n_features - 1
-                w1[to:to + size] = self.w1[start:start + size]
-        return Network(new.sets, w1, self.w2.copy(), self.b2.copy(), {})
+        return Network(new.sets, carried_weights(self, new), self.w2.copy(), self.b2.copy(),
+                       {})
+
+
+def carried_weights(net: Network, new) -> np.ndarray:
+    """``w1`` over layout ``new``: the bias and the weights of every feature set that
+    both ``net`` and ``new`` have, copied; every other set's weights 0."""
+    old = net.layout
+    w1 = np.zeros((new.n_features, net.hidden), np.float32)
+    w1[0] = net.w1[0]  # the bias
+    for name, start, to in zip(FEATURE_SETS, old.bases, new.bases):
+        if start >= 0 and to >= 0:
+            size = layout((name,)).n_features - 1
+            w1[to:to + size] = net.w1[start:start + size]
+    return w1
 
 
 def mean_network(nets: list[Network]) -> Network:

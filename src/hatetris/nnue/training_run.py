@@ -43,7 +43,6 @@ from .. import __version__
 from ..atomic import write_atomic, write_json_atomic
 from .dataset import (file_digest, load_dataset, read_games,
                       record_pairs, records_dataset, save_dataset, search_labels)
-from .features import FEATURE_SETS
 from .network import Network, load_network, mean_network, save_network
 from .gate import benchmark
 from .run_config import SEARCH_PAIR_MARGIN, SELFPLAY_AS, UNLABELLED, RunConfig
@@ -375,8 +374,7 @@ class TrainingRun:
         rows, labels, kinds, pairs = self.training_data(k)
         start = parent if k == 0 or c.fit_from == "best" else load_network(c.init)
         if c.fit_sets is not None:
-            start = start.with_sets(tuple(s for s in FEATURE_SETS
-                                          if s in start.sets or s in c.fit_sets))
+            start = start.with_sets((*start.sets, *c.fit_sets))
         net = start.copy()
         net.meta = {}  # the parent's card (its probe lines, its training) is not this net's
         with self.bar(total=c.epochs, unit="epoch", desc=f"gen {k} fit {len(rows):,}") as b:
