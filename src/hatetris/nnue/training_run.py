@@ -374,7 +374,8 @@ class TrainingRun:
         rows, labels, kinds, pairs = self.training_data(k)
         start = parent if k == 0 or c.fit_from == "best" else load_network(c.init)
         if c.fit_sets is not None:
-            start = start.with_sets((*start.sets, *c.fit_sets))
+            # A start from the best network may have them already.
+            start = start.with_sets(tuple(dict.fromkeys((*start.sets, *c.fit_sets))))
         net = start.copy()
         net.meta = {}  # the parent's card (its probe lines, its training) is not this net's
         with self.bar(total=c.epochs, unit="epoch", desc=f"gen {k} fit {len(rows):,}") as b:
