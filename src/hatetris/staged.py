@@ -108,7 +108,11 @@ class StagedRun:
 
     @property
     def searched_pieces(self) -> int:
-        return self.pieces - int(self.origin["pieces"])
+        return self.searched_in(self.pieces)
+
+    def searched_in(self, pieces: int) -> int:
+        """Pieces of a line of ``pieces`` that a search placed (after the origin)."""
+        return pieces - int(self.origin["pieces"])
 
     def to_json(self) -> dict:
         body = {"format": STATE_FORMAT, "plan": {**asdict(self.plan),
@@ -397,7 +401,7 @@ def run_solution(run: StagedRun, longest: bool = False) -> dict:
                     **({"preset": run.preset} if run.preset is not None else {}),
                     **({"preset_from_piece": run.preset_from}
                        if run.preset_from is not None else {})},
-        origin=run.origin, searched_pieces=pieces - int(run.origin["pieces"]),
+        origin=run.origin, searched_pieces=run.searched_in(pieces),
         stages=len(run.commits), backups=run.backups_used,
         attempts=len(run.attempts), finished=run.finished, ended=run.ended,
         children=sum(a["children"] for a in run.attempts),
