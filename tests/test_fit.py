@@ -39,10 +39,13 @@ def dense_grads(x, w1, w2, b2, d_out_fn):
     return g_w1, g_w2, g_b2
 
 
-def adam_first_step(w, g, lr, rows=None):
+def adam_first_step(w, g, lr, rows=None, decay=0.0, anchor=None):
     """Adam's first step from zero moments is lr * g / (|g| + eps) (bias-corrected);
-    lazily, only the rows ``rows`` of ``w`` move."""
+    lazily, only the rows ``rows`` of ``w`` move; with ``decay``, also lr * decay times
+    the distance to ``anchor`` (AdamW's decoupled decay, toward the anchor)."""
     step = lr * g / (np.abs(g) + 1e-8)
+    if decay:
+        step = step + lr * decay * (w - anchor)
     if rows is not None:
         mask = np.zeros(w.shape[0], bool)
         mask[rows] = True
@@ -65,8 +68,12 @@ def indices(net, rows):
     return idx, nact
 
 
-def test_one_value_step_equals_dense_adam():
+@pytest.mark.parametrize("decay", [0.0, 3.0])
+def test_one_value_step_equals_dense_adam(decay):
     net = Network.random(SETS, hidden=8, seed=2, scale=1.0)
+    # The anchor: another network, so the pull toward it is not 0 on the first step.
+    anchor = Network.random(SETS, hidden=8, seed=3, scale=1.0)
+    a1, a2 = anchor.w1.astype(np.float64), anchor.w2.astype(np.float64)
     rows = ROWS[:64]
     labels = np.linspace(-0.9, 0.9, len(rows))
     x = dense_inputs(net, rows)
@@ -77,10 +84,12 @@ def test_one_value_step_equals_dense_adam():
     idx, nact = indices(net, rows)
     train_epoch(idx, nact, labels, np.arange(len(rows)), len(rows), lr, s["w1"], s["w2"],
                 s["b2"], s["m1"], s["v1"], s["m2"], s["v2"], s["mb"], s["vb"], 0,
-                s["touched"], s["g1"])
+                s["touched"], s["g1"], decay, a1, a2)
     active = np.flatnonzero(x.any(axis=0))
-    np.testing.assert_allclose(s["w1"], adam_first_step(w1, g1, lr, active), atol=1e-9)
-    np.testing.assert_allclose(s["w2"], adam_first_step(w2, g2, lr), atol=1e-9)
+    np.testing.assert_allclose(s["w1"], adam_first_step(w1, g1, lr, active, decay, a1),
+                               atol=1e-9)
+    np.testing.assert_allclose(s["w2"], adam_first_step(w2, g2, lr, None, decay, a2),
+                               atol=1e-9)
     np.testing.assert_allclose(s["b2"], adam_first_step(b2, gb, lr), atol=1e-9)
 
 
@@ -108,7 +117,8 @@ def test_one_ranking_step_equals_dense_adam(temperature, weight):
     loss, step = train_pairs_epoch(idx, nact, better, worse, np.arange(len(better)),
                                    len(better), lr, temperature, weight, s["w1"], s["w2"],
                                    s["b2"], s["m1"], s["v1"], s["m2"], s["v2"], s["mb"],
-                                   s["vb"], 0, s["touched"], s["g1"])
+                                   s["vb"], 0, s["touched"], s["g1"], 0.0, s["w1"],
+                                   s["w2"])
     assert step == 1
     out = np.tanh(np.tanh(x @ w1) @ w2 + b2[0])
     z = (out[worse] - out[better]) / temperature
@@ -148,3 +158,23 @@ def test_a_fit_with_pairs_learns_their_order():
     result = fit(net, rows, labels, epochs=15, lr=3e-3, pairs=(better, worse),
                  temperature=0.1)
     assert result.val_pair_accuracy is not None and result.val_pair_accuracy > 0.8
+
+
+def test_decay_pulls_a_fit_toward_its_anchor():
+    """A fit with a strong decay toward its start ends nearer its start than one without;
+    toward zero, nearer zero; an unknown anchor is refused."""
+    rows = ROWS[:200]
+    labels = np.linspace(-0.8, 0.8, len(rows))
+    start = Network.random(SETS, hidden=8, seed=7, scale=1.0)
+    moved = {}
+    for decay, to in ((0.0, "start"), (300.0, "start"), (300.0, "zero")):
+        net = start.copy()
+        fit(net, rows, labels, epochs=3, lr=3e-3, patience=99, decay=decay, decay_to=to)
+        moved[decay, to] = net.w1
+    def dist(a, b):
+        return float(np.abs(a - b).sum())
+
+    assert dist(moved[300.0, "start"], start.w1) < dist(moved[0.0, "start"], start.w1)
+    assert float(np.abs(moved[300.0, "zero"]).sum()) < float(np.abs(moved[0.0, "start"]).sum())
+    with pytest.raises(ValueError, match="decay_to"):
+        fit(start.copy(), rows, labels, epochs=1, decay=1.0, decay_to="parent")

@@ -833,3 +833,25 @@ def test_fit_sets_give_the_fits_new_features_starting_from_zero(tmp_path):
     assert np.abs(net.w1[lay.columns_base:lay.columns_base + 170]).max() > 0
     with pytest.raises(ValueError, match="fit_sets"):
         RunConfig(fit_sets=("rows", "diagonals"))
+
+
+def test_fit_decay_reaches_the_fit_and_bad_values_are_refused(tmp_path, monkeypatch):
+    """A run's ``fit_decay`` and ``fit_decay_to`` are what its fits are given; a negative
+    decay or an unknown anchor is refused when the options are read."""
+    import hatetris.nnue.fit as fit_module
+    from hatetris.nnue.training_run import RunConfig
+
+    seen = []
+    real_fit = fit_module.fit
+
+    def spy(net, *args, **kwargs):
+        seen.append((kwargs["decay"], kwargs["decay_to"]))
+        return real_fit(net, *args, **kwargs)
+
+    monkeypatch.setattr(fit_module, "fit", spy)
+    finished_tiny_run(tmp_path, fit_decay=2.5, fit_decay_to="zero")
+    assert seen and set(seen) == {(2.5, "zero")}
+    with pytest.raises(ValueError, match="fit_decay"):
+        RunConfig(fit_decay=-1.0)
+    with pytest.raises(ValueError, match="fit_decay_to"):
+        RunConfig(fit_decay_to="parent")

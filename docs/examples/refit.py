@@ -135,6 +135,31 @@ def with_teacher(rows, labels, pairs, data: Path, horizon, per_step: int):
             np.concatenate([labels, np.full(len(t_rows), np.nan)]), pairs)
 
 
+def fewer_probes(run, k: int, kinds, pairs, fraction: float, seed: int):
+    """``pairs`` without the self-play pairs of a share ``1 - fraction`` of the probes
+    (drawn with ``seed``, whole probes: a probe's depths are one game, so fewer probes is
+    what a run with fewer of them would have had); the record pairs all stay. The rows
+    stay too (a row in no pair and with no label does not enter the fit)."""
+    from hatetris.nnue.dataset import load_dataset
+
+    rng = np.random.default_rng(seed)
+    probe = np.full(len(kinds), -1, np.int64)  # a self-play row's probe, numbered across files
+    at = int(np.flatnonzero(kinds == 3)[0])  # self-play rows come first among the pair rows
+    n_probes = 0
+    for j in range(1, k + 1):
+        sp = load_dataset(run.checked(f"selfplay-{j}.npz"))
+        _, ids = np.unique(np.asarray(sp.meta["group"]) // 1000, return_inverse=True)
+        probe[at:at + len(sp.rows)] = n_probes + ids
+        n_probes += int(ids.max()) + 1
+        at += len(sp.rows)
+    kept = rng.permutation(n_probes)[:round(fraction * n_probes)]
+    p = probe[pairs[0]]
+    keep = (p < 0) | np.isin(p, kept)
+    print(f"probes kept {len(kept)} of {n_probes}: {int(keep.sum()):,} of {len(keep):,} pairs",
+          flush=True)
+    return pairs[0][keep], pairs[1][keep]
+
+
 def mirrored(rows, labels, pairs):
     """The data and its left-right mirror image: every well reflected (its rows' ten
     bits reversed), with the same label, and every pair reflected with it. For an
@@ -175,6 +200,8 @@ def fit_net(args) -> None:
     if args.teacher:
         rows, labels, pairs = with_teacher(rows, labels, pairs, Path(args.teacher),
                                            args.teacher_horizon, args.teacher_pairs)
+    if args.probes is not None:
+        pairs = fewer_probes(run, k, kinds, pairs, args.probes, args.probes_seed)
     if args.mirror:
         rows, labels, pairs = mirrored(rows, labels, pairs)
     print(f"{len(rows):,} rows, {len(pairs[0]) if pairs else 0:,} pairs", flush=True)
@@ -188,6 +215,10 @@ def fit_net(args) -> None:
         run.config.lr = args.lr
     if args.epochs is not None:
         run.config.epochs = args.epochs
+    if args.decay is not None:
+        run.config.fit_decay = args.decay
+    if args.decay_to is not None:
+        run.config.fit_decay_to = args.decay_to
     if args.hidden and args.hidden > net.hidden:
         net = widened(net, args.hidden, args.hidden)
     if args.sets:
@@ -200,10 +231,11 @@ def fit_net(args) -> None:
         "sets": list(net.sets), "untie": args.untie, "init": args.init,
         "random_init": args.random_init,
         "lr": run.config.lr, "seed": run.config.seed,
-        "epochs_max": run.config.epochs, "teacher": args.teacher,
+        "epochs_max": run.config.epochs, "decay": run.config.fit_decay,
+        "decay_to": run.config.fit_decay_to, "teacher": args.teacher,
         "teacher_horizon": args.teacher_horizon if args.teacher else None,
         "teacher_pairs": args.teacher_pairs if args.teacher else None,
-        "mirror": args.mirror},
+        "mirror": args.mirror, "probes": args.probes, "probes_seed": args.probes_seed},
         f"{run_dir.name}: generation {k} refitted")
     print(f"fit: {result}")
 
@@ -254,6 +286,10 @@ def main() -> None:
     f.add_argument("--seed", type=int, help="the run's seed for the fit (default: the run's)")
     f.add_argument("--lr", type=float, help="learning rate (default: the run's)")
     f.add_argument("--epochs", type=int, help="most epochs (default: the run's)")
+    f.add_argument("--decay", type=float, help="pull toward the start network (fit_decay; "
+                   "default: the run's)")
+    f.add_argument("--decay-to", choices=("start", "zero"),
+                   help="what the decay pulls toward (default: the run's)")
     f.add_argument("--teacher", help="a teacher_beam.py collect directory: its futures' "
                    "pairs join the fit")
     f.add_argument("--teacher-horizon", default=10, choices=(*HORIZONS, "graded"),
@@ -262,6 +298,9 @@ def main() -> None:
     f.add_argument("--teacher-pairs", type=int, default=64, help="pairs a step (default 64)")
     f.add_argument("--mirror", action="store_true",
                    help="every well and pair also reflected left-right")
+    f.add_argument("--probes", type=float,
+                   help="keep the self-play pairs of this share of the probes (whole probes)")
+    f.add_argument("--probes-seed", type=int, default=0, help="which probes --probes keeps")
     f.add_argument("--out", required=True)
     m = sub.add_parser("mean")
     m.add_argument("--run", default="data/training/steady-18",

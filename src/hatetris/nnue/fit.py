@@ -108,8 +108,10 @@ def _backprop_one(idx_i, n, d_out, act, w2, gw2, dh, g1, mark, touched, n_touche
 
 @njit(**NJIT)
 def _adam_step(step, lr, touched, n_touched, mark, g1, w1, m1, v1, gw2, w2, m2, v2, gb, b2,
-               mb, vb):
-    """One lazy Adam update: only the touched rows of ``w1`` move."""
+               mb, vb, decay, a1, a2):
+    """One lazy Adam update: only the touched rows of ``w1`` move. With ``decay`` > 0,
+    each moved weight is also pulled toward its anchor (``a1``, ``a2``: the fit's start)
+    by ``lr * decay`` of the distance, decoupled from the gradient as AdamW's decay is."""
     hidden = w1.shape[1]
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     c1 = 1.0 - beta1 ** step
@@ -121,12 +123,13 @@ def _adam_step(step, lr, touched, n_touched, mark, g1, w1, m1, v1, gw2, w2, m2, 
             g = g1[f, h]
             m1[f, h] = beta1 * m1[f, h] + (1 - beta1) * g
             v1[f, h] = beta2 * v1[f, h] + (1 - beta2) * g * g
-            w1[f, h] -= lr * (m1[f, h] / c1) / (np.sqrt(v1[f, h] / c2) + eps)
+            w1[f, h] -= lr * ((m1[f, h] / c1) / (np.sqrt(v1[f, h] / c2) + eps)
+                              + decay * (w1[f, h] - a1[f, h]))
     for h in range(hidden):
         g = gw2[h]
         m2[h] = beta1 * m2[h] + (1 - beta1) * g
         v2[h] = beta2 * v2[h] + (1 - beta2) * g * g
-        w2[h] -= lr * (m2[h] / c1) / (np.sqrt(v2[h] / c2) + eps)
+        w2[h] -= lr * ((m2[h] / c1) / (np.sqrt(v2[h] / c2) + eps) + decay * (w2[h] - a2[h]))
     mb[0] = beta1 * mb[0] + (1 - beta1) * gb
     vb[0] = beta2 * vb[0] + (1 - beta2) * gb * gb
     b2[0] -= lr * (mb[0] / c1) / (np.sqrt(vb[0] / c2) + eps)
@@ -144,7 +147,7 @@ def _epoch_scratch(w1):
 
 @njit(**NJIT)
 def train_epoch(idx, nact, labels, order, batch, lr, w1, w2, b2, m1, v1, m2, v2, mb, vb,
-                step, touched, g1):
+                step, touched, g1, decay, a1, a2):
     """One pass over ``order`` in minibatches; returns (mean loss, Adam step count)."""
     acc, act, _, gw2, dh, mark = _epoch_scratch(w1)
     total = 0.0
@@ -165,7 +168,7 @@ def train_epoch(idx, nact, labels, order, batch, lr, w1, w2, b2, m1, v1, m2, v2,
                                       touched, n_touched)
         step += 1
         _adam_step(step, lr, touched, n_touched, mark, g1, w1, m1, v1, gw2, w2, m2, v2, gb,
-                   b2, mb, vb)
+                   b2, mb, vb, decay, a1, a2)
     return total / max(n, 1), step
 
 
@@ -193,7 +196,7 @@ def pair_loss(idx, nact, better, worse, temperature, w1, w2, b2):
 
 @njit(**NJIT)
 def train_pairs_epoch(idx, nact, better, worse, order, batch, lr, temperature, weight, w1,
-                      w2, b2, m1, v1, m2, v2, mb, vb, step, touched, g1):
+                      w2, b2, m1, v1, m2, v2, mb, vb, step, touched, g1, decay, a1, a2):
     """One pass over the pairs ``order`` of the ranking loss (:func:`pair_loss`, times
     ``weight``) in minibatches; returns (mean loss, Adam step count).
 
@@ -227,7 +230,7 @@ def train_pairs_epoch(idx, nact, better, worse, order, batch, lr, temperature, w
                                       touched, n_touched)
         step += 1
         _adam_step(step, lr, touched, n_touched, mark, g1, w1, m1, v1, gw2, w2, m2, v2, gb,
-                   b2, mb, vb)
+                   b2, mb, vb, decay, a1, a2)
     return total / max(n, 1), step
 
 
@@ -245,14 +248,17 @@ class FitResult:
 def fit(net: Network, rows: np.ndarray, labels: np.ndarray, *, seed: int = 0,
         epochs: int = 30, batch: int = 256, lr: float = 1e-3, val_fraction: float = 0.1,
         patience: int = 3, progress=None, pairs: tuple[np.ndarray, np.ndarray] | None = None,
-        pair_weight: float = 1.0, temperature: float = 0.1) -> FitResult:
+        pair_weight: float = 1.0, temperature: float = 0.1, decay: float = 0.0,
+        decay_to: str = "start") -> FitResult:
     """Train ``net`` in place on (rows, labels); keep the weights of the best validation loss.
 
     The validation wells are chosen by :func:`held_out`, by hash; ``seed`` orders the
     minibatches. With ``pairs = (better, worse)`` (indices into ``rows``) each epoch also
     makes a pass of the ranking loss (:func:`train_pairs_epoch`) over the pairs whose
     better well is a training well; the validation loss then adds ``pair_weight`` times
-    the ranking loss of the others."""
+    the ranking loss of the others. ``decay`` pulls each weight a step moves toward its
+    value at the start of the fit (decoupled, as AdamW's; an L2 penalty toward the start,
+    "L2-SP"): what the start network knew gives way only where the data insist."""
     lay = net.layout
     n = len(rows)
     idx = np.zeros((n, lay.max_active), np.int64)
@@ -272,6 +278,15 @@ def fit(net: Network, rows: np.ndarray, labels: np.ndarray, *, seed: int = 0,
     w1 = net.w1.astype(np.float64)
     w2 = net.w2.astype(np.float64)
     b2 = net.b2.astype(np.float64)
+    # With no decay the anchors are the weights themselves (the pull is then 0 exactly).
+    if not decay:
+        a1, a2 = w1, w2
+    elif decay_to == "start":
+        a1, a2 = w1.copy(), w2.copy()
+    elif decay_to == "zero":
+        a1, a2 = np.zeros_like(w1), np.zeros_like(w2)
+    else:
+        raise ValueError(f"decay_to is 'start' or 'zero', not {decay_to!r}")
     m1, v1 = np.zeros_like(w1), np.zeros_like(w1)
     m2, v2 = np.zeros_like(w2), np.zeros_like(w2)
     mb, vb = np.zeros(1), np.zeros(1)
@@ -292,12 +307,12 @@ def fit(net: Network, rows: np.ndarray, labels: np.ndarray, *, seed: int = 0,
     for epoch in range(1, epochs + 1):
         order = train[rng.permutation(len(train))]
         train_loss, step = train_epoch(idx, nact, labels, order, batch, lr, w1, w2, b2, m1, v1,
-                                       m2, v2, mb, vb, step, touched, g1)
+                                       m2, v2, mb, vb, step, touched, g1, decay, a1, a2)
         if pairs is not None and len(pair_train):
             order = pair_train[rng.permutation(len(pair_train))]
             pl, step = train_pairs_epoch(idx, nact, better, worse, order, batch, lr,
                                          temperature, pair_weight, w1, w2, b2, m1, v1, m2, v2,
-                                         mb, vb, step, touched, g1)
+                                         mb, vb, step, touched, g1, decay, a1, a2)
             train_loss += pair_weight * pl
         vl = val_loss()
         if progress is not None:

@@ -163,6 +163,11 @@ class RunConfig:
     # weights starting at 0 (``Network.with_sets``), so that a lineage can take up
     # features its initial network did not have. None: the start network's sets.
     fit_sets: tuple[str, ...] | None = None
+    # Each fit's pull toward the network it starts from (fit.fit's ``decay``: AdamW-style,
+    # toward the start instead of toward 0), so a generation moves its parent's weights
+    # only where its data insist. 0: none (the fits before this option existed).
+    fit_decay: float = 0.0
+    fit_decay_to: str = "start"  # or "zero": plain weight decay
 
     def __post_init__(self):
         if self.selfplay_as not in SELFPLAY_AS:
@@ -213,6 +218,10 @@ class RunConfig:
                 layout(self.fit_sets)
             except FeatureError as e:
                 raise ValueError(f"fit_sets: {e}") from None
+        if not self.fit_decay >= 0:
+            raise ValueError("fit_decay must be at least 0")
+        if self.fit_decay_to not in ("start", "zero"):
+            raise ValueError(f"fit_decay_to is 'start' or 'zero', not {self.fit_decay_to!r}")
         if self.selfplay_groups not in ("depth", "siblings"):
             raise ValueError(f"selfplay_groups is 'depth' or 'siblings', not "
                              f"{self.selfplay_groups!r}")

@@ -361,7 +361,8 @@ class TrainingRun:
         c = self.config
         return fit(net, rows, labels, seed=c.seed + k, epochs=c.epochs, batch=c.batch,
                    lr=c.lr, progress=progress, pairs=pairs, pair_weight=c.pair_weight,
-                   temperature=c.pair_temperature)
+                   temperature=c.pair_temperature, decay=c.fit_decay,
+                   decay_to=c.fit_decay_to)
 
     def train(self, k: int, parent: Network) -> None:
         from .fit import predict_from_rows
