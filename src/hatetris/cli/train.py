@@ -327,3 +327,31 @@ def nets_plot(log: str, out: str, title: str | None) -> None:
     except PlotError as e:
         _fail(str(e))
     click.echo(f"wrote {out}")
+
+
+@nets.command("compact")
+@click.argument("network")
+@click.option("--out", required=True, help="The compact network to write (.npz).")
+def nets_compact(network: str, out: str) -> None:
+    """Store NETWORK as the int16 weights the search uses, zero rows left out,
+    compressed: the same games, a fraction of the file for networks with many features."""
+    from ..nnue.network import NetworkError, load_network, save_network
+    from ..nnue.quantized import quantize
+
+    if not out.endswith(".npz"):
+        _fail(f"--out must be an .npz file, not {out}")
+    try:
+        net = load_network(network)
+        save_network(out, net, compact=True)
+        back = load_network(out)
+    except NetworkError as e:
+        _fail(str(e))
+    except OSError as e:
+        _fail(f"cannot write {out}: {e.strerror or e}")
+    # The promise of the format, checked on the file just written.
+    a, b = quantize(net), quantize(back)
+    if a.shift != b.shift or a.w1.tobytes() != b.w1.tobytes():
+        _fail(f"{out} does not quantize to {network}'s int16 weights")
+    size = Path(out).stat().st_size
+    click.echo(f"wrote {out}: {size / 1e6:.1f} MB, {int(back.w1.any(axis=1).sum()):,} of "
+               f"{back.w1.shape[0]:,} rows stored, int16 at 2**-{b.shift}")

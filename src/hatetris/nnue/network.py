@@ -3,6 +3,13 @@
 Weights live in an ``.npz`` (arrays ``w1`` [features, hidden], ``w2`` [hidden], ``b2``
 [1]) with a JSON sidecar (feature sets, sizes, generation, training figures). Row 0 of
 ``w1`` is the bias feature, so the hidden layer has no separate bias.
+
+A network with many input features that never occur (positional windows: 446,465 rows,
+60% of them zero) can be stored compactly (``save_network(..., compact=True)``): ``w1``
+as the int16 copy the search uses (:func:`~hatetris.nnue.quantized.quantize`), only its
+non-zero rows, compressed. It loads as ``int16 x 2**-shift`` in float32, which quantizes
+back to the same int16 weights, so the search plays exactly the games of the network it
+was made from; the float path moves by at most ``2**-(shift+1)`` a weight.
 """
 
 from __future__ import annotations
@@ -107,14 +114,41 @@ def mean_network(nets: list[Network]) -> Network:
                    (sum(n.b2 for n in nets) / k).astype(np.float32), {})
 
 
-def save_network(path: str | Path, net: Network, **meta: Any) -> None:
-    """Write ``path`` (.npz) and its sidecar ``path.json``, both atomically."""
+def save_network(path: str | Path, net: Network, *, compact: bool = False,
+                 **meta: Any) -> None:
+    """Write ``path`` (.npz) and its sidecar ``path.json``, both atomically; with
+    ``compact``, ``w1`` as its int16 copy's non-zero rows (see the module docstring)."""
     path = Path(path)
     net.meta.update(meta)
     info = {"format": FORMAT, "features": list(net.sets), "n_features": int(net.w1.shape[0]),
             "hidden": net.hidden, **net.meta}
-    write_atomic(path, lambda f: np.savez(f, w1=net.w1, w2=net.w2, b2=net.b2), mode="wb")
+    if compact:
+        from .quantized import quantize  # it imports this module
+
+        q = quantize(net)
+        rows = np.flatnonzero(q.w1.any(axis=1)).astype(np.int32)
+        arrays = {"w1_rows": rows, "w1_int16": q.w1[rows], "w1_shift": np.int32(q.shift),
+                  "w2": net.w2, "b2": net.b2}
+        write_atomic(path, lambda f: np.savez_compressed(f, **arrays), mode="wb")
+    else:
+        write_atomic(path, lambda f: np.savez(f, w1=net.w1, w2=net.w2, b2=net.b2), mode="wb")
     write_json_atomic(path.with_suffix(".json"), info)
+
+
+def _stored_w1(z, n_features: int, hidden: int) -> np.ndarray:
+    """``w1`` of an open weights file, plain or compact (checked: rows in range, sorted,
+    int16 of the right width, a shift the quantization can have)."""
+    if "w1" in z:
+        return z["w1"]
+    rows, q, shift = z["w1_rows"], z["w1_int16"], z["w1_shift"]
+    if (rows.ndim != 1 or rows.dtype != np.int32 or q.dtype != np.int16
+            or q.shape != (len(rows), hidden) or shift.shape != () or not 0 <= shift <= 30
+            or (len(rows) and (rows[0] < 0 or rows[-1] >= n_features
+                               or (np.diff(rows) <= 0).any()))):
+        raise ValueError("compact w1 is inconsistent")
+    w1 = np.zeros((n_features, hidden), np.float32)
+    w1[rows] = q.astype(np.float32) * np.float32(2.0 ** -int(shift))
+    return w1
 
 
 def load_network(path: str | Path) -> Network:
@@ -136,7 +170,7 @@ def load_network(path: str | Path) -> Network:
         raise NetworkError(f"corrupt network description {side}: {e}") from None
     try:
         with np.load(path, allow_pickle=False) as z:
-            w1, w2, b2 = z["w1"], z["w2"], z["b2"]
+            w1, w2, b2 = _stored_w1(z, lay.n_features, hidden), z["w2"], z["b2"]
     except FileNotFoundError:
         raise NetworkError(f"network weights {path} not found") from None
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as e:
