@@ -134,10 +134,17 @@ def test_nets_plot_draws_a_log_and_refuses_a_bad_one(tmp_path):
                {"generation": 0, "event": "adopted"},
                {"generation": 1, "event": "benchmark", "steady_mean": 90.0,
                 "empty_mean_lines": 24.0},
-               {"generation": 1, "event": "rejected"}]
+               {"generation": 1, "event": "rejected"},
+               {"generation": 2, "event": "benchmark_second", "suite": "gate-b",
+                "steady_mean": 95.5, "empty_mean_lines": 24.0},
+               {"generation": 0, "event": "benchmark_second", "suite": "gate-b",
+                "steady_mean": 88.0, "empty_mean_lines": 25.0},
+               {"generation": 2, "event": "adopted"}]
     log.write_text("\n".join(json.dumps(e) for e in entries) + "\n")
     gens = generations_from_log(log)
-    assert sorted(gens) == [-1, 0, 1]
+    assert sorted(gens) == [-1, 0, 1, 2]
+    assert gens[2]["second"] == {"gate-b": 95.5} and gens[0]["second"] == {"gate-b": 88.0}
+    assert "benchmark" not in gens[2] and gens[2]["decision"] == "adopted"
     assert gens[0]["decision"] == "adopted" and gens[1]["decision"] == "rejected"
     assert gens[-1]["benchmark"]["steady_mean"] == 79.1
     out = tmp_path / "plot.png"

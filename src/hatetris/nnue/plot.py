@@ -4,7 +4,9 @@ Read from the run's JSON-lines log (:mod:`hatetris.nnue.training_run` writes it)
 generation's ``benchmark`` event (mean pieces survived on the steady-state starts, mean
 lines from the empty well), its ``trained`` event (the spread of the network's values on
 its training wells, by kind) and its decision. The initial network's benchmark is drawn
-as generation -1.
+as generation -1. A run with a second suite (``second_suite``) also logs
+``benchmark_second`` events (a generation, or its parent, measured on the suite the parent
+was not adopted by): those are drawn as squares, one colour a suite, beside the gate's.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ class PlotError(ValueError):
 
 
 def generations_from_log(path: str | Path) -> dict[int, dict]:
-    """Generation -> {"benchmark": ..., "trained": ..., "decision": ...} from a log."""
+    """Generation -> {"benchmark": ..., "trained": ..., "decision": ..., "second": {suite:
+    mean survived}} from a log."""
     path = Path(path)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -36,6 +39,9 @@ def generations_from_log(path: str | Path) -> dict[int, dict]:
         k = -1 if e.get("generation") is None else int(e["generation"])
         if what == "benchmark":
             gens.setdefault(k, {})["benchmark"] = e
+        elif what == "benchmark_second":
+            gens.setdefault(k, {}).setdefault("second", {})[str(e.get("suite"))] = \
+                e["steady_mean"]
         elif what == "trained":
             gens.setdefault(k, {})["trained"] = e
         elif what in ("adopted", "rejected"):
@@ -65,6 +71,13 @@ def plot_generations(log: str | Path, out: str | Path, title: str | None = None)
             ax.scatter([k], [v], color=colour, facecolors="none" if d == "rejected" else colour,
                        zorder=3)
         ax.set_ylabel(name, color=colour)
+    suites = sorted({s for g in gens.values() for s in g.get("second", {})})
+    for suite, colour in zip(suites, ("tab:green", "tab:purple", "tab:brown", "tab:gray")):
+        pts = [(k, g["second"][suite]) for k, g in gens.items() if suite in g.get("second", {})]
+        ax1.scatter([p[0] for p in pts], [p[1] for p in pts], marker="s", color=colour,
+                    zorder=3, label=f"on {suite} (second suite)")
+    if suites:
+        ax1.legend(fontsize=8, loc="lower right")
     ax1.set_title(title or f"{Path(log).stem}: benchmark per generation (-1: initial network; "
                            f"hollow: rejected)", fontsize=9)
     ax1.grid(True, alpha=0.3)
