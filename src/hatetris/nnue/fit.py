@@ -110,8 +110,8 @@ def _backprop_one(idx_i, n, d_out, act, w2, gw2, dh, g1, mark, touched, n_touche
 def _adam_step(step, lr, touched, n_touched, mark, g1, w1, m1, v1, gw2, w2, m2, v2, gb, b2,
                mb, vb, decay, a1, a2):
     """One lazy Adam update: only the touched rows of ``w1`` move. With ``decay`` > 0,
-    each moved weight is also pulled toward its anchor (``a1``, ``a2``: the fit's start)
-    by ``lr * decay`` of the distance, decoupled from the gradient as AdamW's decay is."""
+    each moved weight is also pulled toward its anchor (``a1``, ``a2``: the fit's start,
+    or 0) by ``lr * decay`` of the distance, decoupled from the gradient as AdamW's is."""
     hidden = w1.shape[1]
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     c1 = 1.0 - beta1 ** step
@@ -257,8 +257,9 @@ def fit(net: Network, rows: np.ndarray, labels: np.ndarray, *, seed: int = 0,
     makes a pass of the ranking loss (:func:`train_pairs_epoch`) over the pairs whose
     better well is a training well; the validation loss then adds ``pair_weight`` times
     the ranking loss of the others. ``decay`` pulls each weight a step moves toward its
-    value at the start of the fit (decoupled, as AdamW's; an L2 penalty toward the start,
-    "L2-SP"): what the start network knew gives way only where the data insist."""
+    value at the start of the fit (``decay_to="start"``: an L2 penalty toward the start,
+    "L2-SP", decoupled from the gradient as AdamW's decay is), so what the start network
+    knew gives way only where the data insist; or toward 0 (``"zero"``: weight decay)."""
     lay = net.layout
     n = len(rows)
     idx = np.zeros((n, lay.max_active), np.int64)
