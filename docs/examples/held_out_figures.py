@@ -23,11 +23,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from refit import run_config  # noqa: E402  (the sibling example)
+from refit import run_config, selfplay_pair_mask  # noqa: E402  (the sibling example)
 
 
 def main() -> None:
-    from hatetris.nnue.dataset import load_dataset
     from hatetris.nnue.fit import feature_matrix, held_out, pair_loss, predict_idx
     from hatetris.nnue.network import load_network
     from hatetris.nnue.training_run import TrainingRun
@@ -38,30 +37,28 @@ def main() -> None:
     c = run.config
     rows, labels, kinds, (better, worse) = run.training_data(k)
     is_val = held_out(rows, 0.1)
-    sp_start = int(np.flatnonzero(kinds == 3)[0])  # self-play rows lead the pair rows
-    n_sp = sum(len(load_dataset(run.checked(f"selfplay-{j}.npz")).rows)
-               for j in range(1, k + 1))
-    is_sp = (better >= sp_start) & (better < sp_start + n_sp)
+    is_sp = selfplay_pair_mask(run, k, kinds, better)
     val_pair = is_val[better]
     lab = np.flatnonzero(is_val & ~np.isnan(labels))
+    # Only the held-out wells and the wells of held-out pairs are scored: their features,
+    # renumbered 0.., instead of every well's.
     need = np.unique(np.concatenate([lab, better[val_pair], worse[val_pair]]))
+    sub = np.ascontiguousarray(rows[need])
+    lab_at = np.searchsorted(need, lab)
     for path in nets:
         net = load_network(path)
         lay = net.layout
-        idx = np.zeros((len(rows), lay.max_active), np.int64)
-        nact = np.zeros(len(rows), np.int64)
-        sub_idx = np.zeros((len(need), lay.max_active), np.int64)
-        sub_n = np.zeros(len(need), np.int64)
-        feature_matrix(np.ascontiguousarray(rows[need]), lay.bases, lay.max_active, sub_idx,
-                       sub_n)
-        idx[need], nact[need] = sub_idx, sub_n
+        idx = np.zeros((len(need), lay.max_active), np.int64)
+        nact = np.zeros(len(need), np.int64)
+        feature_matrix(sub, lay.bases, lay.max_active, idx, nact)
         w1, w2, b2 = (a.astype(np.float64) for a in (net.w1, net.w2, net.b2))
         pred = np.zeros(len(lab))
-        predict_idx(idx[lab], nact[lab], w1, w2, b2, pred)
+        predict_idx(idx[lab_at], nact[lab_at], w1, w2, b2, pred)
         out = {"labelled_mse": round(float(np.mean((pred - labels[lab]) ** 2)), 4)}
         for name, m in (("record_pairs", val_pair & ~is_sp), ("selfplay_pairs",
                                                                 val_pair & is_sp)):
-            loss, right = pair_loss(idx, nact, better[m], worse[m], c.pair_temperature, w1,
+            loss, right = pair_loss(idx, nact, np.searchsorted(need, better[m]),
+                                    np.searchsorted(need, worse[m]), c.pair_temperature, w1,
                                     w2, b2)
             out[name] = {"n": int(m.sum()), "loss": round(float(loss), 4),
                          "right": round(float(right), 4)}

@@ -135,23 +135,39 @@ def with_teacher(rows, labels, pairs, data: Path, horizon, per_step: int):
             np.concatenate([labels, np.full(len(t_rows), np.nan)]), pairs)
 
 
+def selfplay_blocks(run, k: int, kinds):
+    """``(first row, dataset)`` of each self-play file in generation k's fit data
+    (``run.training_data(k)``, whose ``kinds`` these are): as the fit reads them, one
+    after another, ahead of the records' pair rows (self-play as pairs: kind 3)."""
+    from hatetris.nnue.dataset import load_dataset
+
+    at = int(np.flatnonzero(kinds == 3)[0])
+    for j in run.selfplay_generations(k):
+        sp = load_dataset(run.checked(f"selfplay-{j}.npz"))
+        yield at, sp
+        at += len(sp.rows)
+
+
+def selfplay_pair_mask(run, k: int, kinds, better) -> np.ndarray:
+    """Which pairs of generation k's fit data are self-play pairs (their better well is
+    a self-play row; the rest are the records' pairs)."""
+    blocks = list(selfplay_blocks(run, k, kinds))
+    first, end = blocks[0][0], blocks[-1][0] + len(blocks[-1][1].rows)
+    return (better >= first) & (better < end)
+
+
 def fewer_probes(run, k: int, kinds, pairs, fraction: float, seed: int):
     """``pairs`` without the self-play pairs of a share ``1 - fraction`` of the probes
     (drawn with ``seed``, whole probes: a probe's depths are one game, so fewer probes is
     what a run with fewer of them would have had); the record pairs all stay. The rows
     stay too (a row in no pair and with no label does not enter the fit)."""
-    from hatetris.nnue.dataset import load_dataset
-
     rng = np.random.default_rng(seed)
     probe = np.full(len(kinds), -1, np.int64)  # a self-play row's probe, numbered across files
-    at = int(np.flatnonzero(kinds == 3)[0])  # self-play rows come first among the pair rows
     n_probes = 0
-    for j in range(1, k + 1):
-        sp = load_dataset(run.checked(f"selfplay-{j}.npz"))
+    for at, sp in selfplay_blocks(run, k, kinds):
         _, ids = np.unique(np.asarray(sp.meta["group"]) // 1000, return_inverse=True)
         probe[at:at + len(sp.rows)] = n_probes + ids
         n_probes += int(ids.max()) + 1
-        at += len(sp.rows)
     kept = rng.permutation(n_probes)[:round(fraction * n_probes)]
     p = probe[pairs[0]]
     keep = (p < 0) | np.isin(p, kept)

@@ -19,11 +19,10 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 sys.path.insert(0, str(Path(__file__).parent))
-from refit import run_config
+from refit import run_config, selfplay_pair_mask
 from hatetris.nnue.training_run import TrainingRun
 from hatetris.nnue.network import load_network
 from hatetris.nnue.fit import held_out, feature_matrix, _softplus
-from hatetris.nnue.dataset import load_dataset
 
 
 @njit(cache=True)
@@ -82,19 +81,6 @@ def adam_dense(w, g, m, v, lr, c1, c2):
 
 
 @njit(cache=True)
-def step_all(step, lr, touched, nt, mark, g1, w1, m1, v1):
-    c1 = 1 - 0.9 ** step; c2 = 1 - 0.999 ** step
-    H = w1.shape[1]
-    for t in range(nt):
-        f = touched[t]; mark[f] = False
-        for h in range(H):
-            g = g1[f, h]
-            m1[f, h] = 0.9 * m1[f, h] + 0.1 * g
-            v1[f, h] = 0.999 * v1[f, h] + 0.001 * g * g
-            w1[f, h] -= lr * (m1[f, h] / c1) / (np.sqrt(v1[f, h] / c2) + 1e-8)
-
-
-@njit(cache=True)
 def epoch(idx, nact, labels, order, better, worse, porder, batch, lr, w1, wm, bm, w2, b2,
           m1, v1, mm, vm, mbm, vbm, m2, v2, mb, vb, step, temperature):
     H = w1.shape[1]; H2 = wm.shape[1]
@@ -131,7 +117,10 @@ def epoch(idx, nact, labels, order, better, worse, porder, batch, lr, w1, wm, bm
                     nt = back(idx[j], nact[j], db, h1b, h2b, wm, w2, gwm, gbm, gw2, g1, mark, touched, nt, dh2, dh1)
             step += 1
             c1 = 1 - 0.9 ** step; c2 = 1 - 0.999 ** step
-            step_all(step, lr, touched, nt, mark, g1, w1, m1, v1)
+            for t in range(nt):  # lazy Adam: only the rows of w1 the batch touched
+                f = touched[t]
+                mark[f] = False
+                adam_dense(w1[f], g1[f], m1[f], v1[f], lr, c1, c2)
             adam_dense(wm, gwm, mm, vm, lr, c1, c2)
             adam_dense(bm, gbm, mbm, vbm, lr, c1, c2)
             adam_dense(w2, gw2, m2, v2, lr, c1, c2)
@@ -154,7 +143,7 @@ def main():
     run = TrainingRun(run_config(run_dir), run_dir); run.load_state()
     c = run.config
     rows, labels, kinds, pairs = run.training_data(k)
-    net = load_network(init).with_sets(sets) if sets != load_network(init).sets else load_network(init)
+    net = load_network(init).with_sets(sets)
     lay = net.layout
     idx = np.zeros((len(rows), lay.max_active), np.int64); nact = np.zeros(len(rows), np.int64)
     feature_matrix(rows, lay.bases, lay.max_active, idx, nact)
@@ -162,9 +151,7 @@ def main():
     val = np.flatnonzero(is_val & ~np.isnan(labels)); train = np.flatnonzero(~is_val & ~np.isnan(labels))
     better, worse = (np.asarray(a, np.int64) for a in pairs)
     pv = is_val[better]; ptrain = np.flatnonzero(~pv)
-    sp_start = int(np.flatnonzero(kinds == 3)[0])
-    n_sp = sum(len(load_dataset(run.checked(f"selfplay-{j}.npz")).rows) for j in range(1, k + 1))
-    is_sp = (better >= sp_start) & (better < sp_start + n_sp)
+    is_sp = selfplay_pair_mask(run, k, kinds, better)
     rng = np.random.default_rng(c.seed + k)
     H = net.hidden
     w1 = net.w1.astype(np.float64)

@@ -163,9 +163,9 @@ class RunConfig:
     # weights starting at 0 (``Network.with_sets``), so that a lineage can take up
     # features its initial network did not have. None: the start network's sets.
     fit_sets: tuple[str, ...] | None = None
-    # Each fit's pull toward the network it starts from (fit.fit's ``decay``: AdamW-style,
-    # toward the start instead of toward 0), so a generation moves its parent's weights
-    # only where its data insist. 0: none (the fits before this option existed).
+    # Each fit's pull on the weights it moves (fit.fit's ``decay``, decoupled as AdamW's):
+    # toward the network it starts from ("start"), so a generation moves them only where
+    # its data insist, or toward 0 ("zero"). 0: none (the fits before this option existed).
     fit_decay: float = 0.0
     fit_decay_to: str = "start"  # or "zero": plain weight decay
 

@@ -310,8 +310,7 @@ class TrainingRun:
         if not anchored:
             rows, labels, kinds = rows[:0], labels[:0], kinds[:0]
         lived = []  # self-play pairs (indices into the rows), when self-play is pairs
-        first = max(1, k - c.selfplay_window + 1) if c.selfplay_window else 1
-        for j in range(first, k + 1):
+        for j in self.selfplay_generations(k):
             sp = load_dataset(self.checked(f"selfplay-{j}.npz"))
             if c.selfplay_as != "values":
                 base = sum(len(r) for r in rows)
@@ -352,6 +351,12 @@ class TrainingRun:
                 np.concatenate([pairs[0], both[:, 0]]), np.concatenate([pairs[1], both[:, 1]]))
         return (np.ascontiguousarray(np.concatenate(rows)), np.concatenate(labels),
                 np.concatenate(kinds), pairs)
+
+    def selfplay_generations(self, k: int) -> range:
+        """The generations whose self-play generation k's fit reads, in the order its rows
+        hold them: all from 1, or the last ``selfplay_window``."""
+        w = self.config.selfplay_window
+        return range(max(1, k - w + 1) if w else 1, k + 1)
 
     def fit_generation(self, k: int, net: Network, rows, labels, pairs, progress=None):
         """Fit ``net`` in place on generation k's data (:meth:`training_data`) with the
