@@ -862,3 +862,69 @@ def test_fit_decay_reaches_the_fit_and_bad_values_are_refused(tmp_path, monkeypa
         RunConfig(fit_decay=-1.0)
     with pytest.raises(ValueError, match="fit_decay_to"):
         RunConfig(fit_decay_to="parent")
+
+
+def test_compact_networks_store_the_int16_copy_and_can_be_turned_on_when_resumed(
+        tmp_path, monkeypatch):
+    """``compact_networks``: each network is stored as its int16 copy (the same games);
+    a float run resumed with it rewrites its networks so, also when killed halfway;
+    turning it off again is refused."""
+    import shutil
+
+    from hatetris.nnue import run_compact
+    from hatetris.nnue.network import load_network
+    from hatetris.nnue.quantized import compact_copy
+    from hatetris.nnue.training_run import RunConfig, RunError, TrainingRun
+
+    def stored_compact(path):
+        with np.load(path) as z:
+            return "w1" not in z and "w1_int16" in z
+
+    for d in ("plain", "compact"):
+        (tmp_path / d).mkdir()
+    plain, config = finished_tiny_run(tmp_path / "plain")
+    compact, _ = finished_tiny_run(tmp_path / "compact", compact_networks=True,
+                                   generations=0)
+    assert not stored_compact(plain.run_dir / "net-0.npz")
+    assert stored_compact(compact.run_dir / "net-0.npz")
+    # Generation 0 is fitted from the same start on the same data: its compact file is
+    # the float one's int16 copy, to the bit.
+    want = compact_copy(load_network(plain.run_dir / "net-0.npz")).w1
+    assert load_network(compact.run_dir / "net-0.npz").w1.tobytes() == want.tobytes()
+
+    def resume(run_dir, **options):
+        run = TrainingRun(RunConfig.from_json({**config, **options}), run_dir,
+                          log=lambda s: None, workers=1)
+        run.run()
+        return run
+
+    turned = tmp_path / "turned"
+    shutil.copytree(plain.run_dir, turned)
+    # Killed after the state names the first compact network, before it is moved.
+    calls = []
+    original = run_compact.finish_compacting
+
+    def killed(run):
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        original(run)
+
+    monkeypatch.setattr(run_compact, "finish_compacting", killed)
+    with pytest.raises(KeyboardInterrupt):
+        resume(turned, compact_networks=True)
+    monkeypatch.setattr(run_compact, "finish_compacting", original)
+    state = json.loads((turned / "state.json").read_text())
+    assert state["compacting"] == ["net-0.npz", "net-0.json"]
+    resume(turned, compact_networks=True)
+    names = [n for n in json.loads((turned / "state.json").read_text())["files"]
+             if n.startswith("net-") and n.endswith(".npz")]
+    assert names
+    for name in names:
+        assert stored_compact(turned / name)
+        want = compact_copy(load_network(plain.run_dir / name)).w1
+        assert load_network(turned / name).w1.tobytes() == want.tobytes()
+    assert not list(turned.glob("compacting-*"))
+    resume(turned, compact_networks=True)  # nothing left to do, every digest holds
+    with pytest.raises(RunError, match="other options"):
+        resume(turned)

@@ -78,6 +78,28 @@ def quantize(net: Network) -> QuantizedNetwork:
                             shift)
 
 
+
+def compact_copy(net: Network) -> Network:
+    """The network a compact file of ``net`` holds (``save_network(..., compact=True)``):
+    ``w1`` as its int16 copy's floats, so it plays the same games as ``net`` (the beam
+    reads the int16 copy, the same for both). Refused (:class:`NetworkError`) if the copy
+    would not quantize back to the same int16 weights.
+
+    >>> net = Network.random(("rows",), hidden=4, seed=2)
+    >>> copy = compact_copy(net)
+    >>> bool(np.array_equal(quantize(copy).w1, quantize(net).w1))
+    True
+    >>> float(np.abs(copy.w1 - net.w1).max()) <= 2.0**-(quantize(net).shift + 1)
+    True
+    """
+    q = quantize(net)
+    w1 = q.w1.astype(np.float32) * np.float32(2.0**-q.shift)
+    copy = Network(net.sets, w1, net.w2.copy(), net.b2.copy(), dict(net.meta))
+    back = quantize(copy)
+    if back.shift != q.shift or not np.array_equal(back.w1, q.w1):
+        raise NetworkError("the network's int16 copy does not quantize to itself")
+    return copy
+
 # A rational approximation of tanh on float32 (the form Eigen uses): max error 3.4e-7,
 # branch-free, so the loop over the hidden units vectorizes, unlike a table or np.tanh.
 _TANH_CLAMP = np.float32(7.90531110763549805)

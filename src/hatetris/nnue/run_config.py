@@ -168,6 +168,13 @@ class RunConfig:
     # its data insist, or toward 0 ("zero"). 0: none (the fits before this option existed).
     fit_decay: float = 0.0
     fit_decay_to: str = "start"  # or "zero": plain weight decay
+    # Store each generation's network as its int16 copy's non-zero rows (save_network's
+    # compact form, quantized.compact_copy): what the probes and gates play either way,
+    # so the same games, in a file a fraction of the size (a positional network's 57 MB
+    # in 9 MB), so that the run's state can be committed. A run stored in floats may turn
+    # it on when resumed: its networks are rewritten compact then. The fit's figures (value
+    # spread) are the compact network's.
+    compact_networks: bool = False
 
     def __post_init__(self):
         if self.selfplay_as not in SELFPLAY_AS:

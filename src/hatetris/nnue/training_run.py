@@ -44,6 +44,8 @@ from ..atomic import write_atomic, write_json_atomic
 from .dataset import (file_digest, load_dataset, read_games,
                       record_pairs, records_dataset, save_dataset, search_labels)
 from .network import Network, load_network, mean_network, save_network
+from .quantized import compact_copy
+from .run_compact import compact_stored_networks, finish_compacting
 from .gate import benchmark
 from .run_config import SEARCH_PAIR_MARGIN, SELFPLAY_AS, UNLABELLED, RunConfig
 from .selfplay import graded_pairs, ordered_pairs, self_play
@@ -99,14 +101,20 @@ class TrainingRun:
                 raise RunError(f"corrupt training state {self.state_path}: "
                                f"{str(e).splitlines()[0]}") from None
             mine = self.config.to_json()
-            diff = [k for k in mine if k != "generations" and mine[k] != theirs.get(k)]
+            # Turning compact storage on (not off) is allowed: the same games either way.
+            switch = ["compact_networks"] if mine.get("compact_networks") else []
+            diff = [k for k in mine if k not in ("generations", *switch)
+                    and mine[k] != theirs.get(k)]
             if diff:
                 raise RunError(f"{self.run_dir} holds a run with other options "
                                f"({', '.join(diff)}); use another --run dir or the same options")
             state["config"] = mine
             self.state = state
+            finish_compacting(self)
             for name in state.get("files", {}):  # refuse a damaged run before any work
                 self.checked(name)
+            if mine.get("compact_networks"):  # turned on now, or a conversion cut short
+                compact_stored_networks(self)
         else:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             self.state = {"format": STATE_FORMAT, "config": self.config.to_json(),
@@ -116,6 +124,10 @@ class TrainingRun:
 
     def save_state(self) -> None:
         write_json_atomic(self.state_path, self.state)
+
+    def stored(self, net: Network) -> Network:
+        """``net`` as the run stores it (its compact copy with ``compact_networks``)."""
+        return compact_copy(net) if self.config.compact_networks else net
 
     def record_file(self, name: str) -> None:
         self.state["files"][name] = file_digest(self.run_dir / name)
@@ -395,14 +407,16 @@ class TrainingRun:
         moved = not all(np.array_equal(getattr(net, w), getattr(start, w))
                         for w in ("w1", "w2", "b2"))
         card = {}  # the figures below are the generation's network's
+        net = self.stored(net)
         if c.ensemble > 1 and k > 0:
             # The fit alone is kept (fit-k) as a member later generations take up.
-            save_network(self.run_dir / f"fit-{k}.npz", net, generation=k,
-                         run=self.run_dir.name, engine_version=__version__)
+            save_network(self.run_dir / f"fit-{k}.npz", net, compact=c.compact_networks,
+                         generation=k, run=self.run_dir.name, engine_version=__version__)
             self.record_file(f"fit-{k}.npz")
             self.record_file(f"fit-{k}.json")
             members = [f"fit-{k}.npz"] + self.members(self.state["best"])[:c.ensemble - 1]
-            net = mean_network([net] + [load_network(self.checked(m)) for m in members[1:]])
+            net = self.stored(mean_network([net] + [load_network(self.checked(m))
+                                                    for m in members[1:]]))
             card = {"members": members}
         pred = np.zeros(len(rows))
         predict_from_rows(rows, net.layout.bases, net.layout.max_active, net.w1, net.w2,
@@ -433,7 +447,8 @@ class TrainingRun:
             g["fit"]["pairs"] = int(len(pairs[0]))
             g["fit"]["val_pair_accuracy"] = (None if result.val_pair_accuracy is None else
                                              round(result.val_pair_accuracy, 4))
-        save_network(self.run_dir / name, net, generation=k, run=self.run_dir.name,
+        save_network(self.run_dir / name, net, compact=c.compact_networks,
+                     generation=k, run=self.run_dir.name,
                      parent=self.state["best"] if self.state["best"] is not None else
                      str(c.init), samples=int(labelled.sum()), val_loss=round(result.val_loss, 5),
                      engine_version=__version__, **card)
