@@ -150,6 +150,10 @@ def test_nets_plot_draws_a_log_and_refuses_a_bad_one(tmp_path):
     out = tmp_path / "plot.png"
     plot_generations(log, out)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    log.write_text(json.dumps({"generation": 3, "event": "benchmark_second",
+                               "suite": "gate-b"}) + "\n")
+    with pytest.raises(PlotError, match="without steady_mean"):
+        generations_from_log(log)
     log.write_text("{not json\n")
     with pytest.raises(PlotError, match="not a training-run log"):
         generations_from_log(log)

@@ -37,6 +37,10 @@ def generations_from_log(path: str | Path) -> dict[int, dict]:
         except (json.JSONDecodeError, KeyError, TypeError):
             raise PlotError(f"{path}:{n}: not a training-run log entry") from None
         k = -1 if e.get("generation") is None else int(e["generation"])
+        need = {"benchmark": ("steady_mean", "empty_mean_lines"),
+                "benchmark_second": ("steady_mean",)}.get(what, ())
+        if not all(isinstance(e.get(f), (int, float)) for f in need):
+            raise PlotError(f"{path}:{n}: a {what} entry without {' and '.join(need)}")
         if what == "benchmark":
             gens.setdefault(k, {})["benchmark"] = e
         elif what == "benchmark_second":
