@@ -1,8 +1,9 @@
 """Solver presets: ``solvers/NAME.toml``, one per approach, validated strictly.
 
 A preset has a ``description``, a ``[search]`` table (``kind`` and its parameters), an
-``[eval]`` table (``kind`` and its weights or network file) and a ``[quiescence]`` table.
-Unknown keys are an error: a typo in a weight name must not silently mean "weight 0".
+``[eval]`` table (``kind`` and its weights or network file), a ``[quiescence]`` table and,
+optionally, a ``[lookahead]`` table (:mod:`hatetris.eval.lookahead`: ``enabled``,
+``shortlist``, ``from_pieces``; not on a cluster). Unknown keys are an error: a typo in a weight name must not silently mean "weight 0".
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
              "heuristic_share": (int, float), "heuristic_weights": dict},
     "quiescence": {"enabled": bool, "depth": int, "piece": str, "shortlist": (int, float),
                    "discount": (int, float)},
+    "lookahead": {"enabled": bool, "shortlist": (int, float), "from_pieces": int},
 }
 SEARCH_KINDS = ("beam", "mcts")
 EVAL_KINDS = ("heuristic", "nnue")
@@ -75,6 +77,7 @@ class Preset:
     search: dict[str, Any]
     eval: dict[str, Any]
     quiescence: dict[str, Any] = field(default_factory=dict)
+    lookahead: dict[str, Any] = field(default_factory=dict)
 
     def resolve(self, relative: str) -> Path:
         """A file named in the preset: relative to the repository (or the preset's folder)."""
@@ -87,7 +90,10 @@ class Preset:
         return self.path.parent.parent / p
 
     def to_json(self) -> dict[str, Any]:
-        return {"search": self.search, "eval": self.eval, "quiescence": self.quiescence}
+        d = {"search": self.search, "eval": self.eval, "quiescence": self.quiescence}
+        if self.lookahead:  # only when set: fingerprints of older presets stay the same
+            d["lookahead"] = self.lookahead
+        return d
 
 
 def _check_table(name: str, table: Any, where: str) -> dict[str, Any]:
@@ -153,12 +159,13 @@ def load_preset(name: str) -> Preset:
         raise PresetError(f"{where}: cannot read: {e}") from None
     except tomllib.TOMLDecodeError as e:
         raise PresetError(f"{where}: invalid TOML: {e}") from None
-    unknown = set(data) - {"description", "search", "eval", "quiescence"}
+    unknown = set(data) - {"description", "search", "eval", "quiescence", "lookahead"}
     if unknown:
         raise PresetError(f"{where}: unknown top-level key(s): {', '.join(sorted(unknown))}")
     search = _check_table("search", data.get("search", {}), where)
     ev = _check_table("eval", data.get("eval", {}), where)
     quiescence = _check_table("quiescence", data.get("quiescence", {}), where)
+    lookahead = _check_table("lookahead", data.get("lookahead", {}), where)
     if search.get("kind") not in SEARCH_KINDS:
         raise PresetError(f"{where}: [search] kind must be one of {', '.join(SEARCH_KINDS)}")
     if ev.get("kind") not in EVAL_KINDS:
@@ -193,7 +200,7 @@ def load_preset(name: str) -> Preset:
     description = data.get("description", "")
     if not isinstance(description, str):
         raise PresetError(f"{where}: description must be a string")
-    return Preset(path.stem, path, description, search, ev, quiescence)
+    return Preset(path.stem, path, description, search, ev, quiescence, lookahead)
 
 
 def make_evaluation(preset: Preset):
@@ -242,4 +249,13 @@ def make_evaluation(preset: Preset):
                                               q.get("shortlist"), q.get("discount", 0.0))
         except ValueError as e:
             raise PresetError(f"{preset.path}: [quiescence] {e}") from None
+    la = preset.lookahead
+    if la.get("enabled", False):
+        from .eval.lookahead import LookaheadEvaluation
+
+        try:
+            evaluation = LookaheadEvaluation(evaluation, la.get("shortlist", 2.0),
+                                             la.get("from_pieces", 0))
+        except ValueError as e:
+            raise PresetError(f"{preset.path}: [lookahead] {e}") from None
     return evaluation

@@ -54,6 +54,8 @@ def beam_fingerprint(preset: Preset, width: int, start: tuple[str, int] | None =
     # Only when set, so that older checkpoints stay resumable.
     if "parent_cap" in preset.search:
         fingerprint["parent_cap"] = preset.search["parent_cap"]
+    if preset.lookahead:
+        fingerprint["lookahead"] = preset.lookahead
     if start is not None:
         keys, piece = start
         fingerprint["start"] = {"game": hashlib.sha256(keys.encode()).hexdigest()[:16],

@@ -29,6 +29,9 @@ def check_preset(preset: Preset) -> None:
     if "parent_cap" in preset.search:
         raise ClusterPresetError(f"--cluster does not support parent_cap yet "
                                  f"({preset.name!r} sets it)")
+    if preset.lookahead.get("enabled", False):
+        raise ClusterPresetError(f"--cluster does not support [lookahead] yet "
+                                 f"({preset.name!r} enables it)")
 
 
 def memory_postfix(search: ClusterBeamSearch) -> str:

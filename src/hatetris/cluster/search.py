@@ -26,6 +26,7 @@ import uuid
 import numpy as np
 
 from .. import __version__
+from ..eval.lookahead import LookaheadEvaluation
 from ..search.beam import StepStats
 from ..search.tree import NodeStore, game_nodes
 from . import shards, topk
@@ -64,6 +65,8 @@ class ClusterBeamSearch:
             raise ValueError("width must be at least 1")
         if parent_cap is not None:
             raise ValueError("parent_cap is not supported on a cluster (yet)")
+        if isinstance(evaluation, LookaheadEvaluation):
+            raise ValueError("a lookahead evaluation is not supported on a cluster (yet)")
         self.client = client
         self.evaluation = evaluation
         self.width = int(width)
