@@ -132,3 +132,18 @@ def test_two_preset_files_of_one_name_get_a_column_each(tmp_path):
     rows = run_suite(load_suite(str(write_suite(tmp_path))), names, 7, run=fake)
     assert mean_survived(rows) == {"a/net": 3.0, "b/net": 4.0}
     assert "| start (pieces survived of 5) | a/net | b/net |" in format_suite_table(rows)
+
+
+def test_an_interrupted_solver_process_interrupts_its_caller(monkeypatch):
+    """A Ctrl-C reaches the solver child too: its exit (130, or killed by SIGINT) is the
+    caller's interrupt, so a training run's gate stops as its own Ctrl-C does (one line,
+    resumable), not with the child's error as a traceback."""
+    import subprocess
+
+    from hatetris.bench import run_solver_process
+
+    for code, error in ((130, KeyboardInterrupt), (-2, KeyboardInterrupt), (1, RuntimeError)):
+        monkeypatch.setattr(subprocess, "run", lambda cmd, **kw: subprocess.CompletedProcess(
+            cmd, code, "", "interrupted: no checkpoint kept\n"))
+        with pytest.raises(error):
+            run_solver_process("quick", width=10)

@@ -128,6 +128,10 @@ def run_solver_process(solver: str, *, width: int | None = None,
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
         wall = time.perf_counter() - t0
+        if proc.returncode in (130, -2):
+            # The solver was interrupted (Ctrl-C reaches the whole process group): so is
+            # the caller, which resumes as it does from its own Ctrl-C.
+            raise KeyboardInterrupt
         if proc.returncode != 0:
             msg = (proc.stderr.strip().splitlines() or ["no output"])[-1]
             raise RuntimeError(f"{solver}: {msg}")
