@@ -3,7 +3,8 @@
 A preset has a ``description``, a ``[search]`` table (``kind`` and its parameters), an
 ``[eval]`` table (``kind`` and its weights or network file), a ``[quiescence]`` table and,
 optionally, a ``[lookahead]`` table (:mod:`hatetris.eval.lookahead`: ``enabled``,
-``shortlist``, ``from_pieces``; not on a cluster). Unknown keys are an error: a typo in a weight name must not silently mean "weight 0".
+``shortlist``, ``from_pieces``; not on a cluster). Unknown keys are an error: a typo in
+a weight name must not silently mean "weight 0".
 """
 
 from __future__ import annotations
