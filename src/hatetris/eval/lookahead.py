@@ -31,13 +31,14 @@ import numpy as np
 from numba import njit, prange
 
 from ..adversary import mild_piece
-from ..config import NJIT, NJIT_PARALLEL
+from ..config import NJIT_PARALLEL
 from ..core import same_well, state_hash
-from ..engine import children_into, expand_scratch, lock_masks, pad_well
+from ..engine import children_into, expand_scratch, pad_well
 from ..rules import HEIGHT
-from ..search.tt import bucket_bits, dedupe_children_bucketed
-from .children import evaluate_kept_children
+from ..search.beam import write_children
+from .children import evaluate_distinct, evaluate_kept_children
 from .phased import in_opening
+from .quiescence import fold_max
 
 CHUNK = 256
 DEAD = -np.inf  # a well whose next piece can only end the game
@@ -56,30 +57,6 @@ def adversary_children_count(rows, piece, count):
             piece[i] = p
             count[i] = children_into(pad, p, locks, y_first, y_last, 0, False, kid_rows,
                                      kid_scores, kid_moves, 0, buf)
-
-
-@njit(**NJIT_PARALLEL)
-def write_adversary_children(rows, scores, piece, offsets, out_rows, out_scores, out_moves,
-                             out_root):
-    """Write those children at ``offsets[i]``, ``out_root`` their well's index."""
-    n = rows.shape[0]
-    for c in prange((n + CHUNK - 1) // CHUNK):
-        pad, locks, buf, kid_rows, kid_scores, kid_moves = expand_scratch()
-        for i in range(c * CHUNK, min(n, (c + 1) * CHUNK)):
-            top = pad_well(rows[i], pad)
-            y_first, y_last = lock_masks(pad, top, piece[i], locks)
-            k = children_into(pad, piece[i], locks, y_first, y_last, scores[i], False,
-                              out_rows, out_scores, out_moves, offsets[i], buf)
-            for j in range(offsets[i], offsets[i] + k):
-                out_root[j] = i
-
-
-@njit(**NJIT)
-def fold_best(out, root, values):
-    """``out[root[j]] = max(out[root[j]], values[j])``."""
-    for j in range(values.shape[0]):
-        if values[j] > out[root[j]]:
-            out[root[j]] = values[j]
 
 
 @njit(**NJIT_PARALLEL)
@@ -156,24 +133,6 @@ class LookaheadEvaluation:
         if remember:
             self._remember(known)
 
-    def _inner_distinct(self, rows, scores, values) -> None:
-        """``inner.evaluate`` of ``rows``, each distinct state once."""
-        n = len(rows)
-        keep = np.empty(n, np.bool_)
-        first = np.empty(n, np.int64)
-        distinct = dedupe_children_bucketed(
-            rows, scores, n, bucket_bits(n), np.empty(n, np.uint64), np.empty(n, np.uint64),
-            np.empty(n, np.int64), np.empty(2 * n, np.int32), keep, first)
-        self.evaluated += distinct
-        if distinct == n:
-            self.inner.evaluate(rows, scores, values)
-            return
-        kept = np.flatnonzero(keep)
-        kept_values = np.empty(distinct, np.float64)
-        self.inner.evaluate(rows[kept], scores[kept], kept_values)
-        values[kept] = kept_values
-        np.take(values, first, out=values)
-
     def _best_child(self, rows, scores):
         n = len(rows)
         piece = np.zeros(n, np.int8)
@@ -186,13 +145,13 @@ class LookaheadEvaluation:
         kid_scores = np.zeros(total, np.int64)
         kid_moves = np.zeros(total, np.int64)
         root = np.zeros(total, np.int64)
-        write_adversary_children(rows, scores, piece, offsets, kid_rows, kid_scores, kid_moves,
-                                 root)
+        write_children(rows, scores, np.arange(n), piece, offsets, kid_rows, kid_scores,
+                       kid_moves, root)
         values = np.zeros(total, np.float64)
         if total:
-            self._inner_distinct(kid_rows, kid_scores, values)
+            self.evaluated += evaluate_distinct(self.inner, kid_rows, kid_scores, values)
         best = np.full(n, DEAD)
-        fold_best(best, root, values)
+        fold_max(best, root, values)
         return best, (kid_rows, kid_scores, values)
 
     def _remember(self, parts) -> None:
@@ -222,8 +181,9 @@ class LookaheadEvaluation:
         missing = np.flatnonzero(found < 0)
         if len(missing):
             values = np.empty(len(missing))
-            self._inner_distinct(np.ascontiguousarray(sub_rows[missing]),
-                                 sub_scores[missing], values)
+            self.evaluated += evaluate_distinct(
+                self.inner, np.ascontiguousarray(sub_rows[missing]), sub_scores[missing],
+                values)
             out[kept[missing]] = values
 
     def evaluate_children(self, parent_rows: np.ndarray, parent_start: int,

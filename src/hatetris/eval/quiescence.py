@@ -43,8 +43,7 @@ from ..engine import (
 )
 from ..ranking import kth_largest
 from ..rules import BAR, HEIGHT, PAD_ROWS
-from ..search.tt import bucket_bits, dedupe_children_bucketed
-from .children import evaluate_kept_children
+from .children import evaluate_distinct, evaluate_kept_children
 
 CHUNK = 512
 BLOCK = 64 * CHUNK  # wells a level collects at once (bounds the scratch regions)
@@ -290,22 +289,8 @@ class QuiescenceEvaluation:
         repeat another of the same level (from the empty well about 10%), and a fresh
         sum costs some twenty times the deduplication (docs/speed.md).
         """
-        n = len(rows)
-        keep = self._buffer("keep", level, n, np.bool_)
-        first = self._buffer("first", level, n, np.int64)
-        distinct = dedupe_children_bucketed(
-            rows, scores, n, bucket_bits(n), self._buffer("hashes", level, n, np.uint64),
-            self._buffer("bucket_hashes", level, n, np.uint64),
-            self._buffer("order", level, n, np.int64),
-            self._buffer("table", level, 2 * n, np.int32), keep, first)
-        if distinct == n:
-            self.inner.evaluate(rows, scores, values)
-            return
-        kept = np.flatnonzero(keep)
-        kept_values = self._buffer("kept_values", level, distinct, np.float64)
-        self.inner.evaluate(rows[kept], scores[kept], kept_values)
-        values[kept] = kept_values
-        np.take(values, first, out=values)
+        evaluate_distinct(self.inner, rows, scores, values,
+                          lambda name, n, dtype: self._buffer(name, level, n, dtype))
 
     def _clearing_children(self, level, rows, scores, mask):
         """The clearing children of ``rows`` (with ``mask``), their scores and parents.

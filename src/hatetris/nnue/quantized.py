@@ -78,7 +78,6 @@ def quantize(net: Network) -> QuantizedNetwork:
                             shift)
 
 
-
 def compact_copy(net: Network) -> Network:
     """The network a compact file of ``net`` holds (``save_network(..., compact=True)``):
     ``w1`` as its int16 copy's floats, so it plays the same games as ``net`` (the beam
@@ -99,6 +98,7 @@ def compact_copy(net: Network) -> Network:
     if back.shift != q.shift or not np.array_equal(back.w1, q.w1):
         raise NetworkError("the network's int16 copy does not quantize to itself")
     return copy
+
 
 # A rational approximation of tanh on float32 (the form Eigen uses): max error 3.4e-7,
 # branch-free, so the loop over the hidden units vectorizes, unlike a table or np.tanh.
