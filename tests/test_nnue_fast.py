@@ -148,3 +148,26 @@ def test_float_and_int16_beams_play_close_games():
             pass
         games.append((search.best_score, search.depth))
     assert games[0] == games[1]
+
+
+def test_a_pickled_evaluation_ships_the_int16_rows_and_values_the_same():
+    """A cluster pickles the evaluation for its workers: only the int16 copy's non-zero
+    rows travel, and the copy values every well exactly as the original does."""
+    import pickle
+
+    net = Network.random(("rows", "windows_positional"), hidden=32, seed=5, scale=1.5)
+    net.w1[1 + np.arange(0, len(net.w1) - 1, 3)] = 0.0  # unseen features, as trained
+    ev = NNUEEvaluation(net, lines_weight=0.25)
+    blob = pickle.dumps(ev)
+    copy = pickle.loads(blob)
+    assert len(blob) < 0.6 * net.w1.nbytes
+    assert copy.quantized.shift == ev.quantized.shift
+    assert np.array_equal(copy.quantized.w1, ev.quantized.w1)
+    rows = np.concatenate([PARENTS, KIDS])
+    scores = np.arange(len(rows), dtype=np.int64) % 3
+    a, b = np.zeros(len(rows)), np.zeros(len(rows))
+    ev.evaluate(rows, scores, a)
+    copy.evaluate(rows, scores, b)
+    assert np.array_equal(a, b) and np.std(a) > 0.05
+    floats = pickle.loads(pickle.dumps(NNUEEvaluation(net, precision="float32")))
+    assert floats.quantized is None and np.array_equal(floats.net.w1, net.w1)

@@ -177,11 +177,13 @@ class ClusterBeamSearch:
         self.run_id = uuid.uuid4().hex
         self.addresses = [chosen[i % len(chosen)] for i in range(self.n_shards)]
         # In a list: a dict given to scatter would be scattered as named keys.
-        state_future = self.client.scatter([self.store.state()], broadcast=True,
-                                           hash=False)[0]
+        # The evaluation travels once to each worker, not inside every shard's task.
+        state_future, evaluation_future = self.client.scatter(
+            [self.store.state(), self.evaluation], broadcast=True, hash=False)
         setups = [self._submit(shards.setup, i, __version__, self.run_id, i, self.n_shards,
                                self.width,
-                               self.evaluation, state_future, self.level_start, self.threads,
+                               evaluation_future, state_future, self.level_start,
+                               self.threads,
                                self.best_node, self.pruning.state())
                   for i in range(self.n_shards)]
         self._note_memory([{"memory_mb": m} for m in self._gather(setups)])
