@@ -3,7 +3,9 @@
 A network plays a beam at the gate's width from each start of a suite of stored
 positions (mean pieces survived, over the suite's cap) and from the empty well at a few
 widths (mean lines, over :data:`LINE_TARGET`); the score is the sum. One lucky game
-cannot decide it.
+cannot decide it. :func:`decide` adopts a generation whose score beats the best
+network's on the suite it is judged by, and with ``adopt_margin`` only by a paired gain
+beyond that many standard errors (:func:`paired_gain`).
 """
 
 from __future__ import annotations
@@ -127,3 +129,103 @@ def gate_preset(run_name: str, k: int | None, net_ref: str, chain_piece: str,
             + (f'opening_network = "{opening[0]}"\nopening_pieces = {opening[1]}\n'
                if opening else "") + "\n"
             f'[quiescence]\nenabled = true\ndepth = {depth}\n{chains}')
+
+
+def paired_gain(new: dict, old: dict) -> tuple[float, float]:
+    """The mean of ``new[s] - old[s]`` over the starts both hold, and its standard
+    error (infinite with fewer than two starts: no gain can be shown).
+
+    >>> gain, se = paired_gain({"a": 10, "b": 14, "c": 9}, {"a": 8, "b": 10, "c": 9})
+    >>> gain, round(se, 4)
+    (2.0, 1.1547)
+    """
+    d = np.array([new[s] - old[s] for s in new if s in old], np.float64)
+    if len(d) < 2:
+        return (float(d.mean()) if len(d) else 0.0), float("inf")
+    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
+
+
+def judge_suite(run) -> str:
+    """The suite the next generation is judged on: the gate's, or with a second
+    suite the one the best network was not adopted by (the initial network was
+    adopted by none; a forked or older run's best, by the gate)."""
+    c = run.config
+    if not c.second_suite:
+        return c.bench_suite
+    chosen_by = run.state.get("best_suite") or (
+        c.bench_suite if run.state["best"] is not None else None)
+    return c.second_suite if chosen_by == c.bench_suite else c.bench_suite
+
+
+def bench_on(run, k: int | None, suite: str) -> dict:
+    """Network ``k``'s (None: the initial network's) figures on ``suite``, played
+    once and kept: the gate's as ``bench`` (the initial network's as ``baseline.init``),
+    a second suite's under ``benches``."""
+    c = run.config
+    holder = run.gen(k) if k is not None else run.state.setdefault("baseline", {})
+    key = ("bench" if k is not None else "init") if suite == c.bench_suite else suite
+    if suite != c.bench_suite:
+        holder = holder.setdefault("benches", {})
+    if key not in holder:
+        network = (run.run_dir / f"net-{k}.npz" if k is not None
+                   else Path(c.init).resolve())
+        holder[key] = run.benchmark(k, network, suite)  # a method: tests stand in for it
+        run.save_state()
+    return holder[key]
+
+
+def decide(run, k: int) -> None:
+    """Adopt generation ``k`` of ``run`` if it beats the best network on the suite it is
+    judged on (by more than ``adopt_margin`` standard errors, when set), else reject it
+    and drop its weights; log the decision."""
+    c = run.config
+    g = run.gen(k)
+    if k > 0 and not g.get("fit", {}).get("moved", True):
+        adopted, reason = False, "the fit kept its parent's weights"
+    elif c.bench_suite:
+        judge = (g.setdefault("judged_on", run.judge_suite()) if c.second_suite
+                 else c.bench_suite)
+        mine = run.bench_on(k, judge)
+        if c.second_suite:
+            # The best network on the same starts, which it was not adopted by.
+            parent = run.bench_on(run.state["best"], judge)
+            best = parent["score"]
+        else:
+            # The best so far: a generation's figures, or before any the initial
+            # network's.
+            parent = (run.state.get("baseline", {}).get("init", {})
+                      if run.state["best"] is None else
+                      run.state["generations"].get(str(run.state["best"]), {})
+                      .get("bench", {}))
+            best = run.state["best_score"]
+        adopted = best is None or mine["score"] > best
+        reason = ((f"on {judge}: " if c.second_suite else "")
+                  + f"score {mine['score']} vs best {best}")
+        if adopted and best is not None and c.adopt_margin > 0:
+            gain, se = paired_gain(mine.get("steady", {}), parent.get("steady", {}))
+            adopted = gain > c.adopt_margin * se
+            reason += (f"; gain {gain:+.2f} a start, {c.adopt_margin} x s.e. "
+                       f"{se:.2f} needed")
+    else:
+        adopted, reason = True, "no benchmark configured"
+    before = run.state["best"]
+    if adopted:
+        run.state["best"] = k
+        if c.bench_suite:
+            run.state["best_score"] = mine["score"]
+        if c.second_suite:
+            run.state["best_suite"] = judge
+    g["decision"] = "adopted" if adopted else "rejected"
+    if not adopted:
+        # No later phase reads a rejected network: its weights (2.6 MB) would only
+        # swell the committed state. Its sidecar (.json) and its figures stay.
+        run.state["files"].pop(f"net-{k}.npz", None)
+        run.state["files"].pop(f"fit-{k}.npz", None)
+        g["weights_dropped"] = True
+    run.save_state()
+    if not adopted:
+        (run.run_dir / f"net-{k}.npz").unlink(missing_ok=True)
+        (run.run_dir / f"fit-{k}.npz").unlink(missing_ok=True)
+    run.event(k, g["decision"], reason=reason,
+              best_before=before if before is not None else "init",
+              best_now=run.state["best"])

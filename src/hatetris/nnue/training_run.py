@@ -46,32 +46,18 @@ from .dataset import (file_digest, load_dataset, read_games,
 from .network import Network, load_network, mean_network, save_network
 from .quantized import compact_copy
 from .run_compact import compact_stored_networks, finish_compacting
-from .gate import benchmark
+from .gate import bench_on, benchmark, decide, judge_suite, paired_gain
 from .run_config import SEARCH_PAIR_MARGIN, SELFPLAY_AS, UNLABELLED, RunConfig
 from .selfplay import graded_pairs, ordered_pairs, self_play
 
-__all__ = ["RunConfig", "RunError", "TrainingRun", "SEARCH_PAIR_MARGIN", "SELFPLAY_AS",
-           "UNLABELLED", "STATE_FORMAT"]
+__all__ = ["RunConfig", "RunError", "TrainingRun", "paired_gain", "SEARCH_PAIR_MARGIN",
+           "SELFPLAY_AS", "UNLABELLED", "STATE_FORMAT"]
 
 STATE_FORMAT = "hatetris-training-run/1"
 
 
 class RunError(ValueError):
     """A run directory that cannot be used (one line)."""
-
-
-def paired_gain(new: dict, old: dict) -> tuple[float, float]:
-    """The mean of ``new[s] - old[s]`` over the starts both hold, and its standard
-    error (infinite with fewer than two starts: no gain can be shown).
-
-    >>> gain, se = paired_gain({"a": 10, "b": 14, "c": 9}, {"a": 8, "b": 10, "c": 9})
-    >>> gain, round(se, 4)
-    (2.0, 1.1547)
-    """
-    d = np.array([new[s] - old[s] for s in new if s in old], np.float64)
-    if len(d) < 2:
-        return (float(d.mean()) if len(d) else 0.0), float("inf")
-    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
 
 
 @dataclass
@@ -467,80 +453,13 @@ class TrainingRun:
         return benchmark(self, k, network, suite)
 
     def judge_suite(self) -> str:
-        """The suite the next generation is judged on: the gate's, or with a second
-        suite the one the best network was not adopted by (the initial network was
-        adopted by none; a forked or older run's best, by the gate)."""
-        c = self.config
-        if not c.second_suite:
-            return c.bench_suite
-        chosen_by = self.state.get("best_suite") or (
-            c.bench_suite if self.state["best"] is not None else None)
-        return c.second_suite if chosen_by == c.bench_suite else c.bench_suite
+        """The suite the next generation is judged on (:func:`gate.judge_suite`)."""
+        return judge_suite(self)
 
     def bench_on(self, k: int | None, suite: str) -> dict:
-        """Network ``k``'s (None: the initial network's) figures on ``suite``, played
-        once and kept: the gate's as ``bench`` (the initial network's as ``baseline.init``),
-        a second suite's under ``benches``."""
-        c = self.config
-        holder = self.gen(k) if k is not None else self.state.setdefault("baseline", {})
-        key = ("bench" if k is not None else "init") if suite == c.bench_suite else suite
-        if suite != c.bench_suite:
-            holder = holder.setdefault("benches", {})
-        if key not in holder:
-            network = (self.run_dir / f"net-{k}.npz" if k is not None
-                       else Path(c.init).resolve())
-            holder[key] = self.benchmark(k, network, suite)
-            self.save_state()
-        return holder[key]
+        """Network ``k``'s figures on ``suite``, played once and kept (:func:`gate.bench_on`)."""
+        return bench_on(self, k, suite)
 
     def decide(self, k: int) -> None:
-        c = self.config
-        g = self.gen(k)
-        if k > 0 and not g.get("fit", {}).get("moved", True):
-            adopted, reason = False, "the fit kept its parent's weights"
-        elif c.bench_suite:
-            judge = (g.setdefault("judged_on", self.judge_suite()) if c.second_suite
-                     else c.bench_suite)
-            mine = self.bench_on(k, judge)
-            if c.second_suite:
-                # The best network on the same starts, which it was not adopted by.
-                parent = self.bench_on(self.state["best"], judge)
-                best = parent["score"]
-            else:
-                # The best so far: a generation's figures, or before any the initial
-                # network's.
-                parent = (self.state.get("baseline", {}).get("init", {})
-                          if self.state["best"] is None else
-                          self.state["generations"].get(str(self.state["best"]), {})
-                          .get("bench", {}))
-                best = self.state["best_score"]
-            adopted = best is None or mine["score"] > best
-            reason = ((f"on {judge}: " if c.second_suite else "")
-                      + f"score {mine['score']} vs best {best}")
-            if adopted and best is not None and c.adopt_margin > 0:
-                gain, se = paired_gain(mine.get("steady", {}), parent.get("steady", {}))
-                adopted = gain > c.adopt_margin * se
-                reason += (f"; gain {gain:+.2f} a start, {c.adopt_margin} x s.e. "
-                           f"{se:.2f} needed")
-        else:
-            adopted, reason = True, "no benchmark configured"
-        before = self.state["best"]
-        if adopted:
-            self.state["best"] = k
-            if c.bench_suite:
-                self.state["best_score"] = mine["score"]
-            if c.second_suite:
-                self.state["best_suite"] = judge
-        g["decision"] = "adopted" if adopted else "rejected"
-        if not adopted:
-            # No later phase reads a rejected network: its weights (2.6 MB) would only
-            # swell the committed state. Its sidecar (.json) and its figures stay.
-            self.state["files"].pop(f"net-{k}.npz", None)
-            self.state["files"].pop(f"fit-{k}.npz", None)
-            g["weights_dropped"] = True
-        self.save_state()
-        if not adopted:
-            (self.run_dir / f"net-{k}.npz").unlink(missing_ok=True)
-            (self.run_dir / f"fit-{k}.npz").unlink(missing_ok=True)
-        self.event(k, g["decision"], reason=reason,
-                   best_before=before if before is not None else "init", best_now=self.state["best"])
+        """Adopt or reject generation ``k`` (:func:`gate.decide`)."""
+        decide(self, k)
