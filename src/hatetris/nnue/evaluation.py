@@ -106,9 +106,9 @@ class NNUEEvaluation:
 
     def __getstate__(self) -> dict:
         # A cluster ships the evaluation to every worker. The int16 path reads only the
-        # int16 copy, mostly zero rows for a positional network (86 MB dense with the
-        # floats, a tenth of it as non-zero rows), so that is what travels; the floats
-        # come back as compact_copy's, which quantize to the same weights.
+        # int16 copy, mostly zero rows for a positional network (nnue-beam: 86 MB dense
+        # with the floats, 13.7 MB as non-zero rows), so that is what travels; the
+        # floats come back as compact_copy's, which quantize to the same weights.
         state = dict(self.__dict__)
         q = state.pop("quantized")
         if q is None:
