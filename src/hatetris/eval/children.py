@@ -46,12 +46,8 @@ def evaluate_kept_children(evaluation, parent_rows: np.ndarray, parent_start: in
     caller keeps, for an evaluation that takes it (a quiescence shortlist)."""
     kept = np.flatnonzero(keep[: len(rows)])
     if hasattr(evaluation, "evaluate_children"):
-        if keep_best is None:
-            evaluation.evaluate_children(parent_rows, parent_start, offsets, count, rows,
-                                         scores, keep, out)
-        else:
-            evaluation.evaluate_children(parent_rows, parent_start, offsets, count, rows,
-                                         scores, keep, out, keep_best=keep_best)
+        evaluation.evaluate_children(parent_rows, parent_start, offsets, count, rows, scores,
+                                     keep, out, keep_best=keep_best)
     else:
         values = np.empty(len(kept), np.float64)
         evaluation.evaluate(rows[kept], scores[kept], values)
