@@ -17,8 +17,8 @@ from numba import njit, prange
 from ..config import NJIT_PARALLEL
 from ..rules import BAR
 from .accumulator import child_accumulator, fresh_accumulator
-from .network import Network, forward_one
-from .quantized import QuantizedNetwork, output_value, quantize
+from .network import Network, compact_w1, forward_one, stored_w1
+from .quantized import output_value, quantize
 
 CHUNK = 1024
 PRECISIONS = ("int16", "float32")
@@ -107,31 +107,25 @@ class NNUEEvaluation:
     def __getstate__(self) -> dict:
         # A cluster ships the evaluation to every worker. The int16 path reads only the
         # int16 copy, mostly zero rows for a positional network (nnue-beam: 86 MB dense
-        # with the floats, 13.7 MB as non-zero rows), so that is what travels; the
-        # floats come back as compact_copy's, which quantize to the same weights.
+        # with the floats, 13.7 MB as non-zero rows), so that is what travels, as a
+        # compact network file holds it; the floats come back as that file's, which
+        # quantize to the same weights.
         state = dict(self.__dict__)
         q = state.pop("quantized")
         if q is None:
             return state
-        state.pop("net")
-        nonzero = np.flatnonzero(np.any(q.w1 != 0, axis=1)).astype(np.int32)
-        state["int16"] = {"sets": q.sets, "n_features": q.w1.shape[0], "rows": nonzero,
-                          "w1": q.w1[nonzero], "w2": q.w2, "b2": q.b2, "shift": q.shift,
-                          "meta": self.net.meta}
+        net = state.pop("net")
+        state["compact"] = {"sets": net.sets, "shape": net.w1.shape, "w1": compact_w1(q),
+                            "w2": net.w2, "b2": net.b2, "meta": net.meta}
         return state
 
     def __setstate__(self, state: dict) -> None:
         state = dict(state)
-        packed = state.pop("int16", None)
+        packed = state.pop("compact", None)
         if packed is not None:
-            w1 = np.zeros((packed["n_features"], packed["w1"].shape[1]), np.int16)
-            w1[packed["rows"]] = packed["w1"]
-            state["quantized"] = QuantizedNetwork(packed["sets"], w1, packed["w2"],
-                                                  packed["b2"], packed["shift"])
-            state["net"] = Network(packed["sets"],
-                                   w1.astype(np.float32) * np.float32(2.0**-packed["shift"]),
-                                   packed["w2"].copy(), packed["b2"].copy(),
-                                   dict(packed["meta"]))
+            state["net"] = Network(packed["sets"], stored_w1(packed["w1"], *packed["shape"]),
+                                   packed["w2"], packed["b2"], packed["meta"])
+            state["quantized"] = quantize(state["net"])
         else:
             state["quantized"] = None
         self.__dict__.update(state)

@@ -125,19 +125,25 @@ def save_network(path: str | Path, net: Network, *, compact: bool = False,
     if compact:
         from .quantized import quantize  # it imports this module
 
-        q = quantize(net)
-        rows = np.flatnonzero(q.w1.any(axis=1)).astype(np.int32)
-        arrays = {"w1_rows": rows, "w1_int16": q.w1[rows], "w1_shift": np.int32(q.shift),
-                  "w2": net.w2, "b2": net.b2}
+        arrays = {**compact_w1(quantize(net)), "w2": net.w2, "b2": net.b2}
         write_atomic(path, lambda f: np.savez_compressed(f, **arrays), mode="wb")
     else:
         write_atomic(path, lambda f: np.savez(f, w1=net.w1, w2=net.w2, b2=net.b2), mode="wb")
     write_json_atomic(path.with_suffix(".json"), info)
 
 
-def _stored_w1(z, n_features: int, hidden: int) -> np.ndarray:
-    """``w1`` of an open weights file, plain or compact (checked: rows in range, sorted,
-    int16 of the right width, a shift the quantization can have)."""
+def compact_w1(q) -> dict[str, np.ndarray]:
+    """The arrays a compact file holds for ``w1``: the non-zero rows of ``q`` (a
+    :class:`~hatetris.nnue.quantized.QuantizedNetwork`), their int16 weights and its
+    shift; :func:`stored_w1` reads them back."""
+    rows = np.flatnonzero(q.w1.any(axis=1)).astype(np.int32)
+    return {"w1_rows": rows, "w1_int16": q.w1[rows], "w1_shift": np.int32(q.shift)}
+
+
+def stored_w1(z, n_features: int, hidden: int) -> np.ndarray:
+    """``w1`` of an open weights file (or a mapping of its arrays), plain or compact
+    (checked: rows in range, sorted, int16 of the right width, a shift the quantization
+    can have)."""
     if "w1" in z:
         return z["w1"]
     rows, q, shift = z["w1_rows"], z["w1_int16"], z["w1_shift"]
@@ -170,7 +176,7 @@ def load_network(path: str | Path) -> Network:
         raise NetworkError(f"corrupt network description {side}: {e}") from None
     try:
         with np.load(path, allow_pickle=False) as z:
-            w1, w2, b2 = _stored_w1(z, lay.n_features, hidden), z["w2"], z["b2"]
+            w1, w2, b2 = stored_w1(z, lay.n_features, hidden), z["w2"], z["b2"]
     except FileNotFoundError:
         raise NetworkError(f"network weights {path} not found") from None
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as e:
