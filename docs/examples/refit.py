@@ -40,6 +40,15 @@ and in the thirtieth, the same at 20 pieces with other seeds and reflected:
     python docs/examples/refit.py fit --run data/training/steady-18 --generation 2 \\
         --teacher runs/teacher140 --teacher-horizon 20 --mirror --out runs/refit/m20s0
 
+and in the thirty-sixth, generation 5 of steady-29 with pairs of its self-play wells by
+their one-piece lookahead values (``lookahead_pairs.py collect``), beside the futures'
+pairs and instead of them:
+
+    python docs/examples/refit.py fit --run data/training/steady-29 --generation 5 \\
+        --lookahead runs/la --out runs/refit/la64
+    python docs/examples/refit.py fit --run data/training/steady-29 --generation 5 \\
+        --lookahead runs/la --lookahead-only --out runs/refit/laonly
+
 Each writes ``OUT/net.npz`` and ``OUT/net.toml`` (the run's gate preset with this network:
 its chains, and its opening network before its pieces), for ``hatetris bench starts --suite
 gate --solvers OUT/net.toml --width 3000``.
@@ -55,7 +64,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from teacher_beam import HORIZONS, teacher_pairs  # noqa: E402  (the sibling example)
+from lookahead_pairs import lookahead_pairs  # noqa: E402  (sibling examples)
+from teacher_beam import HORIZONS, teacher_pairs  # noqa: E402
 
 def run_config(run_dir: Path):
     from hatetris.nnue.run_config import RunConfig
@@ -176,6 +186,38 @@ def fewer_probes(run, k: int, kinds, pairs, fraction: float, seed: int):
     return pairs[0][keep], pairs[1][keep]
 
 
+def with_lookahead(run, k: int, kinds, pairs, data: Path, per_group: int, margin: float,
+                   only: bool, seed: int):
+    """``pairs`` plus pairs of the self-play wells by their lookahead values
+    (``lookahead_pairs.py collect``): ``per_group`` drawn a probe depth, kept when the
+    values differ by more than ``margin``; with ``only``, the self-play's own pairs
+    (the futures) are dropped first and the records' pairs stay."""
+    rng = np.random.default_rng(seed)
+    better, worse = [], []
+    for at, sp in selfplay_blocks(run, k, kinds):
+        j = run.selfplay_generations(k)[0] + len(better)
+        path = data / f"lookahead-{j}.npy"
+        if not path.exists():
+            raise SystemExit(f"--lookahead: {path} missing (lookahead_pairs.py collect)")
+        value = np.load(path)
+        if len(value) != len(sp.rows):
+            raise SystemExit(f"--lookahead: {path} has {len(value):,} values for "
+                             f"{len(sp.rows):,} wells")
+        got = at + lookahead_pairs(np.asarray(sp.meta["group"]), value.astype(np.float64),
+                                   per_group, margin, rng)
+        better.append(got[:, 0])
+        worse.append(got[:, 1])
+    if only and pairs is not None:
+        keep = ~selfplay_pair_mask(run, k, kinds, pairs[0])
+        pairs = (pairs[0][keep], pairs[1][keep])
+    n_new = sum(len(b) for b in better)
+    print(f"lookahead: {n_new:,} pairs ({'instead of' if only else 'beside'} the futures')",
+          flush=True)
+    if pairs is None:
+        return np.concatenate(better), np.concatenate(worse)
+    return np.concatenate([pairs[0], *better]), np.concatenate([pairs[1], *worse])
+
+
 def mirrored(rows, labels, pairs):
     """The data and its left-right mirror image: every well reflected (its rows' ten
     bits reversed), with the same label, and every pair reflected with it. For an
@@ -216,6 +258,10 @@ def fit_net(args) -> None:
     if args.teacher:
         rows, labels, pairs = with_teacher(rows, labels, pairs, Path(args.teacher),
                                            args.teacher_horizon, args.teacher_pairs)
+    if args.lookahead:
+        pairs = with_lookahead(run, k, kinds, pairs, Path(args.lookahead),
+                               args.lookahead_pairs, args.lookahead_margin,
+                               args.lookahead_only, args.seed or 0)
     if args.probes is not None:
         pairs = fewer_probes(run, k, kinds, pairs, args.probes, args.probes_seed)
     if args.mirror:
@@ -251,6 +297,8 @@ def fit_net(args) -> None:
         "decay_to": run.config.fit_decay_to, "teacher": args.teacher,
         "teacher_horizon": args.teacher_horizon if args.teacher else None,
         "teacher_pairs": args.teacher_pairs if args.teacher else None,
+        "lookahead": args.lookahead, "lookahead_pairs": args.lookahead_pairs,
+        "lookahead_margin": args.lookahead_margin, "lookahead_only": args.lookahead_only,
         "mirror": args.mirror, "probes": args.probes, "probes_seed": args.probes_seed},
         f"{run_dir.name}: generation {k} refitted")
     print(f"fit: {result}")
@@ -312,6 +360,14 @@ def main() -> None:
                    type=lambda v: v if v == "graded" else int(v),
                    help="pieces a teacher's future looks ahead, or graded (default 10)")
     f.add_argument("--teacher-pairs", type=int, default=64, help="pairs a step (default 64)")
+    f.add_argument("--lookahead", help="a lookahead_pairs.py collect directory: pairs of "
+                   "the self-play wells by their lookahead values join the fit")
+    f.add_argument("--lookahead-pairs", type=int, default=64,
+                   help="lookahead pairs drawn a probe depth (default 64)")
+    f.add_argument("--lookahead-margin", type=float, default=0.02,
+                   help="values closer than this make no pair (default 0.02)")
+    f.add_argument("--lookahead-only", action="store_true",
+                   help="drop the self-play's futures pairs (the records' stay)")
     f.add_argument("--mirror", action="store_true",
                    help="every well and pair also reflected left-right")
     f.add_argument("--probes", type=float,
