@@ -85,7 +85,10 @@ def test_survival_is_pieces_after_the_start_and_results_resume(tmp_path):
         ("KJ5:700", "quick", 5), ("KJ5:700", "heuristic-beam", 5)]
     assert [c[1] for c in calls] == [305, 305, 705, 705]  # depth = start + cap
     assert mean_survived(rows) == {"quick": 4.0, "heuristic-beam": 5.0}
-    assert "| mean | 4.0 | 5.0 |" in format_suite_table(rows)
+    table = format_suite_table(rows)
+    assert "| mean | 4.0 | 5.0 |" in table
+    # heuristic-beam survived 2 and 0 pieces longer: mean 1, standard error 1.
+    assert "| gain over quick (s.e.), longer/shorter | | +1.0 (1.0), 1/0 |" in table
     again = run_suite(s, ["quick", "heuristic-beam"], 7, out=out, run=fake)
     assert len(calls) == 4 and again == rows  # every run reused from the file
     run_suite(s, ["quick"], 8, out=out, run=fake)  # another width is another run

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
+
 from .presets import REPO_ROOT, load_preset, solver_labels
 
 
@@ -196,8 +198,42 @@ def mean_survived(rows: list[dict]) -> dict[str, float]:
             / sum(r["solver"] == v for r in rows) for v in solvers}
 
 
+def paired_gain(new: dict, old: dict) -> tuple[float, float]:
+    """The mean of ``new[s] - old[s]`` over the starts both hold, and its standard
+    error (infinite with fewer than two starts: no gain can be shown).
+
+    >>> gain, se = paired_gain({"a": 10, "b": 14, "c": 9}, {"a": 8, "b": 10, "c": 9})
+    >>> gain, round(se, 4)
+    (2.0, 1.1547)
+    """
+    d = np.array([new[s] - old[s] for s in new if s in old], np.float64)
+    if len(d) < 2:
+        return (float(d.mean()) if len(d) else 0.0), float("inf")
+    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
+
+
 def format_suite_table(rows: list[dict]) -> str:
-    """Starts down, solvers across (pieces survived of the cap), the mean at the bottom."""
+    """Starts down, solvers across (pieces survived of the cap), the mean at the bottom;
+    with several solvers, each one's paired gain over the first (the mean difference
+    start by start over the starts both played, its standard error, and on how many
+    starts it survived longer and shorter): a mean alone hides how much of a difference
+    the starts' spread could make.
+
+    >>> print(format_suite_table([
+    ...     {"start": "A:1", "solver": "x", "survived": 10, "cap": 30},
+    ...     {"start": "A:1", "solver": "y", "survived": 14, "cap": 30},
+    ...     {"start": "A:2", "solver": "x", "survived": 20, "cap": 30},
+    ...     {"start": "A:2", "solver": "y", "survived": 18, "cap": 30},
+    ...     {"start": "A:3", "solver": "x", "survived": 30, "cap": 30},
+    ...     {"start": "A:3", "solver": "y", "survived": 30, "cap": 30}]))
+    | start (pieces survived of 30) | x | y |
+    |---|---|---|
+    | A:1 | 10 | 14 |
+    | A:2 | 20 | 18 |
+    | A:3 | 30 | 30 |
+    | mean | 20.0 | 20.7 |
+    | gain over x (s.e.), longer/shorter | | +0.7 (1.8), 1/1 |
+    """
     solvers = list(dict.fromkeys(r["solver"] for r in rows))
     starts = list(dict.fromkeys(r["start"] for r in rows))
     cell = {(r["start"], r["solver"]): r for r in rows}
@@ -209,4 +245,16 @@ def format_suite_table(rows: list[dict]) -> str:
             str(cell[s, v]["survived"]) if (s, v) in cell else "" for v in solvers) + " |")
     means = mean_survived(rows)
     lines.append("| mean | " + " | ".join(f"{means[v]:.1f}" for v in solvers) + " |")
+    if len(solvers) > 1:
+        first = {s: cell[s, solvers[0]]["survived"] for s in starts if (s, solvers[0]) in cell}
+        gains = []
+        for v in solvers[1:]:
+            mine = {s: cell[s, v]["survived"] for s in starts if (s, v) in cell}
+            gain, se = paired_gain(mine, first)
+            both = [s for s in mine if s in first]
+            longer = sum(mine[s] > first[s] for s in both)
+            shorter = sum(mine[s] < first[s] for s in both)
+            gains.append(f"{gain:+.1f} ({se:.1f}), {longer}/{shorter}" if both else "")
+        lines.append(f"| gain over {solvers[0]} (s.e.), longer/shorter | | "
+                     + " | ".join(gains) + " |")
     return "\n".join(lines)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import write_text_atomic
+from ..suite import paired_gain
 
 LINE_TARGET = 150  # the empty-well benchmark's scale: lines over this
 
@@ -129,20 +130,6 @@ def gate_preset(run_name: str, k: int | None, net_ref: str, chain_piece: str,
             + (f'opening_network = "{opening[0]}"\nopening_pieces = {opening[1]}\n'
                if opening else "") + "\n"
             f'[quiescence]\nenabled = true\ndepth = {depth}\n{chains}')
-
-
-def paired_gain(new: dict, old: dict) -> tuple[float, float]:
-    """The mean of ``new[s] - old[s]`` over the starts both hold, and its standard
-    error (infinite with fewer than two starts: no gain can be shown).
-
-    >>> gain, se = paired_gain({"a": 10, "b": 14, "c": 9}, {"a": 8, "b": 10, "c": 9})
-    >>> gain, round(se, 4)
-    (2.0, 1.1547)
-    """
-    d = np.array([new[s] - old[s] for s in new if s in old], np.float64)
-    if len(d) < 2:
-        return (float(d.mean()) if len(d) else 0.0), float("inf")
-    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d)))
 
 
 def judge_suite(run) -> str:
