@@ -194,8 +194,7 @@ def with_lookahead(run, k: int, kinds, pairs, data: Path, per_group: int, margin
     (the futures) are dropped first and the records' pairs stay."""
     rng = np.random.default_rng(seed)
     better, worse = [], []
-    for at, sp in selfplay_blocks(run, k, kinds):
-        j = run.selfplay_generations(k)[0] + len(better)
+    for j, (at, sp) in zip(run.selfplay_generations(k), selfplay_blocks(run, k, kinds)):
         path = data / f"lookahead-{j}.npy"
         if not path.exists():
             raise SystemExit(f"--lookahead: {path} missing (lookahead_pairs.py collect)")
