@@ -246,10 +246,12 @@ def format_suite_table(rows: list[dict]) -> str:
     means = mean_survived(rows)
     lines.append("| mean | " + " | ".join(f"{means[v]:.1f}" for v in solvers) + " |")
     if len(solvers) > 1:
-        first = {s: cell[s, solvers[0]]["survived"] for s in starts if (s, solvers[0]) in cell}
+        survived = {v: {s: cell[s, v]["survived"] for s in starts if (s, v) in cell}
+                    for v in solvers}
+        first = survived[solvers[0]]
         gains = []
         for v in solvers[1:]:
-            mine = {s: cell[s, v]["survived"] for s in starts if (s, v) in cell}
+            mine = survived[v]
             gain, se = paired_gain(mine, first)
             both = [s for s in mine if s in first]
             longer = sum(mine[s] > first[s] for s in both)
