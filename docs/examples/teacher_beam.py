@@ -22,9 +22,18 @@ The twenty-ninth session's collection (``--stratify``: the few wells whose linea
         --solver data/training/steady-18/presets/net-2.toml --width 12000 --pieces 140 \\
         --starts 1000,1100,...,2700 --stratify --out runs/teacher140
 
-``collect`` writes one ``start-K.npz`` a start (skips starts already written: it
-resumes): per step up to ``--keep`` wells, every one with a future at 10 pieces up to
-half of them, the rest drawn from the others (seeded). ``fit`` refits generation 0 of
+and in the thirty-seventh, the learner first (``--lead``: the shipped search at width
+3,000 plays 20, 40, 60 or 80 pieces, then its whole beam is widened to the teacher's
+12,000), the wells of the 20 steps from the lead drawn, half with a future at 20:
+
+    python docs/examples/teacher_beam.py collect --solver nnue-beam --width 12000 \\
+        --lead-width 3000 --lead 20,40,60,80 --pieces 40 --sample-steps 20 \\
+        --draw-horizon 20 --starts 1000,1200,...,2600 --out runs/lead
+
+``collect`` writes one ``start-K.npz`` a start (``start-K-lead-L.npz`` a start and lead;
+files already written are skipped: it resumes): per step up to ``--keep`` wells, every
+one with a future at 10 pieces (``--draw-horizon``) up to half of them, the rest drawn
+from the others (seeded). ``fit`` refits generation 0 of
 ``steady-3`` (``ranked-0``'s recipe: hind-6, the records' values, siblings and ranking
 pairs) with the teacher's pairs added (``--pairs-per-step`` a step, ``--weight`` copies),
 writes ``OUT/net.npz`` and ``OUT/net.toml`` (the shipped search with it), and prints
@@ -84,33 +93,49 @@ def collect(args) -> None:
     evaluation = make_evaluation(load_preset(args.solver))
     BeamSearch.warm_up(evaluation)
     keys = read_game(GAME)
-    h10 = 1 << HORIZONS.index(10)
+    leads = [int(x) for x in args.lead.split(",")] if args.lead else [0]
+    h_draw = 1 << HORIZONS.index(args.draw_horizon)
     for k in (int(x) for x in args.starts.split(",")):
-        path = out / f"start-{k}.npz"
-        if path.exists():
-            continue
-        s = BeamSearch(evaluation, args.width, k + args.pieces, None, game_nodes(keys, k))
-        while s.step() is not None:
-            pass
-        bounds = s.level_start + [s.store.size]
-        fut = futures(s.store.parent, s.level_start, s.store.size)
-        rng = np.random.default_rng(k)
-        # The training run's draw: up to half of a step's kept wells have a future at 10;
-        # --stratify: up to a quarter each reach 40, 20 (not 40), 10 (not 20), the rest none.
-        draw = (lambda f, n, g: futures_sample(grade(f), n, g, 3)) if args.stratify else (
-            lambda f, n, g: futures_sample((f & h10) != 0, n, g))
-        idx = np.concatenate([draw(fut[bounds[t]:bounds[t + 1]], args.keep, rng) + bounds[t]
-                              for t in range(k + 1, len(bounds) - 1)] or
-                             [np.zeros(0, np.int64)])
-        survived = len(bounds) - 2 - k
-        meta = json.dumps({"start": k, "width": args.width, "survived": survived,
-                           "solver": args.solver})
-        write_atomic(path, lambda fh: np.savez_compressed(
-            fh, rows=s.store.rows[idx], level=s.store.depth[idx], score=s.store.score[idx],
-            futures=fut[idx], meta=np.array(meta)), "wb")
-        print(json.dumps({"start": k, "survived": survived, "wells": int(len(idx)),
-                          "children": int(s.children_total),
-                          "seconds": round(s.elapsed, 1)}), flush=True)
+        for lead in leads:
+            path = out / (f"start-{k}-lead-{lead}.npz" if args.lead else f"start-{k}.npz")
+            if path.exists():
+                continue
+            # With a lead, the learner's own search (``--lead-width``) plays the first
+            # ``lead`` pieces and the beam then widens to ``--width``: the teacher goes on
+            # from the learner's whole beam, so the wells of the first steps after the
+            # lead are the learner's own candidates, marked by what the wider search keeps.
+            s = BeamSearch(evaluation, args.lead_width if lead else args.width,
+                           k + lead + args.pieces, None, game_nodes(keys, k))
+            while s.depth < k + lead and s.step() is not None:
+                pass
+            lead_died = s.depth < k + lead
+            s.width = args.width
+            while not lead_died and s.step() is not None:
+                pass
+            bounds = s.level_start + [s.store.size]
+            fut = futures(s.store.parent, s.level_start, s.store.size)
+            rng = np.random.default_rng(k * 1000 + lead if args.lead else k)
+            # The training run's draw: up to half of a step's kept wells have a future at
+            # 10 (--draw-horizon); --stratify: up to a quarter each reach 40, 20 (not 40),
+            # 10 (not 20), the rest none.
+            draw = (lambda f, n, g: futures_sample(grade(f), n, g, 3)) if args.stratify else (
+                lambda f, n, g: futures_sample((f & h_draw) != 0, n, g))
+            first = k + max(lead, 1)
+            last = len(bounds) - 1 if not args.lead else min(len(bounds) - 1,
+                                                             k + lead + args.sample_steps)
+            idx = np.concatenate([draw(fut[bounds[t]:bounds[t + 1]], args.keep, rng)
+                                  + bounds[t] for t in range(first, last)] or
+                                 [np.zeros(0, np.int64)])
+            survived = len(bounds) - 2 - k
+            meta = json.dumps({"start": k, "width": args.width, "survived": survived,
+                               "solver": args.solver, "lead": lead,
+                               "lead_width": args.lead_width})
+            write_atomic(path, lambda fh: np.savez_compressed(
+                fh, rows=s.store.rows[idx], level=s.store.depth[idx],
+                score=s.store.score[idx], futures=fut[idx], meta=np.array(meta)), "wb")
+            print(json.dumps({"start": k, "lead": lead, "survived": survived,
+                              "wells": int(len(idx)), "children": int(s.children_total),
+                              "seconds": round(s.elapsed, 1)}), flush=True)
 
 
 def teacher_pairs(data: Path, horizon: int | str, per_step: int, seed: int = 0):
@@ -200,6 +225,13 @@ def main() -> None:
     c.add_argument("--starts", required=True, help="pieces of the 3,711-line prefix")
     c.add_argument("--stratify", action="store_true",
                    help="keep the wells of each horizon reached in equal shares")
+    c.add_argument("--lead", help="pieces the learner plays first, e.g. 20,40,60 (one "
+                   "file a start and lead): the teacher then widens the learner's beam")
+    c.add_argument("--lead-width", type=int, default=3000, help="the learner's width")
+    c.add_argument("--sample-steps", type=int, default=20,
+                   help="with --lead: steps after the lead whose wells are drawn")
+    c.add_argument("--draw-horizon", type=int, default=10, choices=HORIZONS,
+                   help="without --stratify: up to half of a step's draw has a future here")
     c.add_argument("--out", required=True)
     f = sub.add_parser("fit")
     f.add_argument("--run", default="data/training/steady-3")
