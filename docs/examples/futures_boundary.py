@@ -56,10 +56,8 @@ def network_values(path: str, rows: np.ndarray, scores: np.ndarray) -> np.ndarra
     from hatetris.nnue.evaluation import NNUEEvaluation
     from hatetris.nnue.network import load_network
 
-    evaluation, out = NNUEEvaluation(load_network(path)), np.empty(len(rows))
-    for b in range(0, len(rows), 1 << 16):
-        evaluation.evaluate(np.ascontiguousarray(rows[b:b + (1 << 16)]),
-                            scores[b:b + (1 << 16)], out[b:b + (1 << 16)])
+    out = np.empty(len(rows))
+    NNUEEvaluation(load_network(path)).evaluate(np.ascontiguousarray(rows), scores, out)
     return out
 
 

@@ -77,6 +77,26 @@ def grade(fut: np.ndarray) -> np.ndarray:
     return g
 
 
+def widened_search(evaluation, keys: str, k: int, lead: int, lead_width: int, width: int,
+                   end: int):
+    """A beam continuing the game ``keys`` from piece ``k`` to ``end``: at ``lead_width``
+    (the learner's) for its first ``lead`` pieces, then, if a line is still alive, widened
+    to ``width``; the finished search."""
+    from hatetris.search.beam import BeamSearch
+    from hatetris.search.tree import game_nodes
+
+    s = BeamSearch(evaluation, lead_width if lead else width, end, None,
+                   game_nodes(keys, k))
+    while s.depth < k + lead and s.step() is not None:
+        pass
+    if s.depth < k + lead:  # every line died within the lead
+        return s
+    s.width = width
+    while s.step() is not None:
+        pass
+    return s
+
+
 def collect(args) -> None:
     import numba
 
@@ -84,7 +104,6 @@ def collect(args) -> None:
     from hatetris.nnue.selfplay import futures_sample
     from hatetris.presets import load_preset, make_evaluation
     from hatetris.search.beam import BeamSearch
-    from hatetris.search.tree import game_nodes
     from hatetris.suite import read_game
 
     numba.set_num_threads(1)
@@ -100,18 +119,11 @@ def collect(args) -> None:
             path = out / (f"start-{k}-lead-{lead}.npz" if args.lead else f"start-{k}.npz")
             if path.exists():
                 continue
-            # With a lead, the learner's own search (``--lead-width``) plays the first
-            # ``lead`` pieces and the beam then widens to ``--width``: the teacher goes on
-            # from the learner's whole beam, so the wells of the first steps after the
-            # lead are the learner's own candidates, marked by what the wider search keeps.
-            s = BeamSearch(evaluation, args.lead_width if lead else args.width,
-                           k + lead + args.pieces, None, game_nodes(keys, k))
-            while s.depth < k + lead and s.step() is not None:
-                pass
-            lead_died = s.depth < k + lead
-            s.width = args.width
-            while not lead_died and s.step() is not None:
-                pass
+            # With a lead, the teacher goes on from the learner's whole beam, so the
+            # wells of the first steps after the lead are the learner's own candidates,
+            # marked by what the wider search keeps.
+            s = widened_search(evaluation, keys, k, lead, args.lead_width, args.width,
+                               k + lead + args.pieces)
             bounds = s.level_start + [s.store.size]
             fut = futures(s.store.parent, s.level_start, s.store.size)
             rng = np.random.default_rng(k * 1000 + lead if args.lead else k)

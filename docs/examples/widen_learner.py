@@ -1,4 +1,4 @@
-"""When is the learner's game lost? Its beam, widened at some piece, as a wider search's start.
+"""When is the learner's game lost? Its beam, widened at a piece, as a wider search's start.
 
 The learner (a preset at ``--width``, the gate's 3,000) continues the 3,711-line prefix
 from piece K until every line dies, D pieces on (or the cap). The same search is then
@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
-
-GAME = Path("data/records/david-felipe-6-first-5000.txt")
 
 
 def main() -> None:
@@ -39,25 +38,22 @@ def main() -> None:
 
     from hatetris.presets import load_preset, make_evaluation
     from hatetris.search.beam import BeamSearch
-    from hatetris.search.tree import game_nodes
     from hatetris.suite import read_game
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from teacher_beam import GAME, widened_search  # noqa: E402  (the sibling example)
 
     numba.set_num_threads(1)
     evaluation = make_evaluation(load_preset(args.solver))
     BeamSearch.warm_up(evaluation)
     keys = read_game(GAME)
 
-    def play(k: int, widen_at: int | None) -> int:
-        s = BeamSearch(evaluation, args.width, k + args.cap, None, game_nodes(keys, k))
-        while (widen_at is None or s.depth < k + widen_at) and s.step() is not None:
-            pass
-        s.width = args.wide
-        while s.step() is not None:
-            pass
-        return s.depth - k
+    def play(k: int, widen_at: int) -> int:
+        return widened_search(evaluation, keys, k, widen_at, args.width, args.wide,
+                              k + args.cap).depth - k
 
     for k in (int(x) for x in args.starts.split(",")):
-        learner = play(k, None)
+        learner = play(k, args.cap)  # never widened
         print(json.dumps({"start": k, "learner": learner}), flush=True)
         if learner >= args.cap:
             continue
